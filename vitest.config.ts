@@ -6,11 +6,11 @@ export default defineConfig({
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ORIGIN_URL: `http://127.0.0.1:${inject<number>("originPort")}` },
+        bindings: { ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}` },
       },
     })),
   ],
   test: {
-    globalSetup: ["./test/global-setup.ts"],
+    globalSetup: ["./test/node/global-setup.ts"],
   },
 });
