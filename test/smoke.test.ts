@@ -1,11 +1,9 @@
-import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { fixtureText } from "./helpers/fixtures.ts";
 
-describe("smoke", () => {
-  it("serves", async () => {
-    const r = await SELF.fetch("https://gate.test/");
-    expect(await r.text()).toBe("ok");
-    const o = await fetch(`${(env as any).ORIGIN_URL}/x`);
-    expect(await o.text()).toBe("origin:/x");
+describe("test environment", () => {
+  it("serves the shared fixtures to code inside workerd", async () => {
+    const manifest = await fixtureText("pdq/manifest.tsv");
+    expect(manifest.split("\n").length).toBeGreaterThan(30);
   });
 });
