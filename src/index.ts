@@ -1,5 +1,28 @@
+/** hashgate: the Worker's entry points (HTTP gate, queue consumer, scheduled sweep). */
 import { Hono } from "hono";
+import { sweepPending } from "./act/record.ts";
+import { consumeMatches } from "./consumer/cases.ts";
+import type { Env } from "./env.ts";
+import { errorResponse, GateError } from "./errors.ts";
+import { gateRequest } from "./gate/gate.ts";
 
-const app = new Hono();
-app.get("/", (c) => c.text("ok"));
-export default { fetch: app.fetch } satisfies ExportedHandler;
+export const app = new Hono<{ Bindings: Env }>();
+
+// Everything not claimed by a more specific route (admin, review) goes through the gate.
+app.all("*", (c) => gateRequest(c.req.raw, c.env, c.executionCtx));
+
+app.onError((err) => {
+  if (err instanceof GateError) return errorResponse(err);
+  console.error("hashgate: unhandled error", err);
+  return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
+});
+
+export default {
+  fetch: app.fetch,
+  queue: consumeMatches,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      sweepPending(env).then((n) => n > 0 && console.log(`hashgate: swept ${n} pending case(s)`)),
+    );
+  },
+} satisfies ExportedHandler<Env>;

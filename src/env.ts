@@ -1,0 +1,37 @@
+/** Bindings and variables of the Worker, as declared in wrangler.toml. */
+export interface Env {
+  HASHES: KVNamespace;
+  MATCHES: Queue<unknown>;
+  DB: D1Database;
+  EVIDENCE: R2Bucket;
+  ORIGIN_URL?: string;
+  SCAN_METHODS?: string;
+  SCAN_PATHS?: string;
+  BLOCK_STATUS?: string;
+  MAX_BODY_BYTES?: string;
+  HOLD_MEMORY_BYTES?: string;
+  MAX_PART_HEADER_BYTES?: string;
+  FAIL_MODE?: string;
+  IDENTITY_HEADERS?: string;
+  // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  ACCESS_JWKS_URL?: string;
+  REVIEW_ROLES?: string;
+  REVIEW_API_TOKENS?: string;
+  NOTIFY_WEBHOOK_URL?: string;
+  REVIEW_PUBLIC_URL?: string;
+  CYBERTIP_ENV?: string;
+  CYBERTIP_BASE_URL?: string;
+  CYBERTIP_USERNAME?: string;
+  CYBERTIP_PASSWORD?: string;
+  REPORTER_EMAIL?: string;
+  REPORTER_FIRST_NAME?: string;
+  REPORTER_LAST_NAME?: string;
+  REPORTER_ESP_SERVICE?: string;
+  REPORT_KIND?: string;
+  REPORT_WEBHOOK_URL?: string;
+  REPORT_WEBHOOK_SECRET?: string;
+  REPORTED_RETENTION_DAYS?: string;
+  DISMISSED_RETENTION_DAYS?: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * Errors the gate answers with. Each has a stable `code` and an HTTP status; the wire body is
+ * generic JSON (`{ error, message }`) and never names a list or a hash. Details go to logs.
+ */
+export type GateErrorCode =
+  | "bad_request"
+  | "malformed_multipart"
+  | "length_mismatch"
+  | "body_too_large"
+  | "scan_unavailable"
+  | "config_invalid";
+
+const STATUS: Record<GateErrorCode, number> = {
+  bad_request: 400,
+  malformed_multipart: 400,
+  length_mismatch: 400,
+  body_too_large: 413,
+  scan_unavailable: 503,
+  config_invalid: 500,
+};
+
+export class GateError extends Error {
+  readonly code: GateErrorCode;
+  readonly status: number;
+  /** Said to the client; `message` (for logs) may carry more detail. */
+  readonly publicMessage: string;
+  constructor(code: GateErrorCode, publicMessage: string, detail?: string, options?: { cause?: unknown }) {
+    super(detail ?? publicMessage, options);
+    this.name = "GateError";
+    this.code = code;
+    this.status = STATUS[code];
+    this.publicMessage = publicMessage;
+  }
+}
+
+/** A binding (KV, R2, Queue, D1) failed while scanning: the upload cannot be judged. */
+export class ScanInfrastructureError extends Error {
+  readonly binding: string;
+  constructor(binding: string, cause: unknown) {
+    super(`${binding} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "ScanInfrastructureError";
+    this.binding = binding;
+  }
+}
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 30;
+
+/** The JSON error response for a GateError. */
+export function errorResponse(err: GateError): Response {
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+  if (err.status === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  return new Response(JSON.stringify({ error: err.code, message: err.publicMessage }), {
+    status: err.status,
+    headers,
+  });
+}
+
+/** Runs `fn`, turning any failure into a ScanInfrastructureError tagged with the binding name. */
+export async function viaBinding<T>(binding: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof GateError || e instanceof ScanInfrastructureError) throw e;
+    throw new ScanInfrastructureError(binding, e);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The upload gate: scan → match → decide → act. Clean uploads are forwarded byte-identical;
+ * a block is answered without a byte reaching the origin; a flag is forwarded and queued.
+ */
+import { newCaseId } from "../act/case-id.ts";
+import { evidenceFileKey, preserveEvidence } from "../act/evidence.ts";
+import type { MatchedFile, MatchMessage, RequestInfo } from "../act/messages.ts";
+import { recordCase, recordUnscanned } from "../act/record.ts";
+import { configFor, type GateConfig } from "../config.ts";
+import type { Env } from "../env.ts";
+import { errorResponse, GateError, viaBinding } from "../errors.ts";
+import { sniffType } from "../image/sniff.ts";
+import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
+import { matchDigests } from "../match/exact.ts";
+import type { MatchHit } from "../match/types.ts";
+import { BodyHold } from "../scan/hold.ts";
+import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
+import { forward } from "./forward.ts";
+import { requestInfo } from "./request-info.ts";
+import { isScanned } from "./scope.ts";
+import { verdictOf } from "./verdict.ts";
+
+/** Header carrying the case id of a blocked upload. */
+export const CASE_HEADER = "x-hashgate-case";
+
+/** The part of the execution context the gate uses (Hono's and workerd's types differ in the rest). */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Handles one request in front of the origin. */
+export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
+  const cfg = configFor(env);
+  if (!isScanned(request, cfg)) return passThrough(request, cfg);
+  const info = requestInfo(request, cfg);
+  let lists: ListMeta[];
+  try {
+    lists = activeLists(await viaBinding("KV", () => loadManifest(env.HASHES)), new Date());
+  } catch (e) {
+    // Nothing read yet: in fail-open mode the body can still stream through unscanned.
+    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg));
+  }
+  const hold = new BodyHold({
+    bucket: env.EVIDENCE,
+    spoolKey: `spool/${crypto.randomUUID()}`,
+    holdMemoryBytes: cfg.holdMemoryBytes,
+  });
+  let scan: ScanResult;
+  try {
+    scan = await scanUpload(request, {
+      algos: activeAlgorithms(lists),
+      maxBodyBytes: cfg.maxBodyBytes,
+      maxPartHeaderBytes: cfg.maxPartHeaderBytes,
+      hold,
+    });
+  } catch (e) {
+    // The body is consumed and not held: nothing can be forwarded, whatever the fail mode.
+    return scanFailed(e, cfg, env, info, null);
+  }
+  try {
+    let hits: MatchHit[][];
+    try {
+      hits = await Promise.all(
+        scan.files.map((f) => viaBinding("KV", () => matchDigests(env.HASHES, lists, f.digests))),
+      );
+    } catch (e) {
+      return await scanFailed(e, cfg, env, info, () => forwardHeld(request, cfg, scan));
+    }
+    const verdict = verdictOf(hits.flat());
+    if (verdict === "clean") return await forwardHeld(request, cfg, scan);
+    const caseId = newCaseId();
+    const message = matchMessage(caseId, verdict, info, scan.files, hits);
+    try {
+      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files);
+      await recordCase(env, message);
+    } catch (e) {
+      // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
+      console.error("hashgate: match could not be recorded", caseId, e);
+      return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
+    }
+    if (verdict === "flag") return await forwardHeld(request, cfg, scan);
+    return blockResponse(cfg, caseId);
+  } finally {
+    ctx.waitUntil(scan.body.discard().catch((e) => console.error("hashgate: spool cleanup failed", e)));
+  }
+}
+
+function passThrough(request: Request, cfg: GateConfig): Promise<Response> {
+  const len = request.headers.get("content-length");
+  return forward(request, cfg, request.body, len !== null && /^\d+$/.test(len) ? Number(len) : null);
+}
+
+async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult): Promise<Response> {
+  const body = scan.body.size > 0 ? await scan.body.stream() : null;
+  return forward(request, cfg, body, body === null ? null : scan.body.size);
+}
+
+/** Bad input answers its own error; a failing binding follows FAIL_MODE. */
+async function scanFailed(
+  e: unknown,
+  cfg: GateConfig,
+  env: Env,
+  info: RequestInfo,
+  forwardUnscanned: (() => Promise<Response>) | null,
+): Promise<Response> {
+  if (e instanceof GateError && e.status < 500) return errorResponse(e);
+  console.error("hashgate: scan failed", e);
+  if (cfg.failMode === "open" && forwardUnscanned) {
+    const reason = e instanceof Error ? e.message.slice(0, 500) : String(e);
+    await recordUnscanned(env, {
+      type: "unscanned",
+      v: 1,
+      id: crypto.randomUUID(),
+      at: new Date().toISOString(),
+      reason,
+      request: info,
+    });
+    return forwardUnscanned();
+  }
+  return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
+}
+
+function matchMessage(
+  caseId: string,
+  verdict: "block" | "flag",
+  info: RequestInfo,
+  files: ScannedFile[],
+  hits: MatchHit[][],
+): MatchMessage {
+  const matched: MatchedFile[] = [];
+  files.forEach((f, i) => {
+    const fileHits = hits[i] ?? [];
+    if (fileHits.length === 0) return;
+    matched.push({
+      index: f.index,
+      field: f.field.slice(0, 200),
+      filename: f.filename?.slice(0, 500) ?? null,
+      declaredType: f.declaredType?.slice(0, 200) ?? null,
+      sniffedType: sniffType(f.head),
+      size: f.end - f.start,
+      digests: f.digests,
+      evidenceKey: evidenceFileKey(caseId, f.index),
+      matches: fileHits,
+    });
+  });
+  return {
+    type: "match",
+    v: 1,
+    caseId,
+    at: new Date().toISOString(),
+    verdict,
+    request: info,
+    files: matched,
+  };
+}
+
+function blockResponse(cfg: GateConfig, caseId: string): Response {
+  // Deliberately generic: nothing says which list or which hash matched.
+  return new Response(
+    JSON.stringify({ error: "blocked", message: "This upload cannot be accepted.", caseId }),
+    {
+      status: cfg.blockStatus,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        [CASE_HEADER]: caseId,
+        "cache-control": "no-store",
+      },
+    },
+  );
+}

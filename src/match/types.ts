@@ -1,0 +1,17 @@
+import type { ListAction } from "../lists/manifest.ts";
+import type { DigestAlgo } from "../scan/digests.ts";
+
+/** One list entry that a file matched. */
+export interface MatchHit {
+  listId: string;
+  kind: "exact" | "pdq";
+  action: ListAction;
+  category?: string;
+  entryId?: string;
+  /** Exact matches: the digest algorithm that matched. */
+  algo?: DigestAlgo;
+  /** PDQ matches: Hamming distance, the entry's hash and the query's quality. */
+  distance?: number;
+  entryHash?: string;
+  quality?: number;
+}

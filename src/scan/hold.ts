@@ -1,0 +1,148 @@
+/**
+ * Holds an upload body until the verdict, so that no byte of a blocked upload reaches the
+ * origin. Small bodies stay in memory; once a body outgrows `holdMemoryBytes` it is spooled
+ * to R2 as a multipart upload in fixed 5 MiB parts, so memory stays bounded by about one part
+ * whatever the body's size.
+ */
+import { SPOOL_PART_BYTES } from "../config.ts";
+import { viaBinding } from "../errors.ts";
+
+export interface HoldOptions {
+  bucket: R2Bucket;
+  /** R2 key used if the body is spooled. */
+  spoolKey: string;
+  holdMemoryBytes: number;
+}
+
+/** The held body, readable once for forwarding and by range for evidence. */
+export interface HeldBody {
+  readonly size: number;
+  readonly spooled: boolean;
+  /** The whole body as a stream of known length. */
+  stream(): Promise<ReadableStream<Uint8Array> | Uint8Array>;
+  /** Bytes [start, end) as a stream of known length, or as an array when held in memory. */
+  range(start: number, end: number): Promise<ReadableStream<Uint8Array> | Uint8Array>;
+  /** Removes any spooled copy. Safe to call more than once. */
+  discard(): Promise<void>;
+}
+
+export class BodyHold {
+  private readonly opts: HoldOptions;
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private total = 0;
+  private upload: R2MultipartUpload | null = null;
+  private parts: R2UploadedPart[] = [];
+  /** Most bytes held in memory at once; tests use it to check the bound. */
+  peakBuffered = 0;
+
+  constructor(opts: HoldOptions) {
+    this.opts = opts;
+  }
+
+  /** Appends the next chunk (copied: the caller may reuse its buffer). */
+  async append(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk.slice());
+    this.buffered += chunk.length;
+    this.total += chunk.length;
+    this.peakBuffered = Math.max(this.peakBuffered, this.buffered);
+    if (this.upload === null && this.total > this.opts.holdMemoryBytes) {
+      const { bucket, spoolKey } = this.opts;
+      this.upload = await viaBinding("R2", () => bucket.createMultipartUpload(spoolKey));
+    }
+    if (this.upload !== null) {
+      while (this.buffered >= SPOOL_PART_BYTES) await this.flushPart(SPOOL_PART_BYTES);
+    }
+  }
+
+  /** Ends the body; returns the held body. */
+  async close(): Promise<HeldBody> {
+    const upload = this.upload;
+    if (upload === null) {
+      const bytes = concatAll(this.chunks, this.buffered);
+      this.chunks = [];
+      return memoryBody(bytes);
+    }
+    if (this.buffered > 0 || this.parts.length === 0) await this.flushPart(this.buffered);
+    await viaBinding("R2", () => upload.complete(this.parts));
+    return spooledBody(this.opts.bucket, this.opts.spoolKey, this.total);
+  }
+
+  /** Abandons the body (on error): aborts any spool upload. */
+  async abort(): Promise<void> {
+    this.chunks = [];
+    const upload = this.upload;
+    this.upload = null;
+    if (upload) await upload.abort().catch(() => undefined);
+  }
+
+  private async flushPart(size: number): Promise<void> {
+    const upload = this.upload!;
+    const part = takeBytes(this.chunks, size);
+    this.buffered -= size;
+    const n = this.parts.length + 1;
+    this.parts.push(await viaBinding("R2", () => upload.uploadPart(n, part)));
+  }
+}
+
+function memoryBody(bytes: Uint8Array): HeldBody {
+  return {
+    size: bytes.length,
+    spooled: false,
+    stream: async () => bytes,
+    range: async (start, end) => bytes.subarray(start, end),
+    discard: async () => undefined,
+  };
+}
+
+function spooledBody(bucket: R2Bucket, key: string, size: number): HeldBody {
+  let discarded = false;
+  const read = async (range?: R2Range) => {
+    const obj = await viaBinding("R2", () => bucket.get(key, range ? { range } : {}));
+    if (!obj) throw new Error(`spooled body ${key} vanished`);
+    return obj.body;
+  };
+  return {
+    size,
+    spooled: true,
+    stream: () => read(),
+    range: (start, end) => read({ offset: start, length: end - start }),
+    discard: async () => {
+      if (discarded) return;
+      discarded = true;
+      await bucket.delete(key);
+    },
+  };
+}
+
+/** Removes exactly `size` bytes from the front of `chunks` and returns them as one array. */
+function takeBytes(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const head = chunks[0]!;
+    const need = size - filled;
+    if (head.length <= need) {
+      out.set(head, filled);
+      filled += head.length;
+      chunks.shift();
+    } else {
+      out.set(head.subarray(0, need), filled);
+      filled += need;
+      chunks[0] = head.subarray(need);
+    }
+  }
+  return out;
+}
+
+function concatAll(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

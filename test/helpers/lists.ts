@@ -1,0 +1,70 @@
+/**
+ * Test lists, written straight into KV in the layout of docs/storage.md. They hold digests of
+ * benign bytes made in the tests: TEST DATA, not real hash lists.
+ */
+import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
+import { type EntryMembership, entryKey } from "../../src/match/exact.ts";
+import type { DigestAlgo } from "../../src/scan/digests.ts";
+
+export interface TestEntry {
+  algo: DigestAlgo;
+  hex: string;
+}
+
+export function testList(id: string, over: Partial<ListMeta> = {}): ListMeta {
+  return {
+    id,
+    provider: "hashgate tests",
+    category: "test",
+    licenceRef: "test data: benign bytes",
+    licensedUntil: "2099-12-31",
+    allowedUses: ["block"],
+    action: "block",
+    pdqThreshold: 31,
+    enabled: true,
+    version: 1,
+    algorithms: ["md5", "sha1", "sha256"],
+    ...over,
+  };
+}
+
+/** Publishes `lists` as the manifest and adds each list's entries at its version. */
+export async function seedLists(
+  kv: KVNamespace,
+  lists: { meta: ListMeta; entries: TestEntry[] }[],
+): Promise<void> {
+  for (const { meta, entries } of lists) {
+    for (const e of entries) {
+      const key = entryKey(e.algo, e.hex);
+      const rec = (await kv.get<EntryMembership>(key, "json")) ?? {};
+      rec[meta.id] = { a: meta.version };
+      await kv.put(key, JSON.stringify(rec));
+    }
+  }
+  const manifest: ListManifest = {
+    revision: 1,
+    updatedAt: new Date().toISOString(),
+    lists: lists.map((l) => l.meta),
+  };
+  await kv.put(MANIFEST_KEY, JSON.stringify(manifest));
+  forgetManifest(kv);
+}
+
+export async function digestHex(algo: DigestAlgo, bytes: Uint8Array): Promise<string> {
+  const name = { md5: "MD5", sha1: "SHA-1", sha256: "SHA-256" }[algo];
+  const d = new Uint8Array(await crypto.subtle.digest(name, bytes));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Deterministic pseudo-random bytes (benign test content). */
+export function testBytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GateError } from "../../src/errors.ts";
+import {
+  boundaryOf,
+  dispositionParam,
+  type MultipartEvent,
+  MultipartParser,
+} from "../../src/scan/multipart.ts";
+import { testBytes } from "../helpers/lists.ts";
+import { buildMultipart } from "../helpers/multipart.ts";
+
+interface Part {
+  field: string;
+  filename: string | null;
+  start: number;
+  end: number;
+  data: Uint8Array;
+}
+
+/** Runs the parser over `body` split at `cuts`; collects parts with their bytes and offsets. */
+function parse(body: Uint8Array, boundary: string, cuts: number[]): Part[] {
+  const parser = new MultipartParser(boundary, { maxHeaderBytes: 16384, maxParts: 100 });
+  const parts: Part[] = [];
+  let cur: { p: Part; chunks: Uint8Array[] } | null = null;
+  const handle = (ev: MultipartEvent) => {
+    if (ev.type === "part-start") {
+      cur = {
+        p: {
+          field: ev.headers.field,
+          filename: ev.headers.filename,
+          start: ev.contentStart,
+          end: -1,
+          data: new Uint8Array(),
+        },
+        chunks: [],
+      };
+    } else if (ev.type === "data") {
+      cur!.chunks.push(ev.bytes.slice());
+    } else {
+      const c = cur!;
+      c.p.end = ev.contentEnd;
+      const total = c.chunks.reduce((n, x) => n + x.length, 0);
+      c.p.data = new Uint8Array(total);
+      let at = 0;
+      for (const x of c.chunks) {
+        c.p.data.set(x, at);
+        at += x.length;
+      }
+      parts.push(c.p);
+      cur = null;
+    }
+  };
+  let prev = 0;
+  for (const cut of [...cuts.filter((c) => c > 0 && c < body.length)]
+    .sort((a, b) => a - b)
+    .concat(body.length)) {
+    parser.push(body.subarray(prev, cut)).forEach(handle);
+    prev = cut;
+  }
+  parser.finish();
+  return parts;
+}
+
+const BOUNDARY = "XyZ-boundary-123";
+
+describe("MultipartParser", () => {
+  it("gives the same parts, bytes and offsets for every chunking as for one chunk", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            field: fc.stringMatching(/^[a-z]{1,8}$/),
+            data: fc.uint8Array({ maxLength: 300 }),
+            file: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 40 }),
+        (specs, cuts) => {
+          // Bodies that contain near-boundaries: CR LF and dashes inside the data.
+          const parts = specs.map((s, i) => ({
+            field: s.field,
+            ...(s.file ? { filename: `f${i}.bin` } : {}),
+            data:
+              s.data.length % 3 === 0
+                ? concat(s.data, new TextEncoder().encode(`\r\n--${BOUNDARY.slice(0, 5)}`))
+                : s.data,
+          }));
+          const { body } = buildMultipart(parts, BOUNDARY);
+          const oneShot = parse(body, BOUNDARY, []);
+          const chunked = parse(body, BOUNDARY, cuts);
+          expect(chunked).toEqual(oneShot);
+          expect(oneShot.map((p) => p.data)).toEqual(parts.map((p) => p.data));
+          for (const p of oneShot) expect(body.subarray(p.start, p.end)).toEqual(p.data);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("handles a body split into single bytes", () => {
+    const { body } = buildMultipart([{ field: "a", filename: "x", data: testBytes(200, 4) }], BOUNDARY);
+    const cuts = Array.from({ length: body.length }, (_, i) => i);
+    expect(parse(body, BOUNDARY, cuts)[0]!.data).toEqual(testBytes(200, 4));
+  });
+
+  it("accepts a preamble, transport padding and an epilogue", () => {
+    const text = `preamble\r\n--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--${BOUNDARY}--\r\nepilogue`;
+    const parts = parse(new TextEncoder().encode(text), BOUNDARY, [3, 17, 40]);
+    expect(parts.map((p) => new TextDecoder().decode(p.data))).toEqual(["hello"]);
+  });
+
+  it("rejects truncated bodies at every cut point", () => {
+    const { body } = buildMultipart([{ field: "a", filename: "x", data: testBytes(64, 5) }], BOUNDARY);
+    // Cutting anywhere before the closing delimiter's "--" is truncation.
+    const closing = body.length - `--${BOUNDARY}--\r\n`.length + BOUNDARY.length + 2;
+    for (let cut = 0; cut < closing; cut++) {
+      expect(() => parse(body.subarray(0, cut), BOUNDARY, []), `cut at ${cut}`).toThrow(GateError);
+    }
+  });
+
+  it("rejects oversized header blocks and too many parts", () => {
+    const parser = new MultipartParser("b", { maxHeaderBytes: 100, maxParts: 2 });
+    expect(() => parser.push(new TextEncoder().encode(`--b\r\nX: ${"y".repeat(200)}`))).toThrow(
+      /headers too large/,
+    );
+    const many = buildMultipart(
+      [1, 2, 3].map((i) => ({ field: `f${i}`, data: "x" })),
+      "b",
+    ).body;
+    expect(() => new MultipartParser("b", { maxHeaderBytes: 100, maxParts: 2 }).push(many)).toThrow(
+      /too many parts/,
+    );
+  });
+
+  it("reads boundaries and Content-Disposition parameters", () => {
+    expect(boundaryOf('multipart/form-data; boundary="a b"')).toBe("a b");
+    expect(boundaryOf("multipart/form-data;boundary=abc; charset=x")).toBe("abc");
+    expect(() => boundaryOf("multipart/form-data")).toThrow(GateError);
+    expect(dispositionParam('form-data; name="f"; filename="a\\"b.jpg"', "filename")).toBe('a"b.jpg');
+    expect(dispositionParam("form-data; name=f; filename*=UTF-8''%C3%A9t%C3%A9.png", "filename")).toBe(
+      "été.png",
+    );
+    expect(dispositionParam('form-data; name="f"', "filename")).toBeNull();
+  });
+});
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
