@@ -14,7 +14,13 @@ export function startDemoOrigin(port: number, host = "127.0.0.1"): Promise<() =>
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
-    const record = { origin: "hashgate demo origin", method: req.method, path: req.url, size, sha256: hash.digest("hex") };
+    const record = {
+      origin: "hashgate demo origin",
+      method: req.method,
+      path: req.url,
+      size,
+      sha256: hash.digest("hex"),
+    };
     console.log(`[origin] ${req.method} ${req.url} ${size} bytes`);
     res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(record)}\n`);
   });

@@ -7,8 +7,18 @@ import { join } from "node:path";
 const outdir = mkdtempSync(join(tmpdir(), "hashgate-dry-"));
 let failed = 0;
 for (const envName of ["", "staging", "production"]) {
-  const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(envName ? ["--env", envName] : [])];
-  const r = spawnSync("npx", args, { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const args = [
+    "wrangler",
+    "deploy",
+    "--dry-run",
+    "--outdir",
+    outdir,
+    ...(envName ? ["--env", envName] : []),
+  ];
+  const r = spawnSync("npx", args, {
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
   const label = envName || "(top level)";
   if (r.status === 0) console.log(`deploy dry-run ok: ${label}`);
   else {

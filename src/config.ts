@@ -28,6 +28,12 @@ export interface GateConfig {
   failMode: FailMode;
   /** Request headers copied into the case (lower case), e.g. an account id the platform sets. */
   identityHeaders: string[];
+  /** Images larger than this many bytes are not decoded for PDQ. */
+  imageMaxBytes: number;
+  /** Images with more pixels than this (read from the header) are not decoded: decompression bombs. */
+  imageMaxPixels: number;
+  /** What happens to an image that cannot be decoded or is over the limits. */
+  imageFailurePolicy: "forward" | "hold";
 }
 
 function intVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -81,6 +87,14 @@ export function parseConfig(env: Env): GateConfig {
       `FAIL_MODE=${env.FAIL_MODE}: want closed or open`,
     );
   }
+  const imagePolicy = (env.IMAGE_FAILURE_POLICY ?? "forward").trim().toLowerCase();
+  if (imagePolicy !== "forward" && imagePolicy !== "hold") {
+    throw new GateError(
+      "config_invalid",
+      "gate misconfigured",
+      `IMAGE_FAILURE_POLICY=${env.IMAGE_FAILURE_POLICY}: want forward or hold`,
+    );
+  }
   const maxBodyBytes = intVar(
     "MAX_BODY_BYTES",
     env.MAX_BODY_BYTES,
@@ -108,6 +122,9 @@ export function parseConfig(env: Env): GateConfig {
     ),
     failMode,
     identityHeaders: listVar(env.IDENTITY_HEADERS, "").map((h) => h.toLowerCase()),
+    imageMaxBytes: intVar("IMAGE_MAX_BYTES", env.IMAGE_MAX_BYTES, 50 * 1024 * 1024, 1, HARD_MAX_BODY_BYTES),
+    imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 50_000_000, 1, 500_000_000),
+    imageFailurePolicy: imagePolicy,
   };
 }
 

@@ -13,6 +13,9 @@ export interface Env {
   MAX_PART_HEADER_BYTES?: string;
   FAIL_MODE?: string;
   IDENTITY_HEADERS?: string;
+  IMAGE_MAX_BYTES?: string;
+  IMAGE_MAX_PIXELS?: string;
+  IMAGE_FAILURE_POLICY?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;

@@ -5,8 +5,12 @@ import { consumeMatches } from "./consumer/cases.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, GateError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
+import { enforceRetention } from "./retention/retention.ts";
+import { reviewApp } from "./review/app.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+app.route("/review", reviewApp);
 
 // Everything not claimed by a more specific route (admin, review) goes through the gate.
 app.all("*", (c) => gateRequest(c.req.raw, c.env, c.executionCtx));
@@ -24,5 +28,6 @@ export default {
     ctx.waitUntil(
       sweepPending(env).then((n) => n > 0 && console.log(`hashgate: swept ${n} pending case(s)`)),
     );
+    ctx.waitUntil(enforceRetention(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -25,6 +25,8 @@ export interface MatchedFile {
   size: number;
   digests: Digests;
   pdq?: { hash: string; quality: number };
+  /** Set when the file is an image that could not be decoded or hashed (ImageDecodeError code). */
+  imageError?: string;
   evidenceKey: string;
   matches: MatchHit[];
 }

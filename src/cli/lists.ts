@@ -1,5 +1,316 @@
-/** `hashgate lists`: placeholder until the command lands. */
-export async function run(_args: string[]): Promise<number> {
-  console.error("hashgate lists: not available yet");
-  return 2;
+/**
+ * `hashgate lists <command>`: create, show, enable, disable, versions, rollback, remove and
+ * import hash lists, against the local state of `wrangler dev` (--local) or the account's KV
+ * (--remote [--env name]), through wrangler.
+ */
+import { createReadStream } from "node:fs";
+import { userInfo } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
+import { IMPORT_FORMATS, ImportTally, importEvents, isImportFormat } from "../lists/import/index.ts";
+import { findList, ListError, readHistory, readManifest } from "../lists/layout.ts";
+import { listStatus } from "../lists/manifest.ts";
+import { isHashAlgo } from "../lists/ops.ts";
+import { auditFromCli } from "./lists-audit.ts";
+import { formatProgress, runImport, StrictImportError } from "./lists-import.ts";
+import { WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
+
+const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--env NAME])
+
+  create ID --provider P --licence-ref R --licensed-until YYYY-MM-DD --allowed-uses a,b
+            --action block|flag [--pdq-threshold 31] [--name N] [--category C] [--disabled]
+  show [ID]                 list status (active, disabled, expired, unpublished), or one list
+  versions ID               a list's history
+  enable ID | disable ID
+  rollback ID               back to the version the current one was built on (one step)
+  remove ID                 take the list out of the manifest
+  demo                      create and load the quickstart's demo list (once)
+  import --list ID --format FMT [--algo A] [--min-quality 50] [--strict] [--checkpoint F] FILE
+            --dry-run: only read FILE and print the summary (no --list, no target needed)
+            FMT: ${IMPORT_FORMATS.join(", ")}
+
+common: --binding HASHES  --persist-to DIR (local state dir)  --actor NAME  --json`;
+
+const OPTIONS = {
+  local: { type: "boolean" },
+  remote: { type: "boolean" },
+  env: { type: "string" },
+  binding: { type: "string", default: "HASHES" },
+  "persist-to": { type: "string" },
+  actor: { type: "string" },
+  json: { type: "boolean" },
+  provider: { type: "string" },
+  "licence-ref": { type: "string" },
+  "licensed-until": { type: "string" },
+  "allowed-uses": { type: "string" },
+  action: { type: "string" },
+  "pdq-threshold": { type: "string" },
+  name: { type: "string" },
+  category: { type: "string" },
+  disabled: { type: "boolean" },
+  list: { type: "string" },
+  format: { type: "string" },
+  algo: { type: "string" },
+  "min-quality": { type: "string" },
+  strict: { type: "boolean" },
+  checkpoint: { type: "string" },
+  "dry-run": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+class UsageError extends Error {}
+
+function target(v: Values): WranglerTarget {
+  if (v.local === v.remote) throw new UsageError("say where: --local or --remote");
+  return {
+    mode: v.local ? "local" : "remote",
+    binding: v.binding ?? "HASHES",
+    ...(v.env ? { env: v.env } : {}),
+    ...(v["persist-to"] ? { persistTo: v["persist-to"] } : {}),
+  };
+}
+
+const print = (v: Values, human: string, data: unknown) =>
+  console.log(v.json ? JSON.stringify(data, null, 2) : human);
+
+async function command(cmd: string, id: string | undefined, rest: string[], v: Values): Promise<number> {
+  const t = target(v);
+  const store = new WranglerStore(t);
+  const actor = v.actor ?? `cli:${userInfo().username}`;
+  const audit = (action: string, subject: string, detail: Record<string, unknown>) =>
+    auditFromCli(t, { actor, action, subject, detail });
+  const need = () => {
+    if (!id) throw new UsageError(`${cmd} needs a list id`);
+    return id;
+  };
+  try {
+    switch (cmd) {
+      case "create": {
+        const meta = await createList(store, {
+          id,
+          provider: v.provider,
+          licenceRef: v["licence-ref"],
+          licensedUntil: v["licensed-until"],
+          allowedUses: v["allowed-uses"]
+            ?.split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+          action: v.action,
+          ...(v["pdq-threshold"] ? { pdqThreshold: Number(v["pdq-threshold"]) } : {}),
+          ...(v.name ? { name: v.name } : {}),
+          ...(v.category ? { category: v.category } : {}),
+          enabled: !v.disabled,
+        });
+        await audit("list.create", `list:${meta.id}`, { ...meta });
+        print(v, `created list ${meta.id} (no version published yet)`, meta);
+        return 0;
+      }
+      case "show": {
+        const manifest = await readManifest(store);
+        const now = new Date();
+        if (id) {
+          const list = findList(manifest, id);
+          print(v, JSON.stringify({ ...list, status: listStatus(list, now) }, null, 2), {
+            ...list,
+            status: listStatus(list, now),
+          });
+          return 0;
+        }
+        const rows = manifest.lists.map((l) => ({
+          id: l.id,
+          status: listStatus(l, now),
+          version: l.version,
+          action: l.action,
+          licensedUntil: l.licensedUntil,
+          exact: l.exactEntries ?? "?",
+          pdq: l.pdqEntries ?? 0,
+        }));
+        print(v, rows.length ? rows.map((r) => Object.values(r).join("\t")).join("\n") : "no lists", rows);
+        return 0;
+      }
+      case "versions": {
+        const history = await readHistory(store, need());
+        const lines = history.map(
+          (h) => `${h.at}\t${h.kind}\tv${h.version} (from v${h.base})\t+${h.added} -${h.removed}\t${h.actor}`,
+        );
+        print(v, lines.join("\n") || "no versions", history);
+        return 0;
+      }
+      case "enable":
+      case "disable": {
+        const list = await setEnabled(store, need(), cmd === "enable");
+        await audit(`list.${cmd}`, `list:${list.id}`, {});
+        print(v, `${list.id}: ${listStatus(list, new Date())}`, list);
+        return 0;
+      }
+      case "rollback": {
+        const list = await rollbackList(store, need(), actor);
+        await audit("list.rollback", `list:${list.id}`, { from: list.latest, to: list.version });
+        print(v, `${list.id}: now at version ${list.version} (was ${list.latest})`, list);
+        return 0;
+      }
+      case "remove": {
+        await removeList(store, need());
+        await audit("list.remove", `list:${id}`, {});
+        print(v, `removed list ${id} from the manifest`, { removed: id });
+        return 0;
+      }
+      case "import":
+        return await importCommand(store, t, rest, v, actor, audit);
+      case "demo":
+        return await demoCommand(store, t, v, actor, audit);
+      default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function importCommand(
+  store: WranglerStore,
+  t: WranglerTarget,
+  files: string[],
+  v: Values,
+  actor: string,
+  audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
+): Promise<number> {
+  const [file] = files;
+  if (!v.list || !v.format || !file || files.length > 1)
+    throw new UsageError("import needs --list ID --format FMT and one FILE");
+  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  if (v.algo !== undefined && !isHashAlgo(v.algo))
+    throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
+  const targetName = `${t.mode}${t.env ? `:${t.env}` : ""}`;
+  const tty = process.stderr.isTTY;
+  const { tally, result, resumedAfterLine } = await runImport({
+    store,
+    listId: v.list,
+    format: v.format,
+    file,
+    options: {
+      ...(v.algo ? { algo: v.algo } : {}),
+      ...(v["min-quality"] ? { minPdqQuality: Number(v["min-quality"]) } : {}),
+    },
+    actor,
+    target: targetName,
+    checkpointPath:
+      v.checkpoint ?? `${file}.${v.list}.${targetName.replace(/[^a-z0-9]/gi, "_")}.checkpoint.json`,
+    strict: v.strict ?? false,
+    progress: (p) => process.stderr.write(`${tty ? "\r" : ""}${formatProgress(p)}${tty ? "   " : "\n"}`),
+  });
+  if (tty) process.stderr.write("\n");
+  const summary = { ...tally.toJSON(), published: result, resumedAfterLine };
+  await audit("list.publish", `list:${v.list}`, {
+    source: "import",
+    format: v.format,
+    version: result.version,
+    added: result.added,
+    removed: result.removed,
+    errors: tally.errorCount,
+  });
+  const skipped = [...tally.skipped].map(([r, n]) => `  ${n} skipped: ${r}`);
+  const errors = tally.errors.map((e) => `  line ${e.line}: ${e.message}`);
+  const more =
+    tally.errorCount > tally.errors.length
+      ? [`  … ${tally.errorCount - tally.errors.length} more errors`]
+      : [];
+  const human = [
+    `${v.list}: published version ${result.version} (from ${result.base})${resumedAfterLine ? `, resumed after line ${resumedAfterLine}` : ""}`,
+    `  ${result.added} added, ${result.removed} removed; now ${result.exactEntries ?? "?"} exact digests, ${result.pdqEntries} PDQ hashes`,
+    `  read: ${tally.adds} adds, ${tally.removes} removes, ${tally.entries} entries, ${tally.tombstones} tombstones`,
+    ...(result.prefilterBitsPerKey
+      ? [`  prefilter: ${result.prefilterBytes} bytes, ${result.prefilterBitsPerKey.toFixed(2)} bits/digest`]
+      : []),
+    ...skipped,
+    ...(tally.errorCount ? [`  ${tally.errorCount} malformed:`, ...errors, ...more] : []),
+  ].join("\n");
+  print(v, human, summary);
+  return tally.errorCount > 0 ? 1 : 0;
+}
+
+/** Reads a list file and reports what an import would do, touching no storage. */
+async function dryRun(files: string[], v: Values): Promise<number> {
+  const [file] = files;
+  if (!v.format || !file || files.length > 1)
+    throw new UsageError("import --dry-run needs --format FMT and one FILE");
+  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  if (v.algo !== undefined && !isHashAlgo(v.algo))
+    throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
+  const tally = new ImportTally();
+  const options = {
+    ...(v.algo ? { algo: v.algo } : {}),
+    ...(v["min-quality"] ? { minPdqQuality: Number(v["min-quality"]) } : {}),
+  };
+  for await (const ev of importEvents(v.format, createReadStream(file), options)) tally.count(ev);
+  const s = tally.toJSON();
+  const human = [
+    `${file}: ${s.adds} adds, ${s.removes} removes, ${s.entries} entries, ${s.tombstones} tombstones (dry run: nothing written)`,
+    ...[...tally.skipped].map(([r, n]) => `  ${n} skipped: ${r}`),
+    ...(s.errorCount
+      ? [`  ${s.errorCount} malformed:`, ...s.errors.map((e) => `  line ${e.line}: ${e.message}`)]
+      : []),
+  ].join("\n");
+  print(v, human, s);
+  return s.errorCount > 0 ? 1 : 0;
+}
+
+/** The quickstart's demo list: digests of the benign files in demo/blocked/. */
+const DEMO_LIST = {
+  id: "demo",
+  name: "Demo list (benign test files)",
+  provider: "hashgate demo",
+  category: "test",
+  licenceRef: "none: benign test data",
+  licensedUntil: "2099-12-31",
+  allowedUses: ["block", "review"],
+  action: "block",
+};
+const DEMO_FILE = fileURLToPath(new URL("../../demo/lists/demo-list.csv", import.meta.url));
+
+async function demoCommand(
+  store: WranglerStore,
+  t: WranglerTarget,
+  v: Values,
+  actor: string,
+  audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
+): Promise<number> {
+  const existing = (await readManifest(store)).lists.find((l) => l.id === DEMO_LIST.id);
+  if (existing && existing.version > 0) {
+    print(v, `demo list already loaded (version ${existing.version})`, existing);
+    return 0;
+  }
+  if (!existing) {
+    await createList(store, DEMO_LIST);
+    await audit("list.create", "list:demo", DEMO_LIST);
+  }
+  return importCommand(store, t, [DEMO_FILE], { ...v, list: DEMO_LIST.id, format: "csv" }, actor, audit);
+}
+
+export async function run(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const [cmd, ...rest] = parsed.positionals;
+  if (!cmd || parsed.values.help) {
+    console.error(USAGE);
+    return cmd ? 0 : 2;
+  }
+  try {
+    if (cmd === "import" && parsed.values["dry-run"]) return await dryRun(rest, parsed.values);
+    return await command(cmd, cmd === "import" ? undefined : rest[0], rest, parsed.values);
+  } catch (e) {
+    if (e instanceof UsageError) console.error(`hashgate lists: ${e.message}\n\n${USAGE}`);
+    else if (e instanceof ListError || e instanceof StrictImportError)
+      console.error(`hashgate lists: ${e.message}`);
+    else throw e;
+    return e instanceof UsageError ? 2 : 1;
+  }
 }

@@ -7,6 +7,7 @@
 import type { MatchMessage, UnscannedMessage } from "../act/messages.ts";
 import { isGateMessage } from "../act/messages.ts";
 import type { Env } from "../env.ts";
+import { notifyNewCase } from "../review/notify.ts";
 
 export type CaseSource = "queue" | "fallback" | "sweep";
 
@@ -55,11 +56,14 @@ export async function consumeMatches(batch: MessageBatch<unknown>, env: Env): Pr
       continue;
     }
     try {
-      if (body.type === "match") await insertCase(env.DB, body, "queue");
-      else await insertUnscanned(env.DB, body);
+      if (body.type === "match") {
+        await insertCase(env.DB, body, "queue");
+        // After the insert: a failed notification retries the message, the case is kept.
+        await notifyNewCase(env, body);
+      } else await insertUnscanned(env.DB, body);
       message.ack();
     } catch (e) {
-      console.error("hashgate consumer: D1 write failed; will retry", message.id, e);
+      console.error("hashgate consumer: recording or notifying failed; will retry", message.id, e);
       message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts * 5) });
     }
   }

@@ -4,7 +4,7 @@
  */
 import { newCaseId } from "../act/case-id.ts";
 import { evidenceFileKey, preserveEvidence } from "../act/evidence.ts";
-import type { MatchedFile, MatchMessage, RequestInfo } from "../act/messages.ts";
+import type { MatchedFile, MatchMessage, RequestInfo, UnscannedMessage } from "../act/messages.ts";
 import { recordCase, recordUnscanned } from "../act/record.ts";
 import { configFor, type GateConfig } from "../config.ts";
 import type { Env } from "../env.ts";
@@ -13,9 +13,11 @@ import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
 import { matchDigests } from "../match/exact.ts";
 import type { MatchHit } from "../match/types.ts";
+import { isAllowListed } from "../review/allow-list.ts";
 import { BodyHold } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
 import { forward } from "./forward.ts";
+import { type FileJudgement, judgeUpload } from "./judge.ts";
 import { requestInfo } from "./request-info.ts";
 import { isScanned } from "./scope.ts";
 import { verdictOf } from "./verdict.ts";
@@ -58,18 +60,22 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     return scanFailed(e, cfg, env, info, null);
   }
   try {
-    let hits: MatchHit[][];
+    let judged: FileJudgement[];
     try {
-      hits = await Promise.all(
-        scan.files.map((f) => viaBinding("KV", () => matchDigests(env.HASHES, lists, f.digests))),
-      );
+      judged = await judgeUpload(env, cfg, lists, scan);
     } catch (e) {
       return await scanFailed(e, cfg, env, info, () => forwardHeld(request, cfg, scan));
     }
-    const verdict = verdictOf(hits.flat());
+    let verdict = verdictOf(judged.flatMap((j) => j.hits));
+    const imageErrors = judged.flatMap((j, i) => (j.imageError ? [`file ${i}: ${j.imageError}`] : []));
+    if (verdict === "clean" && imageErrors.length > 0) {
+      // An image that could not be hashed is never silently treated as clean.
+      if (cfg.imageFailurePolicy === "hold") verdict = "block";
+      else await recordUnscanned(env, unscannedMessage(`image not hashed: ${imageErrors.join(", ")}`, info));
+    }
     if (verdict === "clean") return await forwardHeld(request, cfg, scan);
     const caseId = newCaseId();
-    const message = matchMessage(caseId, verdict, info, scan.files, hits);
+    const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
       await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files);
       await recordCase(env, message);
@@ -107,30 +113,24 @@ async function scanFailed(
   console.error("hashgate: scan failed", e);
   if (cfg.failMode === "open" && forwardUnscanned) {
     const reason = e instanceof Error ? e.message.slice(0, 500) : String(e);
-    await recordUnscanned(env, {
-      type: "unscanned",
-      v: 1,
-      id: crypto.randomUUID(),
-      at: new Date().toISOString(),
-      reason,
-      request: info,
-    });
+    await recordUnscanned(env, unscannedMessage(reason, info));
     return forwardUnscanned();
   }
   return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
 }
 
+/** The case message: every file with a hit, or whose image could not be hashed. */
 function matchMessage(
   caseId: string,
   verdict: "block" | "flag",
   info: RequestInfo,
   files: ScannedFile[],
-  hits: MatchHit[][],
+  judged: FileJudgement[],
 ): MatchMessage {
   const matched: MatchedFile[] = [];
   files.forEach((f, i) => {
-    const fileHits = hits[i] ?? [];
-    if (fileHits.length === 0) return;
+    const j = judged[i]!;
+    if (j.hits.length === 0 && !j.imageError) return;
     matched.push({
       index: f.index,
       field: f.field.slice(0, 200),
@@ -139,8 +139,10 @@ function matchMessage(
       sniffedType: sniffType(f.head),
       size: f.end - f.start,
       digests: f.digests,
+      ...(j.pdq ? { pdq: j.pdq } : {}),
+      ...(j.imageError ? { imageError: j.imageError } : {}),
       evidenceKey: evidenceFileKey(caseId, f.index),
-      matches: fileHits,
+      matches: j.hits,
     });
   });
   return {
@@ -152,6 +154,10 @@ function matchMessage(
     request: info,
     files: matched,
   };
+}
+
+function unscannedMessage(reason: string, request: RequestInfo): UnscannedMessage {
+  return { type: "unscanned", v: 1, id: crypto.randomUUID(), at: new Date().toISOString(), reason, request };
 }
 
 function blockResponse(cfg: GateConfig, caseId: string): Response {

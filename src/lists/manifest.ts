@@ -2,7 +2,7 @@
  * The list manifest (`lists/manifest` in KV): every list's metadata and published version.
  * Read once per isolate and kept for MANIFEST_TTL_MS, so a scan costs no KV read for it.
  */
-import type { DigestAlgo } from "../scan/digests.ts";
+import type { DigestAlgo } from "./ops.ts";
 
 export type ListAction = "block" | "flag";
 
@@ -76,22 +76,27 @@ export function activeAlgorithms(lists: ListMeta[]): DigestAlgo[] {
   return [...set].sort();
 }
 
+/** The part of a KV binding the manifest cache needs (structural: the CLI type-checks without workers-types). */
+export interface ManifestKv {
+  get(key: string, type: "json"): Promise<unknown>;
+}
+
 interface Cached {
   manifest: ListManifest;
   fetchedAt: number;
 }
-const cache = new WeakMap<KVNamespace, Cached>();
+const cache = new WeakMap<ManifestKv, Cached>();
 
 /** The manifest, from this isolate's cache when fresh. KV failures propagate. */
-export async function loadManifest(kv: KVNamespace, now = Date.now()): Promise<ListManifest> {
+export async function loadManifest(kv: ManifestKv, now = Date.now()): Promise<ListManifest> {
   const hit = cache.get(kv);
   if (hit && now - hit.fetchedAt < MANIFEST_TTL_MS) return hit.manifest;
-  const manifest = (await kv.get<ListManifest>(MANIFEST_KEY, "json")) ?? EMPTY_MANIFEST;
+  const manifest = ((await kv.get(MANIFEST_KEY, "json")) as ListManifest | null) ?? EMPTY_MANIFEST;
   cache.set(kv, { manifest, fetchedAt: now });
   return manifest;
 }
 
 /** Forgets the cached manifest (after a publish from this isolate, and in tests). */
-export function forgetManifest(kv: KVNamespace): void {
+export function forgetManifest(kv: ManifestKv): void {
   cache.delete(kv);
 }

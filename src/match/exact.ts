@@ -1,26 +1,85 @@
 /**
- * Exact-digest matching against the published lists. One KV read per digest (`h/<algo>/<hex>`)
- * answers for every list at once; the membership record says since which version each list
- * holds the entry, so a scan sees exactly the versions of the manifest it read.
+ * Exact-digest matching against the published lists. Each list version carries a prefilter
+ * (src/lists/prefilter.ts), loaded once per isolate and version: a digest no list's prefilter
+ * holds costs no KV read. Otherwise one KV read per digest (`h/<algo>/<hex>`) answers for every
+ * list at once; the membership record says since which version each list holds the entry, so
+ * a scan sees exactly the versions of the manifest it read.
  */
+import { foldDigest } from "../lists/fold.ts";
 import type { ListMeta } from "../lists/manifest.ts";
+import {
+  type EntryMembership,
+  entryKey,
+  inVersion,
+  prefilterKey,
+  prefilterShardOf,
+} from "../lists/membership.ts";
+import { Prefilter } from "../lists/prefilter.ts";
 import type { DigestAlgo, Digests } from "../scan/digests.ts";
 import type { MatchHit } from "./types.ts";
 
-/** Membership of one digest in the lists: list id → versions (see docs/storage.md). */
-export type EntryMembership = Record<string, { a: number; r?: number; id?: string; c?: string }>;
-
-export function entryKey(algo: DigestAlgo, hex: string): string {
-  return `h/${algo}/${hex.toLowerCase()}`;
-}
-
-/** True when a membership record puts the entry in the list at `version`. */
-export function inVersion(m: { a: number; r?: number }, version: number): boolean {
-  return m.a <= version && (m.r === undefined || version < m.r);
-}
+export {
+  type EntryMembership,
+  entryKey,
+  inVersion,
+  prefilterKey,
+  prefilterShardOf,
+} from "../lists/membership.ts";
 
 /** KV edge-cache time for entry reads; KV's minimum. Lists change by new versions, not edits in place. */
 const ENTRY_CACHE_TTL_S = 60;
+/** Prefilters of a version never change, so the edge may keep them as long as it likes. */
+const PREFILTER_CACHE_TTL_S = 3600;
+
+/** Prefilters loaded in this isolate: per KV binding, `<list id>@<version>` → filters (null: none). */
+const prefilters = new WeakMap<KVNamespace, Map<string, Promise<Prefilter[] | null>>>();
+
+async function fetchPrefilters(kv: KVNamespace, list: ListMeta): Promise<Prefilter[] | null> {
+  const shards = list.prefilterShards ?? 0;
+  const parts = await Promise.all(
+    Array.from({ length: shards }, (_, i) =>
+      kv.get(prefilterKey(list.id, list.version, i, shards), {
+        type: "arrayBuffer",
+        cacheTtl: PREFILTER_CACHE_TTL_S,
+      }),
+    ),
+  );
+  // A missing shard (not yet visible at this edge) means no prefilter: KV is read instead.
+  if (parts.some((p) => p === null)) return null;
+  return parts.map((p) => Prefilter.parse(new Uint8Array(p!)));
+}
+
+/** The list version's prefilters, loaded once per isolate; null when it has none. */
+export function listPrefilters(kv: KVNamespace, list: ListMeta): Promise<Prefilter[] | null> {
+  if (!list.prefilterShards) return Promise.resolve(null);
+  let byList = prefilters.get(kv);
+  if (!byList) {
+    byList = new Map();
+    prefilters.set(kv, byList);
+  }
+  const key = `${list.id}@${list.version}`;
+  let p = byList.get(key);
+  if (!p) {
+    // Other versions of this list are no longer needed by this manifest.
+    for (const k of byList.keys()) if (k.startsWith(`${list.id}@`)) byList.delete(k);
+    p = fetchPrefilters(kv, list).catch(() => null);
+    p.then((f) => f === null && byList.delete(key));
+    byList.set(key, p);
+  }
+  return p;
+}
+
+/** False only when every list using `algo` has a prefilter and none of them may hold the digest. */
+async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex: string): Promise<boolean> {
+  const key = foldDigest(algo, hex);
+  for (const list of lists) {
+    if (!list.algorithms.includes(algo)) continue;
+    const filters = await listPrefilters(kv, list);
+    if (!filters) return true;
+    if (filters[prefilterShardOf(key[1]!, filters.length)]!.has(key[0]!, key[1]!)) return true;
+  }
+  return false;
+}
 
 /** Looks up a file's digests; returns every hit in the given (active) lists. */
 export async function matchDigests(
@@ -29,9 +88,11 @@ export async function matchDigests(
   digests: Digests,
 ): Promise<MatchHit[]> {
   const byId = new Map(lists.map((l) => [l.id, l]));
-  const lookups = (Object.entries(digests) as [DigestAlgo, string][]).filter(([algo]) =>
+  const candidates = (Object.entries(digests) as [DigestAlgo, string][]).filter(([algo]) =>
     lists.some((l) => l.algorithms.includes(algo)),
   );
+  const needed = await Promise.all(candidates.map(([algo, hex]) => mayHold(kv, lists, algo, hex)));
+  const lookups = candidates.filter((_, i) => needed[i]);
   const records = await Promise.all(
     lookups.map(([algo, hex]) =>
       kv.get<EntryMembership>(entryKey(algo, hex), { type: "json", cacheTtl: ENTRY_CACHE_TTL_S }),
@@ -43,7 +104,7 @@ export async function matchDigests(
     const algo = lookups[i]![0];
     for (const [listId, m] of Object.entries(rec)) {
       const list = byId.get(listId);
-      if (list === undefined || !list.algorithms.includes(algo) || !inVersion(m, list.version)) continue;
+      if (!list?.algorithms.includes(algo) || !inVersion(m, list.version, list.abandoned)) continue;
       hits.push({
         listId,
         kind: "exact",

@@ -40,10 +40,10 @@ export class BodyHold {
     this.opts = opts;
   }
 
-  /** Appends the next chunk (copied: the caller may reuse its buffer). */
+  /** Appends the next chunk. The hold takes it over: the caller must not modify it afterwards. */
   async append(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk.slice());
+    this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.total += chunk.length;
     this.peakBuffered = Math.max(this.peakBuffered, this.buffered);

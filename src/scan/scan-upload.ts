@@ -3,6 +3,7 @@
  * multipart/form-data into parts, and digests every part (or the whole body) on the way.
  */
 import { GateError } from "../errors.ts";
+import { readBlocks } from "./blocks.ts";
 import { type DigestAlgo, DigestSet, type Digests } from "./digests.ts";
 import type { BodyHold, HeldBody } from "./hold.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
@@ -107,11 +108,8 @@ export async function scanUpload(request: Request, opts: ScanOptions): Promise<S
     ? null
     : new FileDigest(newFile(0, 0, "", null, contentType || null), opts.algos);
   let total = 0;
-  const reader = request.body?.getReader();
   try {
-    while (reader) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    for await (const value of request.body ? readBlocks(request.body) : []) {
       total += value.length;
       if (total > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
       if (declared !== null && total > declared) throw lengthMismatch();
@@ -146,7 +144,7 @@ export async function scanUpload(request: Request, opts: ScanOptions): Promise<S
     const body = await opts.hold.close();
     return { body, files, peakBuffered: opts.hold.peakBuffered };
   } catch (e) {
-    await reader?.cancel().catch(() => undefined);
+    await request.body?.cancel().catch(() => undefined);
     await opts.hold.abort();
     throw e;
   }

@@ -199,4 +199,22 @@ describe("listed uploads", () => {
     });
     expect(res.status).toBe(403);
   });
+
+  it("forwards a listed file that reviewers allow-listed as a false positive", async () => {
+    const md5 = await digestHex("md5", LISTED);
+    await env.DB.prepare(
+      "INSERT OR IGNORE INTO allow_list (algo, digest, added_at, added_by, case_id, reason) VALUES ('md5', ?1, ?2, 'test', 'hg_test', 'benign test bytes')",
+    )
+      .bind(md5, new Date().toISOString())
+      .run();
+    try {
+      const p = uniquePrefix();
+      const { res, sent } = await run(new Request(`${GATE}${p}`, { method: "POST", body: LISTED }));
+      expect(res.status).toBe(201);
+      expect(sent).toHaveLength(0);
+      expect(bodyOf((await receivedAt(p))[0]!)).toEqual(LISTED);
+    } finally {
+      await env.DB.prepare("DELETE FROM allow_list WHERE digest = ?1").bind(md5).run();
+    }
+  });
 });

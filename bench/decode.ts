@@ -1,0 +1,88 @@
+/**
+ * Decode benchmark: ms per fixture image through decodeImage (JPEG via libjpeg-turbo WASM,
+ * PNG via png.ts), per image, mean, and by size class; plus decode + full-resolution PDQ
+ * hash (wasm/build/core.wasm), the figure the reference CLI's 97 ms compares with.
+ * Run: `npx node bench/decode.ts`. Each figure is the median of several runs after a
+ * warm-up; the fixtures are benign test images.
+ */
+import { readFileSync } from "node:fs";
+import { decodeImage } from "../src/image/decode.ts";
+import { PdqHasher } from "../src/pdq/core.ts";
+import { fixed, median, renderTable } from "./lib/stats.ts";
+
+const FIXTURES = new URL("../../shared/fixtures/pdq/", import.meta.url);
+const LIMITS = { maxPixels: 50_000_000 };
+// Enough repetitions for a stable median without making the 12-megapixel image take a minute.
+const TARGET_MS_PER_IMAGE = 400;
+
+function sizeClass(pixels: number): string {
+  if (pixels < 100_000) return "small (<0.1 MP)";
+  if (pixels < 1_000_000) return "medium (0.1-1 MP)";
+  if (pixels < 4_000_000) return "large (1-4 MP)";
+  return "huge (>=4 MP)";
+}
+
+const hasher = PdqHasher.fromModule(
+  new WebAssembly.Module(readFileSync(new URL("../wasm/build/core.wasm", import.meta.url))),
+);
+
+/** Median ms of `work` over enough runs to take about TARGET_MS_PER_IMAGE. */
+async function timeIt(work: () => Promise<unknown>): Promise<number> {
+  const first = performance.now();
+  await work(); // warm-up (and instantiation on the first image)
+  const once = Math.max(0.01, performance.now() - first);
+  const runs = Math.max(3, Math.min(50, Math.round(TARGET_MS_PER_IMAGE / once)));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await work();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const [head, ...lines] = readFileSync(new URL("manifest_ext.tsv", FIXTURES), "utf8").trim().split("\n");
+  const cols = head!.split("\t");
+  const rows: string[][] = [];
+  // Per group: [decode ms, decode + hash ms] per image.
+  const byClass = new Map<string, number[][]>();
+  const byFormat = new Map<string, number[][]>();
+  for (const line of lines) {
+    const f = line.split("\t");
+    const file = f[cols.indexOf("file")]!;
+    const format = f[cols.indexOf("format")]!;
+    const width = Number(f[cols.indexOf("width")]);
+    const height = Number(f[cols.indexOf("height")]);
+    const bytes = new Uint8Array(readFileSync(new URL(file, FIXTURES)));
+    const decodeMs = await timeIt(() => decodeImage(bytes, LIMITS));
+    const bothMs = await timeIt(async () => hasher.hash(await decodeImage(bytes, LIMITS)));
+    const cls = sizeClass(width * height);
+    for (const [map, key] of [
+      [byClass, cls],
+      [byFormat, format],
+      [byFormat, "all"],
+    ] as const) {
+      map.set(key, [...(map.get(key) ?? []), [decodeMs, bothMs]]);
+    }
+    rows.push([
+      file.replace(/^images\//, ""),
+      format,
+      `${width}x${height}`,
+      fixed(decodeMs, 2),
+      fixed(bothMs, 2),
+    ]);
+  }
+  console.log(renderTable(["image", "format", "size", "decode ms", "decode+hash ms"], rows));
+  const mean = (xs: number[][], col: number) => xs.reduce((a, b) => a + b[col]!, 0) / xs.length;
+  const summary = [...byFormat, ...byClass].map(([k, xs]) => [
+    k,
+    String(xs.length),
+    fixed(mean(xs, 0), 2),
+    fixed(mean(xs, 1), 2),
+  ]);
+  console.log(`\n${renderTable(["group", "images", "mean decode ms", "mean decode+hash ms"], summary)}`);
+  console.log("\nReference (fixtures README): 97 ms mean for the C++ CLI's decode + 512 resize + hash.");
+}
+
+await main();

@@ -1,0 +1,57 @@
+/**
+ * The benchmark's hash list, written into the gate's KV in the layout of docs/storage.md
+ * (`lists/manifest` + `h/<algo>/<hex>` membership records). TEST DATA: random digests that
+ * match nothing real, plus the digests of one random "listed" payload so a block can be timed.
+ */
+import { createHash, randomBytes } from "node:crypto";
+
+export const BENCH_LIST_ID = "bench";
+const ALGOS = ["md5", "sha1", "sha256"] as const;
+const NODE_ALGO = { md5: "md5", sha1: "sha1", sha256: "sha256" } as const;
+const HEX_BYTES = { md5: 16, sha1: 20, sha256: 32 } as const;
+/** Puts in flight at once while seeding (Miniflare's KV takes them over one local socket). */
+const SEED_CONCURRENCY = 32;
+
+export function benchManifest(): string {
+  return JSON.stringify({
+    revision: 1,
+    updatedAt: new Date().toISOString(),
+    lists: [
+      {
+        id: BENCH_LIST_ID,
+        name: "Benchmark list (random digests: test data)",
+        provider: "hashgate bench",
+        category: "test",
+        licenceRef: "test data: random digests",
+        licensedUntil: "2099-12-31",
+        allowedUses: ["block"],
+        action: "block",
+        pdqThreshold: 31,
+        enabled: true,
+        version: 1,
+        algorithms: [...ALGOS],
+      },
+    ],
+  });
+}
+
+/** Seeds `randomPerAlgo` random entries per algorithm plus every digest of `listed`. */
+export async function seedBenchList(
+  put: (key: string, value: string) => Promise<void>,
+  listed: Buffer,
+  randomPerAlgo: number,
+): Promise<number> {
+  const membership = JSON.stringify({ [BENCH_LIST_ID]: { a: 1 } });
+  const keys: string[] = [];
+  for (const algo of ALGOS) {
+    keys.push(`h/${algo}/${createHash(NODE_ALGO[algo]).update(listed).digest("hex")}`);
+    for (let i = 0; i < randomPerAlgo; i++)
+      keys.push(`h/${algo}/${randomBytes(HEX_BYTES[algo]).toString("hex")}`);
+  }
+  for (let i = 0; i < keys.length; i += SEED_CONCURRENCY) {
+    await Promise.all(keys.slice(i, i + SEED_CONCURRENCY).map((k) => put(k, membership)));
+  }
+  // The manifest last, as a publish does: the gate then sees the whole list at once.
+  await put("lists/manifest", benchManifest());
+  return keys.length;
+}

@@ -1,0 +1,123 @@
+/**
+ * Runs hashgate in workerd for the benchmark: bundles the Worker exactly as a deploy would
+ * (`wrangler deploy --dry-run --outdir`, which also proves the config builds), then serves the
+ * bundle with Miniflare on loopback with local KV, R2, D1 and a queue producer, the
+ * wrangler.toml [vars] and ORIGIN_URL pointing at the benchmark origin.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { descendantsNamed, HAVE_PROC } from "./proc-cpu.ts";
+import { readWorkerSettings } from "./wrangler-config.ts";
+
+export interface GateRuntime {
+  url: string;
+  /** The workerd process(es) serving the gate. */
+  workerdPids: number[];
+  /** The settings the Worker runs with (wrangler.toml vars plus overrides). */
+  vars: Record<string, string>;
+  kvPut(key: string, value: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BuiltWorker {
+  dir: string;
+  entry: string;
+  /** Milliseconds the dry-run bundle took. */
+  buildMs: number;
+}
+
+/** Bundles the Worker with wrangler into a fresh temporary directory. */
+export function buildWorker(repoRoot: string): BuiltWorker {
+  const dir = mkdtempSync(join(tmpdir(), "hashgate-bench-"));
+  // Removed on any exit, even one while the synchronous build below blocks signal handlers.
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const started = performance.now();
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return { dir, entry: join(dir, "index.js"), buildMs: performance.now() - started };
+}
+
+/** The bundle's modules, entry first (Miniflare does not follow imports of a prebuilt bundle). */
+function bundleModules(
+  build: BuiltWorker,
+): { type: "ESModule" | "CompiledWasm" | "Data" | "Text"; path: string }[] {
+  const others = readdirSync(build.dir, { recursive: true, encoding: "utf8" })
+    .map((f) => join(build.dir, f))
+    .filter((p) => p !== build.entry && statSync(p).isFile());
+  const typed = others.flatMap((path) => {
+    const type = MODULE_TYPES.find(([re]) => re.test(path))?.[1];
+    return type ? [{ type, path }] : [];
+  });
+  return [{ type: "ESModule", path: build.entry }, ...typed];
+}
+
+/** Module types by file name, as wrangler's default module rules (maps and READMEs are skipped). */
+const MODULE_TYPES: [RegExp, "ESModule" | "CompiledWasm" | "Data" | "Text"][] = [
+  [/\.m?js$/, "ESModule"],
+  [/\.wasm$/, "CompiledWasm"],
+  [/\.bin$/, "Data"],
+  [/\.(txt|html|sql)$/, "Text"],
+];
+
+export function removeBuild(build: BuiltWorker): void {
+  rmSync(build.dir, { recursive: true, force: true });
+}
+
+/** Starts the gate; `overrides` replace wrangler.toml vars (e.g. ORIGIN_URL). */
+export async function startGate(
+  repoRoot: string,
+  build: BuiltWorker,
+  overrides: Record<string, string>,
+): Promise<GateRuntime> {
+  const settings = readWorkerSettings(join(repoRoot, "wrangler.toml"));
+  const vars = { ...settings.vars, ...overrides };
+  // Other workerd children (an earlier instance still exiting) must not be charged to this one.
+  const before = new Set(descendantsNamed(process.pid, "workerd"));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      // No network: the default would fetch the Request.cf object from the internet.
+      cf: false,
+      log: new Log(LogLevel.WARN),
+      modules: bundleModules(build),
+      modulesRoot: build.dir,
+      compatibilityDate: settings.compatibilityDate,
+      compatibilityFlags: settings.compatibilityFlags,
+      bindings: vars,
+      kvNamespaces: { HASHES: "hashes" },
+      r2Buckets: { EVIDENCE: "evidence" },
+      d1Databases: { DB: "db" },
+      // Producer only: the consumer's D1 writes happen after the response, off the path measured.
+      queueProducers: { MATCHES: { queueName: "hashgate-matches" } },
+    }),
+  );
+  try {
+    const url = (await mf.ready).href.replace(/\/$/, "");
+    const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
+    if (workerdPids.length === 0 && HAVE_PROC) throw new Error("no workerd process found under this process");
+    const kv = await mf.getKVNamespace("HASHES");
+    return {
+      url,
+      workerdPids,
+      vars,
+      kvPut: async (key, value) => {
+        await kv.put(key, value);
+      },
+      stop: () => mf.dispose(),
+    };
+  } catch (e) {
+    await mf.dispose().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,80 @@
+/** KV keys of list data besides the manifest and membership records (docs/storage.md). */
+import { EMPTY_MANIFEST, type ListManifest, type ListMeta, MANIFEST_KEY } from "./manifest.ts";
+import { getJson, type ListStore } from "./store.ts";
+
+export const historyKey = (id: string) => `lists/${id}/history`;
+export const keysKey = (id: string, v: number, shard: number) => `lists/${id}/v/${v}/keys/${shard}`;
+export const pdqShardKey = (id: string, v: number, shard: number) => `lists/${id}/v/${v}/pdq/${shard}`;
+/** Provider entry id → its digests ("algo:hex"), so a tombstone can remove them. */
+export const entryIdKey = (id: string, entryId: string) => `lists/${id}/id/${encodeURIComponent(entryId)}`;
+
+/** One line of a list's history (`lists/<id>/history`). */
+export interface ListVersionRecord {
+  kind: "publish" | "rollback";
+  version: number;
+  /** publish: the version the delta applied to; rollback: the version left. */
+  base: number;
+  at: string;
+  actor: string;
+  added: number;
+  removed: number;
+  exactEntries?: number;
+  pdqEntries?: number;
+  /** publish: the version's derived data, restored by a rollback to it. */
+  shape?: VersionShape;
+}
+
+/** The manifest fields that describe one published version's data. */
+export type VersionShape = Pick<
+  ListMeta,
+  "algorithms" | "pdqShards" | "prefilterShards" | "keyShards" | "exactEntries" | "pdqEntries"
+>;
+
+export const EMPTY_SHAPE: VersionShape = {
+  algorithms: [],
+  pdqShards: 0,
+  prefilterShards: 0,
+  keyShards: 0,
+  exactEntries: 0,
+  pdqEntries: 0,
+};
+
+/** Why a list operation was refused; mapped to HTTP by the admin API and to exit codes by the CLI. */
+export type ListErrorCode = "not-found" | "exists" | "invalid" | "conflict";
+
+export class ListError extends Error {
+  readonly code: ListErrorCode;
+  constructor(code: ListErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The manifest as stored now (never the per-isolate cache: writers need the latest). */
+export async function readManifest(store: ListStore): Promise<ListManifest> {
+  return (await getJson<ListManifest>(store, MANIFEST_KEY)) ?? structuredClone(EMPTY_MANIFEST);
+}
+
+export function findList(manifest: ListManifest, id: string): ListMeta {
+  const list = manifest.lists.find((l) => l.id === id);
+  if (!list) throw new ListError("not-found", `no list "${id}"`);
+  return list;
+}
+
+/** Writes the manifest with `change` applied to list `id`: the one write that switches versions. */
+export async function writeManifest(store: ListStore, manifest: ListManifest, now: Date): Promise<void> {
+  manifest.revision++;
+  manifest.updatedAt = now.toISOString();
+  await store.put(MANIFEST_KEY, JSON.stringify(manifest));
+  await store.flush();
+}
+
+export async function readHistory(store: ListStore, id: string): Promise<ListVersionRecord[]> {
+  return (await getJson<ListVersionRecord[]>(store, historyKey(id))) ?? [];
+}
+
+export async function appendHistory(store: ListStore, id: string, rec: ListVersionRecord): Promise<void> {
+  const history = await readHistory(store, id);
+  history.push(rec);
+  await store.put(historyKey(id), JSON.stringify(history));
+}

@@ -1,0 +1,210 @@
+/** JSON API of the review app, mounted at /review/api. */
+import { Hono } from "hono";
+import { isCaseId } from "../act/case-id.ts";
+import type { MatchMessage } from "../act/messages.ts";
+import { requireRole } from "../auth/middleware.ts";
+import { roleAtLeast } from "../auth/roles.ts";
+import { type ReportDeps, reportCase, resolveUncertain, retractReport } from "../report/report-flow.ts";
+import { getReport } from "../report/store.ts";
+import { allowListStatements } from "./allow-list.ts";
+import { AUDIT, auditStatement } from "./audit.ts";
+import { ApiError } from "./errors.ts";
+import { revealEvidence } from "./evidence-view.ts";
+import { csrfProtect } from "./security.ts";
+import { getSettings, parseSettings, putSettingsStatement } from "./settings.ts";
+import { getCase, listCases, openCasesWithDigest, parseCaseQuery } from "./store.ts";
+import type { ReviewBindings } from "./types.ts";
+import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "./workflow.ts";
+
+const DECISIONS = ["start", "confirm", "dismiss", "escalate"] as const;
+type Decision = (typeof DECISIONS)[number];
+
+interface DecisionBody {
+  action: Decision;
+  reason: string;
+  allowList: boolean;
+}
+
+async function readJson(req: Request): Promise<Record<string, unknown>> {
+  try {
+    const v = (await req.json()) as unknown;
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {}
+  throw new ApiError(400, "bad_request", "body must be a JSON object");
+}
+
+function parseDecision(b: Record<string, unknown>): DecisionBody {
+  const action = b.action;
+  if (typeof action !== "string" || !(DECISIONS as readonly string[]).includes(action)) {
+    throw new ApiError(400, "bad_request", `action must be one of ${DECISIONS.join(", ")}`);
+  }
+  const reason = typeof b.reason === "string" ? b.reason.trim() : "";
+  if (action !== "start" && reason.length === 0)
+    throw new ApiError(400, "bad_request", "a reason is required");
+  const allowList = b.allowList === true;
+  if (allowList && action !== "dismiss")
+    throw new ApiError(400, "bad_request", "allowList only with dismiss");
+  return { action: action as Decision, reason, allowList };
+}
+
+function caseIdParam(id: string): string {
+  if (!isCaseId(id)) throw new ApiError(404, "not_found", "no such case");
+  return id;
+}
+
+/** Applies one decision, with the appeal outcome and allow-list additions in the same batch. */
+async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: string) {
+  const msgRow = d.allowList
+    ? await db.prepare("SELECT message FROM cases WHERE id = ?1").bind(caseId).first<{ message: string }>()
+    : null;
+  return transition(
+    db,
+    { caseId, action: d.action as CaseAction, actor, reason: d.reason },
+    (from, _to, at) => {
+      const extra: D1PreparedStatement[] = [];
+      if (from === "appealed" && (d.action === "confirm" || d.action === "dismiss")) {
+        extra.push(
+          appealOutcomeStatement(db, caseId, d.action === "confirm" ? "upheld" : "overturned", actor, at),
+        );
+      }
+      if (msgRow) {
+        const msg = JSON.parse(msgRow.message) as MatchMessage;
+        for (const f of msg.files) {
+          const stmts = allowListStatements(
+            db,
+            { ...f.digests, ...(f.pdq ? { pdq: f.pdq.hash } : {}) },
+            actor,
+            caseId,
+            d.reason,
+            at,
+          );
+          extra.push(...stmts);
+        }
+        extra.push(
+          auditStatement(
+            db,
+            { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail: { reason: d.reason } },
+            at,
+          ),
+        );
+      }
+      return extra;
+    },
+  );
+}
+
+export function createApi(deps: ReportDeps = {}) {
+  const api = new Hono<ReviewBindings>();
+
+  api.get("/cases", async (c) => {
+    const q = parseCaseQuery(new URL(c.req.url).searchParams);
+    return c.json(await listCases(c.env.DB, q));
+  });
+
+  api.get("/cases/:id", async (c) => {
+    const detail = await getCase(c.env.DB, caseIdParam(c.req.param("id")));
+    if (!detail) throw new ApiError(404, "not_found", "no such case");
+    return c.json(detail);
+  });
+
+  api.get("/cases/:id/files/:n", requireRole("reviewer"), csrfProtect(true), async (c) => {
+    const n = Number(c.req.param("n"));
+    if (!Number.isInteger(n) || n < 0) throw new ApiError(404, "not_found", "no such file");
+    const res = await revealEvidence(c.env.DB, c.env.EVIDENCE, {
+      caseId: caseIdParam(c.req.param("id")),
+      index: n,
+      reason: c.req.query("reason") ?? "",
+      actor: c.var.principal.id,
+    });
+    if (res instanceof Response) return res;
+    if (res === "bad_reason")
+      throw new ApiError(400, "reason_required", "state why you open this file (3-500 characters)");
+    if (res === "purged" || res === "gone") throw new ApiError(410, "gone", "evidence no longer held");
+    throw new ApiError(404, "not_found", "no such file");
+  });
+
+  api.post("/cases/:id/decision", requireRole("reviewer"), csrfProtect(), async (c) => {
+    const d = parseDecision(await readJson(c.req.raw));
+    if (d.allowList && !roleAtLeast(c.var.principal.role, "admin")) {
+      throw new ApiError(403, "forbidden", "adding to the allow-list needs the admin role");
+    }
+    return c.json(await decide(c.env.DB, caseIdParam(c.req.param("id")), d, c.var.principal.id));
+  });
+
+  api.post("/bulk", requireRole("reviewer"), csrfProtect(), async (c) => {
+    const b = await readJson(c.req.raw);
+    const digest = typeof b.digest === "string" ? b.digest.toLowerCase() : "";
+    if (!/^[0-9a-f]{32,64}$/.test(digest)) throw new ApiError(400, "bad_request", "digest must be hex");
+    const d = parseDecision(b);
+    if (d.action !== "confirm" && d.action !== "dismiss")
+      throw new ApiError(400, "bad_request", "bulk: confirm or dismiss");
+    if (d.allowList && !roleAtLeast(c.var.principal.role, "admin"))
+      throw new ApiError(403, "forbidden", "admin only");
+    const results = [];
+    for (const id of await openCasesWithDigest(c.env.DB, digest)) {
+      try {
+        results.push({ ok: true, ...(await decide(c.env.DB, id, d, c.var.principal.id)) });
+      } catch (e) {
+        results.push({ ok: false, caseId: id, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return c.json({ digest, results });
+  });
+
+  api.get("/settings", async (c) => c.json(await getSettings(c.env.DB, c.var.principal.id)));
+
+  api.put("/settings", csrfProtect(), async (c) => {
+    const s = parseSettings(await readJson(c.req.raw));
+    if (!s) throw new ApiError(400, "bad_request", "want { blur: boolean, greyscale: boolean }");
+    const me = c.var.principal.id;
+    await c.env.DB.batch([
+      putSettingsStatement(c.env.DB, me, s),
+      auditStatement(c.env.DB, {
+        actor: me,
+        action: AUDIT.settings,
+        subject: `reviewer:${me}`,
+        detail: { ...s },
+      }),
+    ]);
+    return c.json(s);
+  });
+
+  api.get("/cases/:id/report", requireRole("reviewer"), async (c) => {
+    const row = await getReport(c.env.DB, caseIdParam(c.req.param("id")));
+    if (!row) throw new ApiError(404, "not_found", "no report for this case");
+    return c.json({ ...row, files: JSON.parse(row.files) });
+  });
+
+  api.post("/cases/:id/report", requireRole("reviewer"), csrfProtect(), async (c) => {
+    return c.json(await reportCase(c.env, caseIdParam(c.req.param("id")), c.var.principal.id, deps));
+  });
+
+  api.post("/cases/:id/report/retract", requireRole("admin"), csrfProtect(), async (c) => {
+    await retractReport(c.env, caseIdParam(c.req.param("id")), c.var.principal.id, deps);
+    return c.json({ state: "retracted" });
+  });
+
+  api.post("/cases/:id/report/resolve", requireRole("admin"), csrfProtect(), async (c) => {
+    const b = await readJson(c.req.raw);
+    const reportId = typeof b.reportId === "string" && b.reportId ? b.reportId : null;
+    if (!reportId && b.resubmit !== true)
+      throw new ApiError(400, "bad_request", "give reportId or resubmit: true");
+    await resolveUncertain(c.env.DB, caseIdParam(c.req.param("id")), c.var.principal.id, reportId);
+    return c.json({ ok: true });
+  });
+
+  // The platform forwards an uploader's complaint (API token only: it is not a reviewer action).
+  api.post("/appeals", async (c) => {
+    if (c.var.principal.via !== "token")
+      throw new ApiError(403, "forbidden", "appeals are filed with an API token");
+    const b = await readJson(c.req.raw);
+    const caseId = typeof b.caseId === "string" ? caseIdParam(b.caseId) : caseIdParam("");
+    const complaint = typeof b.complaint === "string" ? b.complaint.trim() : "";
+    if (!complaint || complaint.length > 5000)
+      throw new ApiError(400, "bad_request", "complaint: 1-5000 characters");
+    const r = await fileAppeal(c.env.DB, caseId, c.var.principal.id, complaint);
+    return c.json({ caseId, ...r }, r.reopened ? 201 : 200);
+  });
+
+  return api;
+}

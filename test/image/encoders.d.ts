@@ -1,0 +1,8 @@
+declare module "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}
+declare module "@jsquash/webp/codec/enc/webp_enc.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}

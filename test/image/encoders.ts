@@ -1,0 +1,73 @@
+/// <reference path="./encoders.d.ts" />
+// Test-only encoders (jSquash's MozJPEG and libwebp builds) to make JPEG/WebP test images
+// inside workerd: greyscale JPEGs, lossless and lossy WebPs with and without alpha.
+import jpegEncFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
+import jpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
+import { defaultOptions as jpegDefaults } from "@jsquash/jpeg/meta.js";
+import webpEncFactory from "@jsquash/webp/codec/enc/webp_enc.js";
+import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc.wasm";
+import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
+
+function fromModule(module: WebAssembly.Module) {
+  return {
+    noInitialRun: true,
+    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
+      const instance = new WebAssembly.Instance(module, imports);
+      done(instance);
+      return instance.exports;
+    },
+  };
+}
+
+const jpegEncoder = jpegEncFactory(fromModule(jpegEncWasm));
+const webpEncoder = webpEncFactory(fromModule(webpEncWasm));
+
+/** Encodes RGBA pixels as JPEG; `grey` writes a one-component file. */
+export async function encodeJpeg(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: { grey?: boolean; progressive?: boolean; quality?: number } = {},
+): Promise<Uint8Array> {
+  const enc = await jpegEncoder;
+  return enc.encode(rgba, width, height, {
+    ...jpegDefaults,
+    quality: opts.quality ?? 90,
+    progressive: opts.progressive ?? false,
+    baseline: !(opts.progressive ?? false),
+    color_space: opts.grey ? 1 : 3,
+  });
+}
+
+/** Encodes RGBA pixels as WebP (lossless keeps every pixel, `exact` even under alpha 0). */
+export async function encodeWebp(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: { lossless: boolean; quality?: number },
+): Promise<Uint8Array> {
+  const enc = await webpEncoder;
+  const out = enc.encode(rgba, width, height, {
+    ...webpDefaults,
+    lossless: opts.lossless ? 1 : 0,
+    exact: 1,
+    quality: opts.quality ?? 90,
+  });
+  if (!out) throw new Error("WebP encoder failed");
+  return new Uint8Array(out);
+}
+
+/** Smooth test pattern with some detail, as RGBA; `alpha` varies the alpha channel too. */
+export function testPattern(width: number, height: number, alpha = false): Uint8Array {
+  const px = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      px[o] = (x * 255) / Math.max(1, width - 1);
+      px[o + 1] = (y * 255) / Math.max(1, height - 1);
+      px[o + 2] = 128 + 100 * Math.sin((x + y) / 5);
+      px[o + 3] = alpha ? (x * 7 + y * 3) & 255 : 255;
+    }
+  }
+  return px;
+}

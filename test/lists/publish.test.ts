@@ -1,0 +1,254 @@
+/**
+ * Publishing deltas into the KV binding and matching against them. Every digest here is TEST
+ * DATA: random hex, not from any real list.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { foldDigest } from "../../src/lists/fold.ts";
+import { createList, rollbackList, setEnabled } from "../../src/lists/govern.ts";
+import { readHistory, readManifest } from "../../src/lists/layout.ts";
+import { activeLists, type ListMeta } from "../../src/lists/manifest.ts";
+import type { ListOp } from "../../src/lists/ops.ts";
+import { Prefilter } from "../../src/lists/prefilter.ts";
+import { publishDelta, VersionBuilder } from "../../src/lists/publish.ts";
+import { KvListStore } from "../../src/lists/store.ts";
+import { matchDigests } from "../../src/match/exact.ts";
+import { randomHex } from "./helpers.ts";
+
+const store = () => new KvListStore(env.HASHES);
+const add = (hex: string, algo: "md5" | "sha1" | "sha256" | "pdq" = "md5"): ListOp => ({
+  op: "add",
+  hash: { algo, hex },
+});
+const remove = (hex: string, algo: "md5" | "sha1" = "md5"): ListOp => ({ op: "remove", hash: { algo, hex } });
+let seq = 0;
+
+async function newList(over: Record<string, unknown> = {}): Promise<string> {
+  const id = `t${Date.now().toString(36)}-${seq++}`;
+  await createList(store(), {
+    id,
+    provider: "hashgate tests",
+    licenceRef: "test data",
+    licensedUntil: "2099-12-31",
+    allowedUses: ["block"],
+    action: "block",
+    ...over,
+  });
+  return id;
+}
+
+async function meta(id: string): Promise<ListMeta> {
+  return (await readManifest(store())).lists.find((l) => l.id === id)!;
+}
+
+/** Counts KV reads, to see whether the prefilter spared them. */
+function countingKv(): { kv: KVNamespace; reads: () => number } {
+  let reads = 0;
+  const kv = {
+    get: (...args: unknown[]) => {
+      reads++;
+      return (env.HASHES.get as (...a: unknown[]) => unknown)(...args);
+    },
+  } as unknown as KVNamespace;
+  return { kv, reads: () => reads };
+}
+
+async function hits(id: string, md5: string, kv: KVNamespace = env.HASHES): Promise<number> {
+  return (await matchDigests(kv, [await meta(id)], { md5 })).length;
+}
+
+describe("publishing deltas", () => {
+  it("publishes version 1 with a prefilter, and matches only its entries", async () => {
+    const id = await newList();
+    const inList = Array.from({ length: 300 }, (_, i) => randomHex(32, 1000 + i));
+    const r = await publishDelta(
+      store(),
+      id,
+      inList.map((h) => add(h)),
+      { actor: "test" },
+    );
+    expect(r).toMatchObject({ version: 1, base: 0, added: 300, removed: 0, exactEntries: 300 });
+    const m = await meta(id);
+    expect(m).toMatchObject({ version: 1, algorithms: ["md5"], prefilterShards: 1, keyShards: 1 });
+    expect(await hits(id, inList[7]!)).toBe(1);
+    expect(await hits(id, randomHex(32, 1))).toBe(0);
+    const [hit] = await matchDigests(env.HASHES, [m], { md5: inList[0]!, sha1: randomHex(40, 5) });
+    expect(hit).toMatchObject({ listId: id, kind: "exact", algo: "md5", action: "block" });
+  });
+
+  it("removes, re-adds, and keeps other lists' entries in shared records", async () => {
+    const [a, b] = [await newList(), await newList({ action: "flag" })];
+    const [x, y] = [randomHex(32, 2001), randomHex(32, 2002)];
+    await publishDelta(store(), a, [add(x), add(y)], { actor: "test" });
+    await publishDelta(store(), b, [add(x)], { actor: "test" });
+    const r2 = await publishDelta(store(), a, [remove(x), remove(randomHex(32, 2003))], { actor: "test" });
+    expect(r2).toMatchObject({ version: 2, removed: 1, exactEntries: 1 });
+    expect(await hits(a, x)).toBe(0);
+    expect(await hits(b, x)).toBe(1);
+    const r3 = await publishDelta(store(), a, [add(x)], { actor: "test" });
+    expect(r3).toMatchObject({ version: 3, added: 1, exactEntries: 2 });
+    const both = await matchDigests(env.HASHES, [await meta(a), await meta(b)], { md5: x });
+    expect(both.map((h) => [h.listId, h.action]).sort()).toEqual([
+      [a, "block"],
+      [b, "flag"],
+    ]);
+  });
+
+  it("applies ops in order within one delta", async () => {
+    const id = await newList();
+    const [x, y] = [randomHex(32, 3001), randomHex(32, 3002)];
+    await publishDelta(store(), id, [add(x), remove(x), remove(y), add(y)], { actor: "test" });
+    expect(await hits(id, x)).toBe(0);
+    expect(await hits(id, y)).toBe(1);
+    expect((await meta(id)).exactEntries).toBe(1);
+  });
+
+  it("replaces an entry id's digests and removes them on a tombstone", async () => {
+    const id = await newList();
+    const [m1, m2, s1] = [randomHex(32, 4001), randomHex(32, 4002), randomHex(40, 4003)];
+    const entry = (hashes: { algo: "md5" | "sha1"; hex: string }[]): ListOp => ({
+      op: "entry",
+      id: "E1",
+      hashes,
+      category: "A1",
+    });
+    await publishDelta(
+      store(),
+      id,
+      [
+        entry([
+          { algo: "md5", hex: m1 },
+          { algo: "sha1", hex: s1 },
+        ]),
+      ],
+      { actor: "test" },
+    );
+    let [hit] = await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 });
+    expect(hit).toMatchObject({ entryId: "E1", category: "A1" });
+    await publishDelta(store(), id, [entry([{ algo: "md5", hex: m2 }])], { actor: "test" });
+    expect(await hits(id, m1)).toBe(0);
+    expect(await hits(id, m2)).toBe(1);
+    expect(await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 })).toEqual([]);
+    await publishDelta(store(), id, [{ op: "remove-id", id: "E1" }], { actor: "test" });
+    expect(await hits(id, m2)).toBe(0);
+    [hit] = await matchDigests(env.HASHES, [await meta(id)], { md5: m2 });
+    expect(hit).toBeUndefined();
+  });
+
+  it("a scan during a publish sees the old version until the manifest switches", async () => {
+    const id = await newList();
+    const [old, fresh] = [randomHex(32, 5001), randomHex(32, 5002)];
+    await publishDelta(store(), id, [add(old)], { actor: "test" });
+    const before = await meta(id);
+    const b = await VersionBuilder.begin(store(), id, { actor: "test" });
+    await b.apply([remove(old), add(fresh)]);
+    // Entries of v2 are written, the manifest is not: a scan holding either manifest copy is consistent.
+    const mid = await meta(id);
+    expect(mid.version).toBe(1);
+    expect(await matchDigests(env.HASHES, [mid], { md5: old })).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [mid], { md5: fresh })).toHaveLength(0);
+    await b.finish();
+    const after = await meta(id);
+    expect(after.version).toBe(2);
+    expect(await matchDigests(env.HASHES, [after], { md5: old })).toHaveLength(0);
+    expect(await matchDigests(env.HASHES, [after], { md5: fresh })).toHaveLength(1);
+    // A scan still holding the old manifest copy keeps seeing exactly version 1.
+    expect(await matchDigests(env.HASHES, [before], { md5: old })).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [before], { md5: fresh })).toHaveLength(0);
+  });
+
+  it("rolls back one step, then publishes on top of the rolled-back version", async () => {
+    const id = await newList();
+    const [x, y, z] = [randomHex(32, 6001), randomHex(32, 6002), randomHex(32, 6003)];
+    await publishDelta(store(), id, [add(x), add(y)], { actor: "test" });
+    await publishDelta(store(), id, [remove(x), add(z)], { actor: "test" });
+    const rolled = await rollbackList(store(), id, "test");
+    expect(rolled).toMatchObject({ version: 1, latest: 2, exactEntries: 2 });
+    expect(await hits(id, x)).toBe(1);
+    expect(await hits(id, z)).toBe(0);
+    await expect(rollbackList(store(), id, "test")).rejects.toThrow(/already rolled back/);
+    // v3 builds on v1: v2's removal of x and addition of z are abandoned.
+    const r3 = await publishDelta(store(), id, [add(randomHex(32, 6004))], { actor: "test" });
+    expect(r3).toMatchObject({ version: 3, base: 1, exactEntries: 3 });
+    const m = await meta(id);
+    expect(m.abandoned).toEqual([2]);
+    expect(await hits(id, x)).toBe(1);
+    expect(await hits(id, y)).toBe(1);
+    expect(await hits(id, z)).toBe(0);
+    const history = await readHistory(store(), id);
+    expect(history.map((h) => [h.kind, h.version, h.base])).toEqual([
+      ["publish", 1, 0],
+      ["publish", 2, 1],
+      ["rollback", 1, 2],
+      ["publish", 3, 1],
+    ]);
+  });
+
+  it("a prefilter false positive reads KV and yields no hit; a miss reads nothing", async () => {
+    const id = await newList();
+    const members = Array.from({ length: 200 }, (_, i) => randomHex(32, 7000 + i));
+    await publishDelta(
+      store(),
+      id,
+      members.map((h) => add(h)),
+      { actor: "test" },
+    );
+    const m = await meta(id);
+    const filter = Prefilter.parse(
+      new Uint8Array((await env.HASHES.get(`lists/${id}/v/1/prefilter`, "arrayBuffer"))!),
+    );
+    let falsePositive = "";
+    let miss = "";
+    for (let i = 0; !falsePositive || !miss; i++) {
+      const h = randomHex(32, 900_000 + i);
+      const k = foldDigest("md5", h);
+      if (filter.has(k[0]!, k[1]!)) falsePositive ||= h;
+      else miss ||= h;
+    }
+    const c = countingKv();
+    expect(await matchDigests(c.kv, [m], { md5: miss })).toEqual([]);
+    const afterLoad = c.reads(); // the prefilter itself, once per isolate
+    expect(await matchDigests(c.kv, [m], { md5: miss })).toEqual([]);
+    expect(c.reads()).toBe(afterLoad);
+    expect(await matchDigests(c.kv, [m], { md5: falsePositive })).toEqual([]);
+    expect(c.reads()).toBe(afterLoad + 1);
+    expect(await matchDigests(c.kv, [m], { md5: members[3]! })).toHaveLength(1);
+  });
+
+  it("a list without a prefilter still matches through KV", async () => {
+    const id = await newList();
+    const x = randomHex(32, 8001);
+    await publishDelta(store(), id, [add(x)], { actor: "test" });
+    const m = { ...(await meta(id)), prefilterShards: 0 };
+    expect(await matchDigests(env.HASHES, [m], { md5: x })).toHaveLength(1);
+  });
+
+  it("takes disabled and expired lists out of use", async () => {
+    const id = await newList({ licensedUntil: "2026-01-31" });
+    await publishDelta(store(), id, [add(randomHex(32, 9001))], { actor: "test" });
+    const manifest = await readManifest(store());
+    expect(activeLists(manifest, new Date("2026-01-31T23:00:00Z")).map((l) => l.id)).toContain(id);
+    expect(activeLists(manifest, new Date("2026-02-01T00:00:00Z")).map((l) => l.id)).not.toContain(id);
+    await setEnabled(store(), id, false);
+    expect(activeLists(await readManifest(store()), new Date("2026-01-01")).map((l) => l.id)).not.toContain(
+      id,
+    );
+  });
+
+  it("stores PDQ entries as shards and keeps them across versions", async () => {
+    const id = await newList();
+    const [p1, p2] = [randomHex(64, 10_001), randomHex(64, 10_002)];
+    await publishDelta(store(), id, [add(p1, "pdq"), add(p2, "pdq"), add(randomHex(32, 10_003))], {
+      actor: "test",
+    });
+    await publishDelta(store(), id, [{ op: "remove", hash: { algo: "pdq", hex: p1 } }], { actor: "test" });
+    const m = await meta(id);
+    expect(m).toMatchObject({ version: 2, pdqShards: 1, pdqEntries: 1, exactEntries: 1 });
+    const shard = new Uint8Array((await env.HASHES.get(`lists/${id}/v/2/pdq/0`, "arrayBuffer"))!);
+    const { decodeShard } = await import("../../src/pdq/shard.ts");
+    const { bytesToHex } = await import("../../src/pdq/core.ts");
+    const decoded = decodeShard(shard);
+    expect(bytesToHex(decoded.hashes)).toBe(p2);
+    expect([...decoded.ids]).toEqual([0]);
+  });
+});

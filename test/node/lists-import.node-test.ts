@@ -1,0 +1,139 @@
+/**
+ * The CLI's import path in Node: checkpoints and resuming, and the bulk files it writes.
+ * Hashes are TEST DATA (random hex). Run: npm run test:node
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { BulkFileStore } from "../../src/cli/bulk-file-store.ts";
+import { BULK_MAX_PAIRS } from "../../src/cli/kv-bulk.ts";
+import { runImport } from "../../src/cli/lists-import.ts";
+import { createList } from "../../src/lists/govern.ts";
+import { readManifest } from "../../src/lists/layout.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "hashgate-lists-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function listFile(n: number): string {
+  const file = join(dir, `list-${n}.txt`);
+  const lines = Array.from({ length: n }, () => randomBytes(16).toString("hex"));
+  writeFileSync(file, `# test data: random hex\n${lines.join("\n")}\nnot-a-hash\n`);
+  return file;
+}
+
+/** A store that fails after `limit` puts: an import killed half-way. */
+class FailingStore extends BulkFileStore {
+  limit = Number.POSITIVE_INFINITY;
+  puts = 0;
+  override async put(key: string, value: string | Uint8Array): Promise<void> {
+    if (++this.puts > this.limit) throw new Error("simulated crash");
+    await super.put(key, value);
+  }
+}
+
+const NEW_LIST = {
+  id: "t",
+  provider: "test",
+  licenceRef: "test data",
+  licensedUntil: "2099-12-31",
+  allowedUses: ["block"],
+  action: "block",
+};
+
+test("an interrupted import resumes from its checkpoint and publishes every hash once", async () => {
+  const file = listFile(25_000);
+  const store = new FailingStore(join(dir, "bulk-a"));
+  await createList(store, NEW_LIST);
+  const checkpointPath = join(dir, "cp.json");
+  const job = {
+    store,
+    listId: "t",
+    format: "plain" as const,
+    file,
+    options: {},
+    actor: "test",
+    target: "test",
+    checkpointPath,
+    checkpointEveryOps: 5_000,
+  };
+  store.limit = 12_500;
+  await assert.rejects(runImport(job), /simulated crash/);
+  const cp = JSON.parse(readFileSync(checkpointPath, "utf8")) as { linesDone: number; version: number };
+  assert.equal(cp.version, 1);
+  assert.ok(cp.linesDone >= 10_000 && cp.linesDone <= 12_501, `checkpoint at line ${cp.linesDone}`);
+  assert.equal(
+    (await readManifest(store)).lists[0]!.version,
+    0,
+    "nothing visible before the manifest switch",
+  );
+
+  store.limit = Number.POSITIVE_INFINITY;
+  const before = store.puts;
+  const { result, tally, resumedAfterLine } = await runImport(job);
+  assert.equal(resumedAfterLine, cp.linesDone);
+  assert.equal(result.version, 1);
+  assert.equal(result.exactEntries, 25_000, "replayed lines still count in the key set");
+  assert.equal(tally.errorCount, 1);
+  assert.equal(tally.errors[0]!.line, 25_002);
+  // Only lines after the checkpoint were written again (plus the version's derived data).
+  assert.ok(store.puts - before < 25_000 - cp.linesDone + 20);
+  assert.equal(existsSync(checkpointPath), false);
+});
+
+test("a checkpoint of another file or list is ignored", async () => {
+  const file = listFile(3_000);
+  const store = new BulkFileStore(join(dir, "bulk-b"));
+  await createList(store, NEW_LIST);
+  const checkpointPath = join(dir, "cp-b.json");
+  writeFileSync(checkpointPath, JSON.stringify({ file: "/elsewhere", linesDone: 2_000 }));
+  const { result, resumedAfterLine } = await runImport({
+    store,
+    listId: "t",
+    format: "plain",
+    file,
+    options: {},
+    actor: "test",
+    target: "test",
+    checkpointPath,
+  });
+  assert.equal(resumedAfterLine, 0);
+  assert.equal(result.added, 3_000);
+});
+
+test("bulk files stay within KV's limits and are valid wrangler input", async () => {
+  const file = listFile(23_000);
+  const store = new BulkFileStore(join(dir, "bulk-c"));
+  await createList(store, NEW_LIST);
+  await runImport({
+    store,
+    listId: "t",
+    format: "plain",
+    file,
+    options: {},
+    actor: "test",
+    target: "test",
+    checkpointPath: join(dir, "cp-c.json"),
+  });
+  const files = readdirSync(join(dir, "bulk-c")).sort();
+  let pairs = 0;
+  for (const f of files) {
+    const batch = JSON.parse(readFileSync(join(dir, "bulk-c", f), "utf8")) as {
+      key: string;
+      value: string;
+      base64?: boolean;
+    }[];
+    assert.ok(batch.length <= BULK_MAX_PAIRS);
+    pairs += batch.length;
+    for (const p of batch) assert.equal(typeof p.value, "string");
+  }
+  const last = JSON.parse(readFileSync(join(dir, "bulk-c", files.at(-1)!), "utf8")) as { key: string }[];
+  assert.deepEqual(
+    last.map((p) => p.key),
+    ["lists/manifest"],
+    "the manifest goes alone, last",
+  );
+  assert.ok(pairs >= 23_000);
+});

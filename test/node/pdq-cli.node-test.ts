@@ -1,0 +1,74 @@
+// Node-side checks of `hashgate hash` (run: npm run test:node). The CLI runs the same WASM
+// core as the Worker, compiled from wasm/build/core.wasm; these tests hash the benign PDQ
+// fixture images with it.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { hashFile, loadHasher, run } from "../../src/cli/hash.ts";
+
+const FIXTURES = join(import.meta.dirname, "../../../shared/fixtures/pdq");
+
+function manifest(): Record<string, string>[] {
+  const [head, ...rows] = readFileSync(join(FIXTURES, "manifest_ext.tsv"), "utf8").trim().split("\n");
+  const cols = head!.split("\t");
+  return rows.map((r) => Object.fromEntries(r.split("\t").map((v, i) => [cols[i], v])));
+}
+
+function distance(a: string, b: string): number {
+  let d = 0;
+  for (let i = 0; i < 64; i += 8) {
+    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
+    for (; x; x &= x - 1) d++;
+  }
+  return d;
+}
+
+test("hashes every fixture: exact digests, exact PDQ on PNG, within 4 bits on JPEG of quality >= 50", async () => {
+  const hasher = await loadHasher();
+  const rows = manifest();
+  assert.equal(rows.length, 34);
+  for (const r of rows) {
+    const h = await hashFile(join(FIXTURES, r.file!), hasher);
+    assert.equal(h.sha256, r.sha256, r.file);
+    assert.ok(h.pdq, `${r.file}: ${h.pdqError}`);
+    if (r.format === "PNG") {
+      assert.deepEqual([h.pdq.hash, h.pdq.quality], [r.fullres_hex, Number(r.fullres_quality)], r.file);
+    } else if (Number(r.fullres_quality) >= 50) {
+      const d = distance(h.pdq.hash, r.fullres_hex!);
+      assert.ok(d <= 4, `${r.file}: ${d} bits from the reference`);
+    }
+  }
+});
+
+test("prints reference-style pdq,quality,filename lines", async () => {
+  const file = join(FIXTURES, "images/misc-images/c.png");
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    assert.equal(await run(["--reference", file]), 0);
+  } finally {
+    console.log = log;
+  }
+  const want = manifest().find((r) => r.file === "images/misc-images/c.png")!;
+  assert.deepEqual(lines, [`${want.fullres_hex},${want.fullres_quality},${file}`]);
+});
+
+test("reports a missing file and rejects unknown options", async () => {
+  const err = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(await run(["--bogus", "x"]), 2);
+    assert.equal(await run([]), 2);
+    const log = console.log;
+    console.log = () => {};
+    try {
+      assert.equal(await run(["/nonexistent/file.png"]), 1);
+    } finally {
+      console.log = log;
+    }
+  } finally {
+    console.error = err;
+  }
+});

@@ -1,0 +1,56 @@
+// The ABI of the hashgate core. Only numbers cross the boundary: the host writes pixels or
+// hashes into buffers whose addresses it gets from here, calls begin/feed/finish or search, and
+// reads results back from fixed output buffers. The algorithm lives in the other files of this directory.
+
+export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
+export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
+
+import { DCT_MATRIX, initDct } from "./dct";
+import { BUF64, DCT16, HASHES, lastMedian } from "./pdq";
+import { bestDistance, bestQuery, QUERIES, STAGING_HASHES } from "./search";
+
+/** 8 x 32 bytes: the hashes of the last finish() call, in dihedral order. */
+export function hashesPtr(): usize {
+  return HASHES;
+}
+
+/** How many hashes the staging buffer (stagingPtr) takes per indexAppend call. */
+export function stagingCapacity(): i32 {
+  return STAGING_HASHES;
+}
+
+/** 8 x 32 bytes: query hashes for search(). */
+export function queryPtr(): usize {
+  return QUERIES;
+}
+
+export function resultDistance(): i32 {
+  return bestDistance;
+}
+
+export function resultQuery(): i32 {
+  return bestQuery;
+}
+
+// Debug accessors for the stage-by-stage tests.
+
+/** 64x64 float32 buffer after blur and decimation. */
+export function debugBufferPtr(): usize {
+  return BUF64;
+}
+
+/** 16x16 float32 DCT. */
+export function debugDctPtr(): usize {
+  return DCT16;
+}
+
+/** Median of the unrotated DCT. */
+export function debugMedian(): f32 {
+  return lastMedian;
+}
+
+/** 16x64 float32 DCT matrix. */
+export function debugDctMatrixPtr(): usize {
+  initDct();
+  return DCT_MATRIX;
+}
