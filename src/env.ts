@@ -16,6 +16,8 @@ export interface Env {
   IMAGE_MAX_BYTES?: string;
   IMAGE_MAX_PIXELS?: string;
   IMAGE_FAILURE_POLICY?: string;
+  /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
+  ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;

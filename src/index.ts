@@ -1,6 +1,7 @@
 /** hashgate: the Worker's entry points (HTTP gate, queue consumer, scheduled sweep). */
 import { Hono } from "hono";
 import { sweepPending } from "./act/record.ts";
+import { adminRoutes } from "./admin/routes.ts";
 import { consumeMatches } from "./consumer/cases.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, GateError } from "./errors.ts";
@@ -10,6 +11,7 @@ import { reviewApp } from "./review/app.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
+app.route("/admin", adminRoutes);
 app.route("/review", reviewApp);
 
 // Everything not claimed by a more specific route (admin, review) goes through the gate.

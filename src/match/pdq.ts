@@ -51,7 +51,7 @@ export async function matchPdq(kv: KVNamespace, lists: ListMeta[], pdq: PdqResul
       kind: "pdq",
       action: list.action,
       category: entry?.c ?? list.category,
-      ...(entry?.id && inVersion(entry, list.version) ? { entryId: entry.id } : {}),
+      ...(entry?.id && inVersion(entry, list.version, list.abandoned) ? { entryId: entry.id } : {}),
       distance: m.distance,
       entryHash: m.hash,
       quality: pdq.quality,
