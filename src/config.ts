@@ -22,6 +22,8 @@ export interface GateConfig {
   maxBodyBytes: number;
   /** Bodies up to this size are held in memory; larger ones are spooled to R2. */
   holdMemoryBytes: number;
+  /** Memory all uploads held at once in one isolate may use; beyond it uploads spool to R2. */
+  holdIsolateBytes: number;
   /** A multipart part's header block larger than this is malformed. */
   maxPartHeaderBytes: number;
   /** What to do when KV, R2 or the queue fails during a scan. */
@@ -112,6 +114,13 @@ export function parseConfig(env: Env): GateConfig {
     holdMemoryBytes: Math.min(
       maxBodyBytes,
       intVar("HOLD_MEMORY_BYTES", env.HOLD_MEMORY_BYTES, SPOOL_PART_BYTES, 0, HARD_MAX_BODY_BYTES),
+    ),
+    holdIsolateBytes: intVar(
+      "HOLD_ISOLATE_BYTES",
+      env.HOLD_ISOLATE_BYTES,
+      32 * 1024 * 1024,
+      0,
+      96 * 1024 * 1024,
     ),
     maxPartHeaderBytes: intVar(
       "MAX_PART_HEADER_BYTES",

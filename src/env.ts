@@ -10,6 +10,7 @@ export interface Env {
   BLOCK_STATUS?: string;
   MAX_BODY_BYTES?: string;
   HOLD_MEMORY_BYTES?: string;
+  HOLD_ISOLATE_BYTES?: string;
   MAX_PART_HEADER_BYTES?: string;
   FAIL_MODE?: string;
   IDENTITY_HEADERS?: string;

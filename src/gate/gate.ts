@@ -14,6 +14,7 @@ import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../l
 import { matchDigests } from "../match/exact.ts";
 import type { MatchHit } from "../match/types.ts";
 import { isAllowListed } from "../review/allow-list.ts";
+import { isolateBudget } from "../scan/budget.ts";
 import { BodyHold } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
 import { forward } from "./forward.ts";
@@ -46,6 +47,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     bucket: env.EVIDENCE,
     spoolKey: `spool/${crypto.randomUUID()}`,
     holdMemoryBytes: cfg.holdMemoryBytes,
+    budget: isolateBudget(cfg.holdIsolateBytes),
   });
   let scan: ScanResult;
   try {

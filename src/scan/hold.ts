@@ -1,17 +1,20 @@
 /**
  * Holds an upload body until the verdict, so that no byte of a blocked upload reaches the
- * origin. Small bodies stay in memory; once a body outgrows `holdMemoryBytes` it is spooled
- * to R2 as a multipart upload in fixed 5 MiB parts, so memory stays bounded by about one part
- * whatever the body's size.
+ * origin. Small bodies stay in memory while they fit both `holdMemoryBytes` and the isolate's
+ * shared budget; otherwise the body is spooled to R2 as a multipart upload in fixed 5 MiB
+ * parts, so memory stays bounded by about one part whatever the body's size.
  */
 import { SPOOL_PART_BYTES } from "../config.ts";
 import { viaBinding } from "../errors.ts";
+import type { MemoryBudget } from "./budget.ts";
 
 export interface HoldOptions {
   bucket: R2Bucket;
   /** R2 key used if the body is spooled. */
   spoolKey: string;
   holdMemoryBytes: number;
+  /** Memory shared by all uploads held in this isolate. */
+  budget: MemoryBudget;
 }
 
 /** The held body, readable once for forwarding and by range for evidence. */
@@ -33,6 +36,8 @@ export class BodyHold {
   private total = 0;
   private upload: R2MultipartUpload | null = null;
   private parts: R2UploadedPart[] = [];
+  /** Bytes taken from the shared budget (while held in memory), returned on spool, discard or abort. */
+  private reserved = 0;
   /** Most bytes held in memory at once; tests use it to check the bound. */
   peakBuffered = 0;
 
@@ -47,7 +52,12 @@ export class BodyHold {
     this.buffered += chunk.length;
     this.total += chunk.length;
     this.peakBuffered = Math.max(this.peakBuffered, this.buffered);
-    if (this.upload === null && this.total > this.opts.holdMemoryBytes) {
+    if (this.upload === null) {
+      if (this.total <= this.opts.holdMemoryBytes && this.opts.budget.tryTake(chunk.length)) {
+        this.reserved += chunk.length;
+        return;
+      }
+      this.release();
       const { bucket, spoolKey } = this.opts;
       this.upload = await viaBinding("R2", () => bucket.createMultipartUpload(spoolKey));
     }
@@ -62,7 +72,7 @@ export class BodyHold {
     if (upload === null) {
       const bytes = concatAll(this.chunks, this.buffered);
       this.chunks = [];
-      return memoryBody(bytes);
+      return memoryBody(bytes, () => this.release());
     }
     if (this.buffered > 0 || this.parts.length === 0) await this.flushPart(this.buffered);
     await viaBinding("R2", () => upload.complete(this.parts));
@@ -72,9 +82,15 @@ export class BodyHold {
   /** Abandons the body (on error): aborts any spool upload. */
   async abort(): Promise<void> {
     this.chunks = [];
+    this.release();
     const upload = this.upload;
     this.upload = null;
     if (upload) await upload.abort().catch(() => undefined);
+  }
+
+  private release(): void {
+    this.opts.budget.give(this.reserved);
+    this.reserved = 0;
   }
 
   private async flushPart(size: number): Promise<void> {
@@ -86,13 +102,13 @@ export class BodyHold {
   }
 }
 
-function memoryBody(bytes: Uint8Array): HeldBody {
+function memoryBody(bytes: Uint8Array, release: () => void): HeldBody {
   return {
     size: bytes.length,
     spooled: false,
     stream: async () => bytes,
     range: async (start, end) => bytes.subarray(start, end),
-    discard: async () => undefined,
+    discard: async () => release(),
   };
 }
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SPOOL_PART_BYTES } from "../../src/config.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
+import { MemoryBudget } from "../../src/scan/budget.ts";
 import { BodyHold } from "../../src/scan/hold.ts";
 import { scanUpload } from "../../src/scan/scan-upload.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
@@ -15,6 +16,7 @@ function hold(holdMemoryBytes = 1 << 20) {
     bucket: env.EVIDENCE,
     spoolKey: `spool/test-${crypto.randomUUID()}`,
     holdMemoryBytes,
+    budget: new MemoryBudget(64 << 20),
   });
 }
 
