@@ -1,16 +1,20 @@
 /** hashgate: the Worker's entry points (HTTP gate, queue consumer, scheduled sweep). */
 import { Hono } from "hono";
 import { sweepPending } from "./act/record.ts";
+import { dlqRoutes } from "./admin/dlq.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { consumeMatches } from "./consumer/cases.ts";
+import { isDeadLetterQueue, parkDeadLetters } from "./consumer/dead-letter.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, GateError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
 import { enforceRetention } from "./retention/retention.ts";
 import { reviewApp } from "./review/app.ts";
+import { notifyUnnotified } from "./review/notify.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
+app.route("/admin/dlq", dlqRoutes);
 app.route("/admin", adminRoutes);
 app.route("/review", reviewApp);
 
@@ -25,11 +29,13 @@ app.onError((err) => {
 
 export default {
   fetch: app.fetch,
-  queue: consumeMatches,
+  queue: (batch, env) =>
+    isDeadLetterQueue(batch.queue) ? parkDeadLetters(batch, env) : consumeMatches(batch, env),
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
       sweepPending(env).then((n) => n > 0 && console.log(`hashgate: swept ${n} pending case(s)`)),
     );
     ctx.waitUntil(enforceRetention(env));
+    ctx.waitUntil(notifyUnnotified(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -57,3 +57,36 @@ export async function notifyNewCase(
     .run();
   return true;
 }
+
+/** A case the queue consumer did not see (recorded by the gate's fallback or the pending sweep) is notified after this long. */
+export const NOTIFY_SWEEP_AFTER_MS = 2 * 60_000;
+
+/**
+ * Scheduled: notifies cases still without a notification after NOTIFY_SWEEP_AFTER_MS — those
+ * the gate recorded straight into D1 or the sweep recovered, and those whose post failed.
+ * Returns how many were notified; a failing webhook leaves the rest for the next run.
+ */
+export async function notifyUnnotified(
+  env: Env,
+  now = new Date(),
+  limit = 20,
+  doFetch: typeof fetch = fetch,
+): Promise<number> {
+  if (!env.NOTIFY_WEBHOOK_URL) return 0;
+  const before = new Date(now.getTime() - NOTIFY_SWEEP_AFTER_MS).toISOString();
+  const rows = await env.DB.prepare(
+    "SELECT message FROM cases WHERE notified_at IS NULL AND purged_at IS NULL AND created_at < ?1 ORDER BY created_at LIMIT ?2",
+  )
+    .bind(before, limit)
+    .all<{ message: string }>();
+  let sent = 0;
+  for (const r of rows.results) {
+    try {
+      if (await notifyNewCase(env, JSON.parse(r.message) as MatchMessage, doFetch)) sent++;
+    } catch (e) {
+      console.error("hashgate: notification sweep stopped", e);
+      break;
+    }
+  }
+  return sent;
+}

@@ -1,0 +1,29 @@
+/**
+ * Admin routes for the dead-letter queue (mounted at /admin/dlq, same bearer token as the
+ * lists API): how many messages are parked, and replaying them into MATCHES.
+ */
+import { Hono } from "hono";
+import { listDeadLetters, replayDeadLetters } from "../consumer/dead-letter.ts";
+import type { Env } from "../env.ts";
+import { auditListChange } from "./audit.ts";
+import { adminAuth } from "./auth.ts";
+
+export const dlqRoutes = new Hono<{ Bindings: Env; Variables: { actor: string } }>();
+
+dlqRoutes.use("*", adminAuth());
+
+dlqRoutes.get("/", async (c) => {
+  const ids = await listDeadLetters(c.env);
+  return c.json({ parked: ids.length, ids });
+});
+
+dlqRoutes.post("/replay", async (c) => {
+  const replayed = await replayDeadLetters(c.env);
+  await auditListChange(c.env.DB, {
+    actor: c.get("actor"),
+    action: "dlq.replay",
+    subject: "queue:matches",
+    detail: { replayed },
+  });
+  return c.json({ replayed });
+});
