@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { decodePng, pngDimensions } from "../../src/image/png.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
+import { rng } from "../helpers/random.ts";
 import { deflate, encodePng, type PngSpec, SAMPLES_PER_PIXEL } from "./png-encoder.ts";
 
 const LIMITS = { maxPixels: 1_000_000 };
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSpec(
   colorType: PngSpec["colorType"],

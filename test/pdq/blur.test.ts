@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { DecodedImage } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
+import { rng } from "../helpers/random.ts";
 import { naiveBuffer64 } from "./naive.ts";
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Smooth gradients plus noise, so every window size sees varied sums. */
 function randomImage(r: () => number, width: number, height: number, channels: 1 | 3 | 4): DecodedImage {

@@ -12,17 +12,9 @@ import {
 } from "../../src/pdq/shard.ts";
 import { cachedPdqIndex, coreModule, pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { rng } from "../helpers/random.ts";
 
 // Test data: random 256-bit values standing in for list hashes (not real hash lists).
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomHash(r: () => number): Uint8Array {
   return Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256));
