@@ -11,7 +11,7 @@
  * also one without the R2 spool and one without digests, to show where the time goes.
  */
 import { join } from "node:path";
-import { BENCH_LIST_ID, seedBenchList } from "./lib/bench-list.ts";
+import { BENCH_LIST_ID, publishBenchList } from "./lib/bench-list.ts";
 import { BLOCKED_PATH, cleanCase, gateCases, LISTED, referenceCases } from "./lib/gate-cases.ts";
 import {
   environmentLines,
@@ -95,7 +95,7 @@ async function runVariant(
   };
   cleanups.push(stop);
   try {
-    const seeded = variant.seedList ? await seedBenchList(gate.kvPut, LISTED.body, LIST_RANDOM_ENTRIES) : 0;
+    const seeded = variant.seedList ? await publishBenchList(gate.kv, LISTED.body, LIST_RANDOM_ENTRIES) : 0;
     const specs = specsFor(gate, seeded);
     const probe: Probe = {
       direct: { url: bench.origin.url, agent: agents[0] },

@@ -4,6 +4,10 @@
  * match nothing real, plus the digests of one random "listed" payload so a block can be timed.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { createList } from "../../src/lists/govern.ts";
+import type { ListOp } from "../../src/lists/ops.ts";
+import { publishDelta } from "../../src/lists/publish.ts";
+import { type KvBinding, KvListStore } from "../../src/lists/store.ts";
 
 export const BENCH_LIST_ID = "bench";
 const ALGOS = ["md5", "sha1", "sha256"] as const;
@@ -35,7 +39,35 @@ export function benchManifest(): string {
   });
 }
 
-/** Seeds `randomPerAlgo` random entries per algorithm plus every digest of `listed`. */
+/**
+ * Publishes the list the way `hashgate lists` does (src/lists: membership records, prefilter,
+ * then the manifest), so the gate reads it exactly as in a deployment: `randomPerAlgo` random
+ * digests per algorithm plus every digest of `listed`. Returns the number of digests.
+ */
+export async function publishBenchList(
+  kv: KvBinding,
+  listed: Buffer,
+  randomPerAlgo: number,
+): Promise<number> {
+  const store = new KvListStore(kv);
+  const meta = JSON.parse(benchManifest()).lists[0];
+  await createList(store, meta);
+  const ops: ListOp[] = [];
+  for (const algo of ALGOS) {
+    ops.push({ op: "add", hash: { algo, hex: createHash(NODE_ALGO[algo]).update(listed).digest("hex") } });
+    for (let i = 0; i < randomPerAlgo; i++) {
+      ops.push({ op: "add", hash: { algo, hex: randomBytes(HEX_BYTES[algo]).toString("hex") } });
+    }
+  }
+  await publishDelta(store, BENCH_LIST_ID, ops, { actor: "bench" });
+  return ops.length;
+}
+
+/**
+ * Seeds `randomPerAlgo` random entries per algorithm plus every digest of `listed` straight into
+ * KV (membership records, then the manifest), without a prefilter: the gate then reads KV for
+ * every digest. For harnesses that call it repeatedly to add listed files.
+ */
 export async function seedBenchList(
   put: (key: string, value: string) => Promise<void>,
   listed: Buffer,

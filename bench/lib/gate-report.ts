@@ -39,7 +39,7 @@ export function environmentLines(e: EnvInfo): string[] {
     `  worker bundled by wrangler deploy --dry-run in ${(e.build.buildMs / 1000).toFixed(1)} s`,
     `  gate ${e.gate.url} (workerd pid ${e.gate.workerdPids.join(",")}) → origin ${e.origin.url} (node pid ${e.origin.pid})`,
     `  HOLD_MEMORY_BYTES=${v.HOLD_MEMORY_BYTES ?? "(default)"} MAX_BODY_BYTES=${v.MAX_BODY_BYTES ?? "(default)"} FAIL_MODE=${v.FAIL_MODE ?? "(default)"}`,
-    `  list "${e.listId}": ${e.seeded} KV entries (md5, sha1, sha256; random test digests + the listed payload)`,
+    `  list "${e.listId}": ${e.seeded} digests (md5, sha1, sha256; random test digests + the listed payload), published with its prefilter as \`hashgate lists\` does`,
     "",
   ];
 }

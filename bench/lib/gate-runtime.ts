@@ -5,10 +5,12 @@
  * wrangler.toml [vars] and ORIGIN_URL pointing at the benchmark origin.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import type { KvBinding } from "../../src/lists/store.ts";
 import { descendantsNamed, HAVE_PROC } from "./proc-cpu.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
@@ -19,6 +21,8 @@ export interface GateRuntime {
   /** The settings the Worker runs with (wrangler.toml vars plus overrides). */
   vars: Record<string, string>;
   kvPut(key: string, value: string): Promise<void>;
+  /** The gate's KV namespace, for the list publisher. */
+  kv: KvBinding;
   stop(): Promise<void>;
 }
 
@@ -107,6 +111,7 @@ export async function startGate(
     const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
     if (workerdPids.length === 0 && HAVE_PROC) throw new Error("no workerd process found under this process");
     const kv = await mf.getKVNamespace("HASHES");
+    await applyMigrations(await mf.getD1Database("DB"));
     return {
       url,
       workerdPids,
@@ -114,10 +119,26 @@ export async function startGate(
       kvPut: async (key, value) => {
         await kv.put(key, value);
       },
+      kv: kv as unknown as KvBinding,
       stop: () => mf.dispose(),
     };
   } catch (e) {
     await mf.dispose().catch(() => undefined);
     throw e;
+  }
+}
+
+
+/** Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does for a deployment. */
+async function applyMigrations(db: { exec(sql: string): Promise<unknown> }): Promise<void> {
+  const dir = fileURLToPath(new URL("../../migrations/", import.meta.url));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+    const sql = readFileSync(join(dir, file), "utf8")
+      .split("\n")
+      .filter((l) => !l.trim().startsWith("--"))
+      .join("\n");
+    // D1's exec takes one statement per line: fold each statement onto its own line.
+    const statements = sql.split(";").map((st) => st.replace(/\s+/g, " ").trim()).filter(Boolean);
+    for (const st of statements) await db.exec(`${st};`);
   }
 }
