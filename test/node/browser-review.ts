@@ -3,7 +3,9 @@
  * playwright-core against `wrangler dev` on loopback. Seeds one case (a generated test-pattern
  * PNG: benign TEST DATA), signs in with a locally minted Access JWT (JWKS served here), opens
  * the queue, reveals the file, confirms the case, checks the audit trail and saves a
- * screenshot to docs/screenshots/review.png. Skips (exit 0) when /usr/bin/chromium is absent.
+ * screenshot (to docs/screenshots/review.png with UPDATE_SCREENSHOT=1, else to the temp
+ * directory, so a test run leaves the work tree clean). Skips (exit 0) when /usr/bin/chromium
+ * is absent.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,6 +21,10 @@ import { getPlatformProxy } from "wrangler";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = resolve(import.meta.dirname, "../..");
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === "1"
+    ? join(ROOT, "docs/screenshots/review.png")
+    : join(tmpdir(), "hashgate-review-screenshot.png");
 const TEAM = "browser-test.cloudflareaccess.com";
 const AUD = "browser-test-aud";
 const REVIEWER = "reviewer@example.org";
@@ -286,7 +292,7 @@ async function main(): Promise<void> {
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Done: confirmed.").waitFor();
     if ((await page.locator("#case-status").textContent()) !== "confirmed") fail("status not updated");
-    await page.screenshot({ path: join(ROOT, "docs/screenshots/review.png"), fullPage: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     if (cspErrors.length) fail(`console errors (CSP?): ${cspErrors.join(" | ")}`);
     await context.close();
   } catch (e) {
@@ -306,9 +312,7 @@ async function main(): Promise<void> {
     fail("reveal not audited");
   if (!decision || decision.actor !== REVIEWER) fail("decision not audited");
   await rm(work, { recursive: true, force: true });
-  console.log(
-    "browser test passed: queue, reveal (audited), confirm; screenshot docs/screenshots/review.png",
-  );
+  console.log(`browser test passed: queue, reveal (audited), confirm; screenshot ${SCREENSHOT}`);
 }
 
 main().catch((e) => {
