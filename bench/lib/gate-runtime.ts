@@ -128,17 +128,21 @@ export async function startGate(
   }
 }
 
-
 /** Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does for a deployment. */
 async function applyMigrations(db: { exec(sql: string): Promise<unknown> }): Promise<void> {
   const dir = fileURLToPath(new URL("../../migrations/", import.meta.url));
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
     const sql = readFileSync(join(dir, file), "utf8")
       .split("\n")
       .filter((l) => !l.trim().startsWith("--"))
       .join("\n");
     // D1's exec takes one statement per line: fold each statement onto its own line.
-    const statements = sql.split(";").map((st) => st.replace(/\s+/g, " ").trim()).filter(Boolean);
+    const statements = sql
+      .split(";")
+      .map((st) => st.replace(/\s+/g, " ").trim())
+      .filter(Boolean);
     for (const st of statements) await db.exec(`${st};`);
   }
 }

@@ -13,7 +13,10 @@ describe("the Worker's routes", () => {
     const review = await exports.default.fetch("https://gate.test/review");
     expect([401, 403]).toContain(review.status);
     const p = uniquePrefix();
-    const res = await exports.default.fetch(`https://gate.test${p}/administrator`, { method: "POST", body: "x" });
+    const res = await exports.default.fetch(`https://gate.test${p}/administrator`, {
+      method: "POST",
+      body: "x",
+    });
     expect(res.status).toBe(201);
     expect(await receivedAt(p)).toHaveLength(1);
   });
