@@ -55,7 +55,10 @@ export class KvListStore implements ListStore {
 
   async put(key: string, value: string | Uint8Array): Promise<void> {
     this.operations++;
-    this.inFlight.push(this.kv.put(key, value));
+    const put = this.kv.put(key, value);
+    // Handled here so a failure waits for `flush` (which rethrows it) instead of surfacing as an unhandled rejection.
+    put.catch(() => undefined);
+    this.inFlight.push(put);
     if (this.inFlight.length >= KV_CONCURRENCY) await this.flush();
   }
 

@@ -52,11 +52,16 @@ export function parseResponse(body: string): CyberTipResponse | null {
   try {
     const doc = parser.parse(body) as { reportResponse?: Record<string, unknown> };
     const r = doc.reportResponse;
-    if (!r || r.responseCode === undefined) return null;
-    const str = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : String(v));
+    if (!r || typeof r !== "object") return null;
+    // Only a single text element counts: a blank, nested or repeated value is no answer at all
+    // (a blank code must never read as 0, "success").
+    const code =
+      typeof r.responseCode === "string" && /^\d{1,6}$/.test(r.responseCode) ? Number(r.responseCode) : null;
+    if (code === null) return null;
+    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
     return {
-      responseCode: Number(r.responseCode),
-      responseDescription: String(r.responseDescription ?? ""),
+      responseCode: code,
+      responseDescription: typeof r.responseDescription === "string" ? r.responseDescription : "",
       ...(str(r.reportId) ? { reportId: str(r.reportId)! } : {}),
       ...(str(r.fileId) ? { fileId: str(r.fileId)! } : {}),
       ...(str(r.hash) ? { hash: str(r.hash)! } : {}),

@@ -63,7 +63,7 @@ export function parseCaseQuery(q: URLSearchParams): CaseQuery {
   }
   const sort = q.get("sort");
   if (sort) {
-    if (!(sort in SORTABLE)) throw new QueryError("sort must be created or updated");
+    if (!Object.hasOwn(SORTABLE, sort)) throw new QueryError("sort must be created or updated");
     out.sort = sort as SortKey;
   }
   const dir = q.get("dir");

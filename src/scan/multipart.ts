@@ -117,7 +117,10 @@ export class MultipartParser {
         return i + 2;
       }
       case "headers": {
-        const end = indexOfCrlfCrlf(buf, pos);
+        if (buf.length - pos < 2) return this.keep(buf, pos, base);
+        // A part with no header lines at all: its blank line follows the boundary's CRLF at once.
+        const headerless = buf[pos] === CR && buf[pos + 1] === LF;
+        const end = headerless ? pos : indexOfCrlfCrlf(buf, pos);
         if (end < 0) {
           if (buf.length - pos > this.limits.maxHeaderBytes) throw malformed("part headers too large");
           return this.keep(buf, pos, base);
@@ -125,10 +128,10 @@ export class MultipartParser {
         if (end - pos > this.limits.maxHeaderBytes) throw malformed("part headers too large");
         if (++this.parts > this.limits.maxParts) throw malformed("too many parts");
         const headers = parseHeaders(dec.decode(buf.subarray(pos, end)));
-        const contentStart = base + end + 4;
-        events.push({ type: "part-start", headers, contentStart });
+        const next = headerless ? pos + 2 : end + 4;
+        events.push({ type: "part-start", headers, contentStart: base + next });
         this.state = "body";
-        return end + 4;
+        return next;
       }
       case "body": {
         const at = indexOf(buf, this.delimiter, pos);
@@ -188,9 +191,8 @@ function indexOf(buf: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
+/** Index of the first CRLF CRLF at or after `from`, or -1. */
 function indexOfCrlfCrlf(buf: Uint8Array, from: number): number {
-  // A part with no headers at all starts directly with CRLF.
-  if (buf[from] === CR && buf[from + 1] === LF) return from - 2;
   let i = from;
   for (;;) {
     i = buf.indexOf(CR, i);

@@ -3,14 +3,24 @@
 /** A list file as it arrives: Node file streams, fetch bodies, strings in tests. */
 export type TextSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
-/** UTF-8 text chunks, decoded across chunk boundaries. */
+/**
+ * UTF-8 text chunks, decoded across chunk boundaries. One byte-order mark at the very start is
+ * dropped; any other U+FEFF is kept (the decoder's own BOM handling is off: some runtimes drop
+ * a U+FEFF at the start of every streamed chunk, which would make the result depend on chunking).
+ */
 export async function* textChunks(source: TextSource): AsyncGenerator<string> {
-  const decoder = new TextDecoder("utf-8");
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  let atStart = true;
+  const strip = (s: string) => {
+    if (!atStart || s === "") return s;
+    atStart = false;
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  };
   for await (const chunk of source) {
-    const s = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    const s = strip(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
     if (s) yield s;
   }
-  const tail = decoder.decode();
+  const tail = strip(decoder.decode());
   if (tail) yield tail;
 }
 

@@ -26,12 +26,23 @@ export function decodeEntities(s: string, line: number): string {
   if (!s.includes("&")) return s;
   return s.replace(/&([^;&\s]*);?/g, (m, name: string) => {
     if (!m.endsWith(";")) throw new XmlSyntaxError(`bare "&" in text`, line);
-    if (name.startsWith("#x")) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-    if (name.startsWith("#")) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+    if (name.startsWith("#")) return charRef(name, line);
     const v = NAMED[name];
     if (v === undefined) throw new XmlSyntaxError(`unknown entity &${name};`, line);
     return v;
   });
+}
+
+/** A numeric character reference (`#65`, `#x41`); anything not a valid code point is a syntax error. */
+function charRef(name: string, line: number): string {
+  const hex = name.startsWith("#x") || name.startsWith("#X");
+  const digits = name.slice(hex ? 2 : 1);
+  const ok = hex ? /^[0-9a-fA-F]{1,6}$/.test(digits) : /^[0-9]{1,7}$/.test(digits);
+  const cp = ok ? Number.parseInt(digits, hex ? 16 : 10) : -1;
+  if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    throw new XmlSyntaxError(`invalid character reference &${name};`, line);
+  }
+  return String.fromCodePoint(cp);
 }
 
 function localName(qname: string): string {
@@ -79,9 +90,24 @@ export class XmlTokenizer {
   private buf = "";
   private line = 1;
 
+  /** A syntax error met after some tokens of a chunk: those are returned first, the error at the next call. */
+  private failed: XmlSyntaxError | null = null;
+
   push(chunk: string): XmlToken[] {
-    this.buf += chunk;
+    if (this.failed) throw this.failed;
     const out: XmlToken[] = [];
+    try {
+      this.tokenize(chunk, out);
+    } catch (e) {
+      // Tokens before the error are the same whatever the chunking: hand them out, fail next time.
+      if (!(e instanceof XmlSyntaxError) || out.length === 0) throw e;
+      this.failed = e;
+    }
+    return out;
+  }
+
+  private tokenize(chunk: string, out: XmlToken[]): void {
+    this.buf += chunk;
     let pos = 0;
     for (;;) {
       const lt = this.buf.indexOf("<", pos);
@@ -102,10 +128,10 @@ export class XmlTokenizer {
     this.buf = this.buf.slice(pos);
     if (this.buf.length > MAX_PENDING_CHARS)
       throw new XmlSyntaxError("markup or text run too long", this.line);
-    return out;
   }
 
   end(): XmlToken[] {
+    if (this.failed) throw this.failed;
     if (this.buf.includes("<")) throw new XmlSyntaxError("document ends inside markup", this.line);
     const rest = this.buf;
     this.buf = "";

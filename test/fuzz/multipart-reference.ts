@@ -1,0 +1,66 @@
+/**
+ * A one-shot reference reading of a multipart body, written for clarity, not speed: the whole
+ * body in memory, plain searches. The streaming parser must agree with it on every body: same
+ * parts (field, filename, bytes, offsets) or both refuse.
+ */
+export interface RefPart {
+  field: string;
+  filename: string | null;
+  start: number;
+  end: number;
+  /** The part had an empty header block (see the known chunking bug in ./regressions.test.ts). */
+  headerless: boolean;
+}
+
+const enc = new TextEncoder();
+
+function find(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Parts of `body`, or "error" where the streaming parser must throw. Header limits are not modelled. */
+export function referenceParts(
+  body: Uint8Array,
+  boundary: string,
+  headerParams: (block: string) => { field: string; filename: string | null } | "error",
+): RefPart[] | "error" {
+  // Read as if the body began with CRLF, so an opening delimiter at offset 0 is found too.
+  const buf = new Uint8Array(body.length + 2);
+  buf.set([13, 10]);
+  buf.set(body, 2);
+  const delim = enc.encode(`\r\n--${boundary}`);
+  const parts: RefPart[] = [];
+  let at = find(buf, delim, 0);
+  if (at < 0) return "error";
+  for (;;) {
+    let i = at + delim.length;
+    const padStart = i;
+    while (i < buf.length && (buf[i] === 32 || buf[i] === 9)) i++;
+    if (i - padStart > 64) return "error";
+    if (buf.length - i < 2) return "error";
+    if (buf[i] === 45 && buf[i + 1] === 45) return parts;
+    if (buf[i] !== 13 || buf[i + 1] !== 10) return "error";
+    const headStart = i + 2;
+    let contentStart: number;
+    let block: string;
+    if (buf[headStart] === 13 && buf[headStart + 1] === 10) {
+      contentStart = headStart + 2;
+      block = "";
+    } else {
+      const end = find(buf, enc.encode("\r\n\r\n"), headStart);
+      if (end < 0) return "error";
+      block = new TextDecoder().decode(buf.subarray(headStart, end));
+      contentStart = end + 4;
+    }
+    const params = headerParams(block);
+    if (params === "error") return "error";
+    const next = find(buf, delim, contentStart);
+    if (next < 0) return "error";
+    parts.push({ ...params, start: contentStart - 2, end: next - 2, headerless: block === "" });
+    at = next;
+  }
+}
