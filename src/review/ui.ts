@@ -75,6 +75,7 @@ function fileSection(caseId: string, f: MatchedFile, s: ReviewerSettings, canRev
   return html`<section class="file"><h3>File ${f.index}: ${f.filename ?? "(no name)"}</h3>
 <p>Field ${f.field} · declared ${f.declaredType ?? "none"} · detected ${f.sniffedType} · ${f.size} bytes
 ${f.pdq ? html` · PDQ quality ${f.pdq.quality}` : ""}</p>
+${f.imageError ? html`<p class="image-error">Held for review: the image could not be hashed (${f.imageError}); no list matched it.</p>` : ""}
 <table class="kv">${digests}${f.pdq ? html`<tr><th>pdq</th><td class="mono">${f.pdq.hash}</td></tr>` : ""}</table>
 <table><thead><tr><th>List</th><th>Kind</th><th>Algo</th><th>PDQ distance</th><th>Quality</th><th>Category</th><th>Action</th></tr></thead>
 <tbody>${matches}</tbody></table>${reveal}</section>`;

@@ -149,6 +149,13 @@ describe("pages", () => {
     expect(page).not.toContain(m.files[0]!.evidenceKey);
   });
 
+  it("says why a held image is in review when no list matched it", async () => {
+    const m = await seedCase({ imageError: "corrupt" });
+    const s = await browserSession("alice@example.org");
+    const page = await (await app.request(`/cases/${m.caseId}`, { headers: { cookie: s.cookie } }, E)).text();
+    expect(page).toContain("the image could not be hashed (corrupt)");
+  });
+
   it("lists cases in the queue page and hides decisions from viewers", async () => {
     const m = await seedCase();
     const viewer = await accessJwt("vic@example.org");

@@ -79,6 +79,8 @@ export interface SeedOptions {
   filename?: string;
   userAgent?: string;
   sniffedType?: string;
+  /** An image the gate could not hash (IMAGE_FAILURE_POLICY=hold): no hits, this code. */
+  imageError?: string;
 }
 
 /** Records a case as the consumer would (D1 row + R2 evidence) and returns its message. */
@@ -95,7 +97,8 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
     size: data.bytes.length,
     digests: { md5: data.md5, sha256: data.sha256 },
     evidenceKey: evidenceFileKey(caseId, 0),
-    matches: (o.hits ?? [{}]).map(
+    ...(o.imageError ? { imageError: o.imageError } : {}),
+    matches: (o.imageError ? [] : (o.hits ?? [{}])).map(
       (h) =>
         ({ listId: "demo", kind: "exact", algo: "md5", action: "block", category: "test", ...h }) as MatchHit,
     ),
