@@ -6,11 +6,14 @@
  * warm-up; the fixtures are benign test images.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { decodeImage } from "../src/image/decode.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
+import { FIXTURES_DIR } from "../test/node/fixtures-dir.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/pdq/", import.meta.url);
+const FIXTURES = pathToFileURL(`${join(FIXTURES_DIR, "pdq")}/`);
 const LIMITS = { maxPixels: 50_000_000 };
 // Enough repetitions for a stable median without making the 12-megapixel image take a minute.
 const TARGET_MS_PER_IMAGE = 400;

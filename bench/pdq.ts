@@ -7,14 +7,17 @@
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { decodeImage } from "../src/image/decode.ts";
 import type { DecodedImage } from "../src/image/types.ts";
 import { bytesToHex, PdqHasher } from "../src/pdq/core.ts";
 import { PdqIndex } from "../src/pdq/index.ts";
+import { FIXTURES_DIR } from "../test/node/fixtures-dir.ts";
 import { workerdQueryMs } from "./lib/pdq-workerd.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/pdq/", import.meta.url);
+const FIXTURES = pathToFileURL(`${join(FIXTURES_DIR, "pdq")}/`);
 const CORE = new WebAssembly.Module(readFileSync(new URL("../wasm/build/core.wasm", import.meta.url)));
 const LIMITS = { maxPixels: 50_000_000 };
 const TARGET_MS = 300; // per measurement: enough runs for a stable median

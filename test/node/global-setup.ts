@@ -12,8 +12,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
 import { join, normalize, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-
-const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures");
+import { FIXTURES_DIR } from "./fixtures-dir.ts";
 
 interface Received {
   method: string;
@@ -38,7 +37,7 @@ export default async function setup(project: TestProject) {
       if (url.startsWith("/__fixtures/")) {
         const rel = normalize(decodeURIComponent(url.slice("/__fixtures/".length)));
         if (rel.startsWith("..")) throw new Error("outside fixtures");
-        const bytes = await readFile(join(FIXTURES, rel));
+        const bytes = await readFile(join(FIXTURES_DIR, rel));
         res.writeHead(200, { "content-type": "application/octet-stream" }).end(bytes);
         return;
       }
