@@ -6,6 +6,7 @@
  * with a case id, the origin never sees a listed body.
  *
  *   npx node bench/load.ts [--stages 10,100,250,500,1000] [--soak <minutes>] [--seed N]
+ *     [--soak-max <bytes>] [--listed-share 0.2]   (soak: largest clean upload; share of listed)
  *   npm run bench -- load [--soak 10]
  *
  * `npm run bench` (every benchmark) skips this one unless `--load` is given: it takes minutes.
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
     .map(Number)
     .filter((c) => c > 0);
   const soakMin = Number(option("--soak") ?? "0");
-  const mix = new UploadMix(Number(option("--seed") ?? "6"));
+  const mix = new UploadMix(Number(option("--seed") ?? "6"), Number(option("--listed-share") ?? "0.2"));
   const build = buildWorker(REPO_ROOT);
   const origin = await startOrigin();
   const gate = await startGate(REPO_ROOT, build, { ORIGIN_URL: origin.url });
@@ -144,7 +145,8 @@ async function main(): Promise<void> {
       `listed bodies seen by the origin: ${seen}; distinct case ids: ${new Set(ids).size} of ${ids.length}`,
     );
     for (const e of errors.slice(0, 20)) console.log(`  error: ${e}`);
-    if (soakMin > 0) await soak(gate.url, gate.workerdPids, mix, block, soakMin);
+    const soakMax = Number(option("--soak-max") ?? String(6 * MiB));
+    if (soakMin > 0) await soak(gate.url, gate.workerdPids, mix, block, soakMin, soakMax);
     const seenAfter = await listedSeen(origin);
     const pass = errors.length === 0 && seenAfter === 0 && new Set(ids).size === ids.length;
     console.log(`\n${pass ? "PASS" : "MISS"}: 0 errors, no listed body forwarded, one case id per block`);
@@ -157,15 +159,24 @@ async function main(): Promise<void> {
 }
 
 /** Constant load for `minutes`; prints RSS per minute to show whether memory stays flat. */
-async function soak(base: string, pids: number[], mix: UploadMix, block: number, minutes: number) {
+async function soak(
+  base: string,
+  pids: number[],
+  mix: UploadMix,
+  block: number,
+  minutes: number,
+  maxSize: number,
+) {
   const concurrency = 50;
-  console.log(`\nsoak: ${minutes} min at concurrency ${concurrency}, clean uploads up to 6 MiB`);
+  console.log(
+    `\nsoak: ${minutes} min at concurrency ${concurrency}, clean uploads up to ${fixed(maxSize / MiB, 2)} MiB`,
+  );
   const rows: string[][] = [];
   const first = rssMiB(pids);
   for (let m = 1; m <= minutes; m++) {
     const rss = sampleRss(pids, 2_000);
     const t0 = performance.now();
-    const out = await runAtConcurrency(base, concurrency, 1e9, () => mix.next(6 * MiB), block, t0 + 60_000);
+    const out = await runAtConcurrency(base, concurrency, 1e9, () => mix.next(maxSize), block, t0 + 60_000);
     const s = rss.stop();
     const ms = out.map((o) => o.ms);
     const errs = out.filter((o) => o.error !== null);

@@ -8,6 +8,7 @@ export type GateErrorCode =
   | "length_mismatch"
   | "body_too_large"
   | "scan_unavailable"
+  | "origin_unreachable"
   | "config_invalid";
 
 const STATUS: Record<GateErrorCode, number> = {
@@ -16,6 +17,7 @@ const STATUS: Record<GateErrorCode, number> = {
   length_mismatch: 400,
   body_too_large: 413,
   scan_unavailable: 503,
+  origin_unreachable: 502,
   config_invalid: 500,
 };
 

@@ -72,8 +72,12 @@ export class UploadMix {
   private readonly rand: () => number;
   private n = 0;
 
-  constructor(seed: number) {
+  private readonly listedShare: number;
+
+  /** `listedShare`: fraction of listed uploads (0 for a clean-only run, to isolate memory). */
+  constructor(seed: number, listedShare = LISTED_SHARE) {
     this.rand = prng(seed);
+    this.listedShare = listedShare;
   }
 
   /** The next upload; `maxSize` caps clean sizes; `cleanSize` forces a clean upload of that size. */
@@ -82,7 +86,7 @@ export class UploadMix {
     const form = this.rand() < 0.5;
     const boundary = `----hg-load-${id}-${randomBytes(6).toString("hex")}`;
     const ct = form ? `multipart/form-data; boundary=${boundary}` : "application/octet-stream";
-    if (cleanSize === undefined && this.rand() < LISTED_SHARE) {
+    if (cleanSize === undefined && this.rand() < this.listedShare) {
       const file = this.listedFiles[Math.floor(this.rand() * this.listedFiles.length)]!;
       const body = form ? multipart(file, boundary) : file;
       return { kind: "listed", size: file.length, form, body, contentType: ct, path: `/load/listed/${id}` };

@@ -4,6 +4,7 @@
  * any absolute URL in the request line cannot redirect it.
  */
 import type { GateConfig } from "../config.ts";
+import { GateError } from "../errors.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; everything else is. */
 const HOP_BY_HOP = new Set([
@@ -55,5 +56,11 @@ export async function forward(
   if (size !== null && body !== null) headers.set("content-length", String(size));
   const init: RequestInit = { method: request.method, headers, redirect: "manual" };
   if (body !== null && request.method !== "GET" && request.method !== "HEAD") init.body = body;
-  return fetch(originTarget(request.url, cfg).href, init);
+  try {
+    return await fetch(originTarget(request.url, cfg).href, init);
+  } catch (e) {
+    throw new GateError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
+      cause: e,
+    });
+  }
 }

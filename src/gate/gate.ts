@@ -95,8 +95,16 @@ function passThrough(request: Request, cfg: GateConfig): Promise<Response> {
   return forward(request, cfg, request.body, len !== null && /^\d+$/.test(len) ? Number(len) : null);
 }
 
+/** Forwards the held body. Failures are GateErrors, answered by the Worker's one error handler. */
 async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult): Promise<Response> {
-  const body = scan.body.size > 0 ? await scan.body.stream() : null;
+  let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+  try {
+    if (scan.body.size > 0) body = await scan.body.stream();
+  } catch (e) {
+    throw new GateError("scan_unavailable", "upload could not be processed, retry later", String(e), {
+      cause: e,
+    });
+  }
   return forward(request, cfg, body, body === null ? null : scan.body.size);
 }
 

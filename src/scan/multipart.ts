@@ -37,6 +37,9 @@ const dec = new TextDecoder();
 
 /** Extracts the boundary from a multipart Content-Type, or throws a 400. */
 export function boundaryOf(contentType: string): string {
+  // Two boundary parameters would let the gate and the origin split the body differently.
+  if ((contentType.match(/;\s*boundary\s*=/gi) ?? []).length > 1)
+    throw malformed("more than one boundary parameter");
   const m = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
   const boundary = m ? (m[1] ?? m[2]) : undefined;
   if (!boundary) throw malformed("multipart body without a valid boundary parameter");
@@ -94,11 +97,16 @@ export class MultipartParser {
   private step(buf: Uint8Array, pos: number, base: number, events: MultipartEvent[]): number {
     switch (this.state) {
       case "preamble": {
+        // Content outside the parts is not scanned, and origins differ on what they make of
+        // it: only blank lines may stand before the first boundary or after the last.
         const at = indexOf(buf, this.delimiter, pos);
         if (at < 0) {
           // Keep only what could still begin a delimiter.
-          return this.keep(buf, Math.max(pos, buf.length - this.delimiter.length + 1), base);
+          const keepFrom = Math.max(pos, buf.length - this.delimiter.length + 1);
+          assertBlank(buf, pos, keepFrom, "content before the first boundary");
+          return this.keep(buf, keepFrom, base);
         }
+        assertBlank(buf, pos, at, "content before the first boundary");
         this.state = "after-delimiter";
         return at + this.delimiter.length;
       }
@@ -110,7 +118,7 @@ export class MultipartParser {
         if (buf.length - i < 2) return this.keep(buf, pos, base);
         if (buf[i] === DASH && buf[i + 1] === DASH) {
           this.state = "epilogue";
-          return this.keep(buf, buf.length, base);
+          return i + 2;
         }
         if (buf[i] !== CR || buf[i + 1] !== LF) throw malformed("boundary not followed by CRLF");
         this.state = "headers";
@@ -128,6 +136,7 @@ export class MultipartParser {
         if (end - pos > this.limits.maxHeaderBytes) throw malformed("part headers too large");
         if (++this.parts > this.limits.maxParts) throw malformed("too many parts");
         const headers = parseHeaders(dec.decode(buf.subarray(pos, end)));
+        checkPartHeaders(headers);
         const next = headerless ? pos + 2 : end + 4;
         events.push({ type: "part-start", headers, contentStart: base + next });
         this.state = "body";
@@ -148,6 +157,7 @@ export class MultipartParser {
         return at + this.delimiter.length;
       }
       case "epilogue":
+        assertBlank(buf, pos, buf.length, "content after the closing boundary");
         return this.keep(buf, buf.length, base);
     }
   }
@@ -157,6 +167,28 @@ export class MultipartParser {
     this.carry = from >= buf.length ? new Uint8Array(0) : buf.slice(from);
     this.carryOffset = base + from;
     return -1;
+  }
+}
+
+const BLANK = new Set([CR, LF, 32, 9]);
+
+function assertBlank(buf: Uint8Array, from: number, to: number, what: string): void {
+  for (let i = from; i < to; i++) if (!BLANK.has(buf[i]!)) throw malformed(what);
+}
+
+/** Transfer encodings a part may declare (RFC 7578 §4.7 deprecates the rest). */
+const PLAIN_ENCODINGS = new Set(["7bit", "8bit", "binary"]);
+
+/**
+ * Refuses parts whose bytes the gate would hash differently from what an origin may store:
+ * a nested multipart body (files inside it would be hashed as one blob) or a transfer encoding
+ * such as base64 (the gate would hash the encoded text).
+ */
+function checkPartHeaders(h: PartHeaders): void {
+  if (h.contentType && /^\s*multipart\//i.test(h.contentType)) throw malformed("nested multipart part");
+  const cte = h.raw.get("content-transfer-encoding");
+  if (cte !== undefined && !PLAIN_ENCODINGS.has(cte.trim().toLowerCase())) {
+    throw malformed("part with a Content-Transfer-Encoding");
   }
 }
 

@@ -22,6 +22,27 @@ function find(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
+function blank(b: Uint8Array): boolean {
+  return b.every((c) => c === 13 || c === 10 || c === 32 || c === 9);
+}
+
+/** A nested multipart part, or one with a transfer encoding other than 7bit/8bit/binary (first header of a name wins). */
+function refusedPart(block: string): boolean {
+  const seen = new Map<string, string>();
+  for (const line of block.split("\r\n")) {
+    const c = line.indexOf(":");
+    if (c <= 0) continue;
+    const name = line.slice(0, c).trim().toLowerCase();
+    if (!seen.has(name)) seen.set(name, line.slice(c + 1).trim());
+  }
+  const type = seen.get("content-type");
+  const cte = seen.get("content-transfer-encoding");
+  return (
+    (type !== undefined && /^\s*multipart\//i.test(type)) ||
+    (cte !== undefined && !["7bit", "8bit", "binary"].includes(cte.trim().toLowerCase()))
+  );
+}
+
 /** Parts of `body`, or "error" where the streaming parser must throw. Header limits are not modelled. */
 export function referenceParts(
   body: Uint8Array,
@@ -36,13 +57,15 @@ export function referenceParts(
   const parts: RefPart[] = [];
   let at = find(buf, delim, 0);
   if (at < 0) return "error";
+  // Only blank lines may stand outside the parts.
+  if (!blank(buf.subarray(0, at))) return "error";
   for (;;) {
     let i = at + delim.length;
     const padStart = i;
     while (i < buf.length && (buf[i] === 32 || buf[i] === 9)) i++;
     if (i - padStart > 64) return "error";
     if (buf.length - i < 2) return "error";
-    if (buf[i] === 45 && buf[i + 1] === 45) return parts;
+    if (buf[i] === 45 && buf[i + 1] === 45) return blank(buf.subarray(i + 2)) ? parts : "error";
     if (buf[i] !== 13 || buf[i + 1] !== 10) return "error";
     const headStart = i + 2;
     let contentStart: number;
@@ -57,7 +80,7 @@ export function referenceParts(
       contentStart = end + 4;
     }
     const params = headerParams(block);
-    if (params === "error") return "error";
+    if (params === "error" || refusedPart(block)) return "error";
     const next = find(buf, delim, contentStart);
     if (next < 0) return "error";
     parts.push({ ...params, start: contentStart - 2, end: next - 2, headerless: block === "" });

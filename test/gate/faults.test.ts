@@ -202,3 +202,15 @@ describe("queue consumer", () => {
     expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(["junk", "ok"]);
   });
 });
+
+describe("origin failures", () => {
+  it("answer 502 with a JSON error when the origin cannot be reached", async () => {
+    const res = await gateRequest(
+      new Request(`${GATE}/x`, { method: "POST", body: CLEAN }),
+      testEnv({ ORIGIN_URL: "http://127.0.0.1:9", MATCHES: new CapturingQueue() as never }),
+      testCtx().ctx,
+    ).catch((e: unknown) => e);
+    // gateRequest throws GateErrors for the router's one error handler to answer.
+    expect(res).toMatchObject({ code: "origin_unreachable", status: 502 });
+  });
+});

@@ -105,10 +105,31 @@ describe("MultipartParser", () => {
     expect(parse(body, BOUNDARY, cuts)[0]!.data).toEqual(testBytes(200, 4));
   });
 
-  it("accepts a preamble, transport padding and an epilogue", () => {
-    const text = `preamble\r\n--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--${BOUNDARY}--\r\nepilogue`;
-    const parts = parse(new TextEncoder().encode(text), BOUNDARY, [3, 17, 40]);
+  it("accepts blank lines and transport padding around the parts, and refuses other content there", () => {
+    const body = (pre: string, post: string) =>
+      new TextEncoder().encode(
+        `${pre}--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--${BOUNDARY}--${post}`,
+      );
+    const parts = parse(body("\r\n\r\n", "\r\n\r\n"), BOUNDARY, [3, 17, 40]);
     expect(parts.map((p) => new TextDecoder().decode(p.data))).toEqual(["hello"]);
+    // Content the gate does not scan and origins may read differently: refused.
+    expect(() => parse(body("preamble\r\n", "\r\n"), BOUNDARY, [])).toThrow(/before the first boundary/);
+    expect(() => parse(body("", "\r\nsmuggled"), BOUNDARY, [5])).toThrow(/after the closing boundary/);
+  });
+
+  it("refuses parts the gate would hash differently from an origin: nested multipart, transfer encodings, two boundaries", () => {
+    const withHeader = (h: string) =>
+      new TextEncoder().encode(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n${h}\r\n\r\nx\r\n--${BOUNDARY}--\r\n`,
+      );
+    expect(() => parse(withHeader("Content-Type: multipart/mixed; boundary=n"), BOUNDARY, [])).toThrow(
+      /nested multipart/,
+    );
+    expect(() => parse(withHeader("Content-Transfer-Encoding: base64"), BOUNDARY, [])).toThrow(
+      /Transfer-Encoding/,
+    );
+    expect(parse(withHeader("Content-Transfer-Encoding: binary"), BOUNDARY, [])).toHaveLength(1);
+    expect(() => boundaryOf("multipart/form-data; boundary=a; boundary=b")).toThrow(/more than one boundary/);
   });
 
   it("rejects truncated bodies at every cut point", () => {
