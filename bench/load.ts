@@ -8,6 +8,7 @@
  *   npx node bench/load.ts [--stages 10,100,250,500,1000] [--soak <minutes>] [--seed N]
  *     [--soak-max <bytes>] [--listed-share 0.2]   (soak: largest clean upload; share of listed)
  *   npm run bench -- load [--soak 10]
+ *   BENCH_INSPECTOR_PORT=9339 adds the gate isolate's JS heap after a forced GC to the soak table.
  *
  * `npm run bench` (every benchmark) skips this one unless `--load` is given: it takes minutes.
  */
@@ -16,6 +17,7 @@ import { join } from "node:path";
 import { seedBenchList } from "./lib/bench-list.ts";
 import { buildWorker, removeBuild, startGate } from "./lib/gate-runtime.ts";
 import { type Outcome, runAtConcurrency } from "./lib/load-client.ts";
+import { HeapProbe } from "./lib/load-heap.ts";
 import { UploadMix } from "./lib/load-mix.ts";
 import { type RssSample, rssMiB, sampleRss } from "./lib/load-rss.ts";
 import { type Origin, startOrigin } from "./lib/origin.ts";
@@ -173,6 +175,9 @@ async function soak(
   );
   const rows: string[][] = [];
   const first = rssMiB(pids);
+  const inspector = Number(process.env.BENCH_INSPECTOR_PORT ?? 0);
+  const heap = inspector > 0 ? await HeapProbe.connect(inspector) : null;
+  const heapAtStart = heap ? await heap.usedAfterGcMiB() : null;
   for (let m = 1; m <= minutes; m++) {
     const rss = sampleRss(pids, 2_000);
     const t0 = performance.now();
@@ -190,11 +195,25 @@ async function soak(
       fixed(Math.min(...s.map((x) => x.mib)), 0),
       fixed(Math.max(...s.map((x) => x.mib)), 0),
       fixed(s.at(-1)!.mib, 0),
+      heap ? fixed(await heap.usedAfterGcMiB(), 1) : "-",
     ]);
     process.stderr.write(`bench/load soak: ${rows.at(-1)!.join(" ")}\n`);
   }
-  const header = ["soak", "uploads", "errors", "p50 ms", "p99 ms", "RSS min", "RSS max", "RSS end"];
+  heap?.close();
+  const header = [
+    "soak",
+    "uploads",
+    "errors",
+    "p50 ms",
+    "p99 ms",
+    "RSS min",
+    "RSS max",
+    "RSS end",
+    "heap after GC",
+  ];
   console.log(renderTable(header, rows));
+  if (heapAtStart !== null)
+    console.log(`gate isolate JS heap after GC at soak start: ${fixed(heapAtStart, 1)} MiB`);
   console.log(`workerd RSS before soak ${fixed(first, 0)} MiB, after ${fixed(rssMiB(pids), 0)} MiB`);
 }
 

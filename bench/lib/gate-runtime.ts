@@ -104,6 +104,13 @@ export async function startGate(
       d1Databases: { DB: "db" },
       // Producer only: the consumer's D1 writes happen after the response, off the path measured.
       queueProducers: { MATCHES: { queueName: "hashgate-matches" } },
+      // BENCH_PERSIST_DIR keeps KV, R2 and D1 on disk instead of in memory, so a soak's memory
+      // figure is the gate's and not the simulators' stored data.
+      ...(process.env.BENCH_PERSIST_DIR ? { defaultPersistRoot: process.env.BENCH_PERSIST_DIR } : {}),
+      // BENCH_INSPECTOR_PORT opens workerd's inspector (bench/lib/load-heap.ts reads the heap through it).
+      ...(process.env.BENCH_INSPECTOR_PORT
+        ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
+        : {}),
     }),
   );
   try {
