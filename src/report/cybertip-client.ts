@@ -113,14 +113,22 @@ export class CyberTipClient {
     return parsed;
   }
 
-  /** Runs `make()` (a fresh body per attempt: streams and FormData are single-use) with retries. */
-  private async withRetry(path: string, make: () => [BodyInit, string?]): Promise<CyberTipResponse> {
+  /**
+   * Runs `make()` (a fresh body per attempt: streams and FormData are single-use) with retries;
+   * `retryNetwork` false retries only explicit failure codes, never a lost connection.
+   */
+  private async withRetry(
+    path: string,
+    make: () => [BodyInit, string?],
+    retryNetwork = true,
+  ): Promise<CyberTipResponse> {
     for (let attempt = 1; ; attempt++) {
       try {
         const [body, type] = make();
         return await this.once(path, body, type);
       } catch (e) {
-        if (!(e instanceof CyberTipError) || !e.retryable || attempt >= this.opts.maxAttempts) throw e;
+        const retry = e instanceof CyberTipError && e.retryable && (retryNetwork || e.code !== -1);
+        if (!retry || attempt >= this.opts.maxAttempts) throw e;
         await this.opts.sleep(BASE_BACKOFF_MS * 2 ** (attempt - 1));
       }
     }
@@ -144,18 +152,26 @@ export class CyberTipClient {
     }
   }
 
-  /** POST /upload: returns NCMEC's file id and the MD5 it computed. */
+  /**
+   * POST /upload: returns NCMEC's file id and the MD5 it computed. Like submit, retried only on
+   * an explicit failure code: after a network failure the file may be stored already, and
+   * uploading it again would put it in the report twice.
+   */
   async upload(
     reportId: string,
     filename: string,
     bytes: Uint8Array,
   ): Promise<{ fileId: string; md5: string | null }> {
-    const r = await this.withRetry("/upload", () => {
-      const form = new FormData();
-      form.set("id", reportId);
-      form.set("file", new Blob([bytes]), filename);
-      return [form];
-    });
+    const r = await this.withRetry(
+      "/upload",
+      () => {
+        const form = new FormData();
+        form.set("id", reportId);
+        form.set("file", new Blob([bytes]), filename);
+        return [form];
+      },
+      false,
+    );
     if (!r.fileId) throw new CyberTipError(1000, "upload answered without a fileId");
     return { fileId: r.fileId, md5: r.hash?.toLowerCase() ?? null };
   }

@@ -172,6 +172,12 @@ async function cybertipFlow(
   return reload(db, caseId);
 }
 
+/** The index of a file whose upload outcome is unknown, if any. */
+function uncertainUpload(row: ReportRow): string | null {
+  const files = JSON.parse(row.files) as Record<string, FileProgress>;
+  return Object.entries(files).find(([, p]) => p.uploading && !p.fileId)?.[0] ?? null;
+}
+
 function remoteError(e: unknown): ReportFlowError {
   if (e instanceof ReportFlowError) return e;
   return new ReportFlowError("remote", e instanceof Error ? e.message : String(e), { cause: e });
@@ -188,12 +194,30 @@ async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: Cy
     files[f.index] = p;
     try {
       if (!p.fileId) {
+        if (p.uploading) {
+          // An earlier upload of this file may have been stored: uploading again could put it in
+          // the report twice. An admin resolves it (the file id NCMEC has, or a re-upload).
+          throw new ReportFlowError(
+            "uncertain",
+            `upload of file ${f.index} may have reached NCMEC; an admin must resolve it`,
+          );
+        }
         const obj = await env.EVIDENCE.get(f.evidenceKey);
         if (!obj) throw new ReportFlowError("evidence_missing", `evidence of file ${f.index} is missing`);
         const bytes = new Uint8Array(await obj.arrayBuffer());
-        const up = await client.upload(reportId, f.filename ?? `file-${f.index}`, bytes);
+        p.uploading = true;
+        await saveFiles(db, row.case_id, files, null);
+        let up: { fileId: string; md5: string | null };
+        try {
+          up = await client.upload(reportId, f.filename ?? `file-${f.index}`, bytes);
+        } catch (e) {
+          // An explicit refusal means nothing was stored: the next run may upload again.
+          if (e instanceof CyberTipError && e.code !== -1) delete p.uploading;
+          throw e;
+        }
         p.fileId = up.fileId;
         p.md5 = up.md5;
+        delete p.uploading;
         await saveFiles(db, row.case_id, files, null);
         if (f.digests.md5 && up.md5 && up.md5 !== f.digests.md5) {
           throw new ReportFlowError("md5_mismatch", `NCMEC's MD5 of file ${f.index} differs from ours`);
@@ -295,8 +319,10 @@ export async function retractReport(
 }
 
 /**
- * Resolves a submit of unknown outcome (admin): with the report id NCMEC has, the flow goes
- * on from `submitted`; without one, the admin asserts no report was made and a resubmit is allowed.
+ * Resolves a step of unknown outcome (admin), given the id NCMEC has or null:
+ * - a submit: with the report id, the flow goes on from `submitted`; with null, the admin
+ *   asserts no report was made and a resubmit is allowed;
+ * - an upload: with the file id, the file counts as uploaded; with null, it is uploaded again.
  */
 export async function resolveUncertain(
   db: D1Database,
@@ -304,6 +330,24 @@ export async function resolveUncertain(
   actor: string,
   reportId: string | null,
 ) {
+  const row = await getReport(db, caseId);
+  const pending = row?.state === "submitted" ? uncertainUpload(row) : null;
+  if (row && pending !== null) {
+    // An upload of unknown outcome: with the file id NCMEC has it counts as uploaded; without
+    // one, the admin asserts nothing was stored and the file is uploaded again.
+    const files = JSON.parse(row.files) as Record<string, FileProgress>;
+    const p = files[pending]!;
+    delete p.uploading;
+    if (reportId) p.fileId = reportId; // here: the file id NCMEC has
+    await saveFiles(db, caseId, files, null);
+    await writeAudit(db, {
+      actor,
+      action: "report.resolve",
+      subject: `case:${caseId}`,
+      detail: { file: Number(pending), fileId: reportId },
+    });
+    return;
+  }
   const ok = reportId
     ? await advance(db, caseId, ["submitting"], "submitted", { report_id: reportId })
     : await advance(db, caseId, ["submitting"], "rejected", { last_error: `resubmit allowed by ${actor}` });

@@ -3,6 +3,8 @@ export type ReportState = "pending" | "submitting" | "rejected" | "submitted" | 
 
 export interface FileProgress {
   fileId?: string;
+  /** Set while an upload is under way: found set on resume, the upload's outcome is unknown. */
+  uploading?: boolean;
   md5?: string | null;
   infoXml?: string;
   infoSent?: boolean;

@@ -186,10 +186,12 @@ export function createApi(deps: ReportDeps = {}) {
 
   api.post("/cases/:id/report/resolve", requireRole("admin"), csrfProtect(), async (c) => {
     const b = await readJson(c.req.raw);
-    const reportId = typeof b.reportId === "string" && b.reportId ? b.reportId : null;
-    if (!reportId && b.resubmit !== true)
-      throw new ApiError(400, "bad_request", "give reportId or resubmit: true");
-    await resolveUncertain(c.env.DB, caseIdParam(c.req.param("id")), c.var.principal.id, reportId);
+    // The id NCMEC has: a report id for an uncertain submit, a file id for an uncertain upload.
+    const pick = (v: unknown) => (typeof v === "string" && v ? v : null);
+    const id = pick(b.reportId) ?? pick(b.fileId);
+    if (!id && b.resubmit !== true && b.reupload !== true)
+      throw new ApiError(400, "bad_request", "give reportId or fileId, or resubmit/reupload: true");
+    await resolveUncertain(c.env.DB, caseIdParam(c.req.param("id")), c.var.principal.id, id);
     return c.json({ ok: true });
   });
 

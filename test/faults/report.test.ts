@@ -77,18 +77,30 @@ async function run(cell: Cell): Promise<string> {
   const first = await report(faulty);
   const trail = [String(first.status)];
   let status = first.status;
+  let said = await first.text();
   for (let attempt = 0; status !== 200 && attempt < 4; attempt++) {
     if (status === 409) {
-      // Uncertain submit: the admin asks NCMEC; resolves with its id, or allows a resubmit.
+      // Uncertain submit or upload: the admin asks NCMEC and resolves with the id it has (a
+      // report, or the report's stored file), or allows a resubmit / re-upload.
       const [reportId] = [...fake.reports.keys()];
+      const [storedFile] = reportId ? [...fake.reports.get(reportId)!.files.keys()] : [];
+      const answer = /upload of file/.test(said)
+        ? storedFile
+          ? { fileId: storedFile }
+          : { reupload: true }
+        : reportId
+          ? { reportId }
+          : { resubmit: true };
       const resolve = await app.request(
         `/api/cases/${m.caseId}/report/resolve`,
-        jsonPost(ADMIN_TOKEN, reportId ? { reportId } : { resubmit: true }),
+        jsonPost(ADMIN_TOKEN, answer),
         clean,
       );
-      trail.push(`resolve(${reportId ? "id" : "resubmit"})=${resolve.status}`);
+      trail.push(`resolve(${Object.keys(answer)[0]})=${resolve.status}`);
     }
-    status = (await report(clean)).status;
+    const next = await report(clean);
+    status = next.status;
+    said = await next.text();
     trail.push(String(status));
   }
   expect(status, trail.join(" → ")).toBe(200);
@@ -129,7 +141,6 @@ for (const path of ["/submit", "/upload", "/fileinfo", "/finish"]) {
       binding: "CyberTipline",
       fault: "connection lost after acting",
       remote: [path, { code: "network", actFirst: true }],
-      ...(path === "/upload" ? { knownBug: "file uploaded twice" } : {}),
     },
   );
 }
@@ -194,15 +205,12 @@ describe("fault matrix: report submission", () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
-  // BUG (found by this matrix): src/report/cybertip-client.ts CyberTipClient.upload goes
-  // through withRetry, which retries a network failure (code -1). When the connection drops
-  // after NCMEC stored the file (the response is lost), the retry uploads the same file again:
-  // the report ends with the file twice (two fileIds; fileinfo sent for the second only).
-  // /upload is not idempotent, so like /submit it should not be retried blindly after the
-  // request may have reached the server (e.g. save an "uploading" marker and let an operator
-  // resolve, or check the report's files first).
-  it.fails("uploads a file once when the connection drops after NCMEC stored it", async () => {
-    const c = cells.find((x) => x.knownBug)!;
-    await run({ ...c, knownBug: undefined });
+  // Found by this matrix, fixed: /upload is not idempotent, so a lost connection is not
+  // retried; the flow marks the upload uncertain and an admin resolves it (src/report/report-flow.ts).
+  it("uploads a file once when the connection drops after NCMEC stored it", async () => {
+    const c = cells.find((x) => x.step === "/upload" && x.fault === "connection lost after acting")!;
+    const outcome = await run(c);
+    // The lost answer makes the upload uncertain (409); the admin resolves it with NCMEC's file id.
+    expect(outcome).toContain("resolve(fileId)");
   });
 });

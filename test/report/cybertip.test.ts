@@ -124,7 +124,7 @@ describe("report XML", () => {
 });
 
 describe("CyberTipClient", () => {
-  it("parses responses and retries only 1000/1100/1110/1111 and network errors", async () => {
+  it("parses responses and retries only 1000/1100/1110/1111, and network errors only on idempotent steps", async () => {
     expect(
       parseResponse("<reportResponse><responseCode>0</responseCode><reportId>42</reportId></reportResponse>"),
     ).toMatchObject({ responseCode: 0, reportId: "42" });
@@ -139,9 +139,13 @@ describe("CyberTipClient", () => {
     fake.fail("/submit", { code: 1000 }, { code: 1100 });
     const id = await client.submit(buildReportXml(await seedCase(), reporter));
     expect(fake.count("/submit")).toBe(3);
-    fake.fail("/upload", { code: 1110 }, { code: "network" }, { code: 1111 });
+    fake.fail("/upload", { code: 1110 }, { code: 1111 });
     const up = await client.upload(id, "x.png", new Uint8Array([1, 2, 3]));
     expect(up.fileId).toMatch(/^f/);
+    expect(fake.count("/upload")).toBe(3);
+    // An upload is not idempotent: a lost connection is not retried (the file may be stored).
+    fake.fail("/upload", { code: "network" });
+    await expect(client.upload(id, "y.png", new Uint8Array([4]))).rejects.toMatchObject({ code: -1 });
     expect(fake.count("/upload")).toBe(4);
     fake.fail("/fileinfo", { code: 4100 });
     await expect(client.fileInfo("<fileDetails/>")).rejects.toMatchObject({ code: 4100, retryable: false });
