@@ -58,7 +58,8 @@ export function parseResponse(body: string): CyberTipResponse | null {
     const code =
       typeof r.responseCode === "string" && /^\d{1,6}$/.test(r.responseCode) ? Number(r.responseCode) : null;
     if (code === null) return null;
-    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    // Ids are short tokens (NCMEC's are numbers): anything else is not an id we can store or send back.
+    const str = (v: unknown) => (typeof v === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : undefined);
     return {
       responseCode: code,
       responseDescription: typeof r.responseDescription === "string" ? r.responseDescription : "",
