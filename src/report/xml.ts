@@ -1,6 +1,6 @@
 /**
  * CyberTipline report XML, built from a confirmed case. Element names and order follow NCMEC's
- * published schema as summarised in /work/shared/reference/cybertipline.md (verify against
+ * published schema as summarised in the project's CyberTipline reference notes (verify against
  * `GET /xsd` of the test endpoint before going live). Every text value is escaped here, in one
  * place; `validate.ts` re-parses the result before anything is sent.
  */

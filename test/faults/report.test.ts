@@ -36,8 +36,6 @@ interface Cell {
   d1?: Fault;
   r2?: Fault;
   slowRemote?: boolean;
-  /** A known open bug this cell shows (its it.fails regression test is below). */
-  knownBug?: string;
 }
 
 /** Runs one report with the fault, resumes until done; returns what happened. */
@@ -179,22 +177,6 @@ describe("fault matrix: report submission", () => {
     const rows: MatrixRow[] = [];
     const failures: string[] = [];
     for (const c of cells) {
-      if (c.knownBug) {
-        const err = await run(c).then(
-          () => null,
-          (e: unknown) => String(e),
-        );
-        // Until fixed, exactly this bug shows: one report, but the file twice in it.
-        expect(err).toMatch(/expected \[ …\(2\) \] to deeply equal/);
-        rows.push({
-          scenario: "report (1 file)",
-          step: c.step,
-          binding: c.binding,
-          fault: c.fault,
-          outcome: `BUG: ${c.knownBug} (one report; see it.fails)`,
-        });
-        continue;
-      }
       const outcome = await run(c).catch((e: unknown) => {
         failures.push(`${c.step} ${c.fault}: ${String(e).slice(0, 300)}`);
         return `FAILED: ${String(e).split("\n")[0]!.slice(0, 120)}`;

@@ -30,23 +30,7 @@ const adminEnv = { ...env, ADMIN_TOKEN: `fuzzer=${TOKEN}` };
 const review = createReviewApp({ keys: testKeys });
 const E = reviewEnv();
 
-/**
- * Known bug (./regressions.test.ts, it.fails until fixed): an NCMEC XML delta with a bad
- * numeric character reference answers 500 (the importer's RangeError). Tolerated only for
- * that input until the fix.
- */
-const TOLERATE_CHARREF_500 = false;
-
-/**
- * Known bug (./regressions.test.ts, it.fails until fixed): GET /review/api/cases?sort=<name
- * inherited from Object.prototype> (`__proto__`, `toString`, …) passes validation and fails
- * in SQL: a 503 "unavailable". Tolerated for those sort values until the fix.
- */
-const TOLERATE_SORT_PROTO_503 = false;
-const inheritedName = (s: string) => s in {} || s === "__proto__";
-
-async function expectClean(res: Response, what: string, knownBug = false): Promise<void> {
-  if (knownBug && res.status === 500) return;
+async function expectClean(res: Response, what: string): Promise<void> {
   const text = await res.text();
   expect([what, res.status]).toEqual([what, expect.any(Number)]);
   expect(res.status, `${what} → ${res.status} ${text.slice(0, 200)}`).toBeLessThan(500);
@@ -162,8 +146,7 @@ describe("fuzz: admin API input validation", () => {
       { method: "POST", headers, body },
       adminEnv,
     );
-    const knownBug = TOLERATE_CHARREF_500 && d.format === "ncmec-xml" && /&#/.test(body ?? "");
-    await expectClean(res, `delta ${q} ${body?.slice(0, 120)}`, knownBug);
+    await expectClean(res, `delta ${q} ${body?.slice(0, 120)}`);
   }
 
   it("replays the corpus against the delta route", async () => {
@@ -281,8 +264,6 @@ describe("fuzz: review API input validation", () => {
     };
     if (r[0] !== "GET") init.body = JSON.stringify(body);
     const res = await review.request(path, init, E);
-    const knownBug = TOLERATE_SORT_PROTO_503 && q.some(([k, v]) => k === "sort" && inheritedName(v));
-    if (knownBug && res.status === 503) return;
     await expectClean(res, `${r[0]} ${path} ${JSON.stringify(body)?.slice(0, 120)}`);
   }
 

@@ -30,25 +30,9 @@ async function eventsOf(format: ImportFormat, bytes: Uint8Array, cuts: number[],
     prev = p;
   }
   const out: ImportEvent[] = [];
-  try {
-    for await (const ev of importEvents(format, chunks, algo ? { algo } : {})) out.push(ev);
-  } catch (e) {
-    if (TOLERATE_XML_CHARREF_BUG && e instanceof RangeError && /code point/i.test(e.message))
-      return KNOWN_CHARREF_BUG;
-    throw e;
-  }
+  for await (const ev of importEvents(format, chunks, algo ? { algo } : {})) out.push(ev);
   return out;
 }
-
-/**
- * Known bug (regression test in ./regressions.test.ts, it.fails until fixed): a numeric
- * character reference outside Unicode or not a number (`&#x110000;`, `&#xZZ;`, `&#;`) makes
- * src/lists/import/xml-tokens.ts decodeEntities throw a RangeError out of the importer
- * (a 500 from the admin delta route). Until the fix, that exception is tolerated and nothing
- * more is checked for that input.
- */
-const TOLERATE_XML_CHARREF_BUG = false;
-const KNOWN_CHARREF_BUG = "known bug: char reference RangeError" as const;
 
 function checkHash(h: HashRef): void {
   expect(isHashAlgo(h.algo)).toBe(true);
@@ -65,44 +49,12 @@ function checkEvent(ev: ImportEvent): void {
 }
 
 /**
- * Known bug (regression test in ./regressions.test.ts, it.fails until fixed): the NCMEC XML
- * importer loses the events of the tokens that precede an XML syntax error in the same chunk
- * (XmlTokenizer.push throws before returning them), so the events before the final error
- * depend on the chunking (and which error is reported: an earlier structural one or the
- * later syntax error). Until the fix, only that difference is tolerated: both readings end in
- * an error, and the one-shot events before it are a prefix of the chunked ones.
+ * Reading in any chunking gives the same events. (Found by this target and fixed: the NCMEC XML
+ * importer lost the events before a syntax error in the same chunk; a U+FEFF at the start of a
+ * chunk was dropped. Regression tests in ./regressions.test.ts.)
  */
-const TOLERATE_XML_CHUNK_BUG = false;
-
-/**
- * Known bug (./regressions.test.ts, it.fails until fixed): src/lists/import/lines.ts
- * textChunks decodes with `new TextDecoder("utf-8")`, which in workerd drops a U+FEFF that
- * begins any chunk, not only the file's first: text with a U+FEFF reads differently by
- * chunking. Tolerated, for such text only, until the fix.
- */
-const TOLERATE_BOM_CHUNK_BUG = false;
-
-function expectSameEvents(
-  format: ImportFormat,
-  got: ImportEvent[] | typeof KNOWN_CHARREF_BUG,
-  one: ImportEvent[],
-  text: string,
-): void {
-  if (TOLERATE_BOM_CHUNK_BUG && text.includes("\uFEFF") && JSON.stringify(got) !== JSON.stringify(one))
-    return;
-  expect(got).not.toBe(KNOWN_CHARREF_BUG);
-  const chunked = got as ImportEvent[];
-  const last = one.at(-1);
-  if (
-    TOLERATE_XML_CHUNK_BUG &&
-    format === "ncmec-xml" &&
-    last?.kind === "error" &&
-    chunked.at(-1)?.kind === "error"
-  ) {
-    expect(chunked.slice(0, one.length - 1)).toEqual(one.slice(0, -1));
-    return;
-  }
-  expect(chunked).toEqual(one);
+function expectSameEvents(got: ImportEvent[], one: ImportEvent[]): void {
+  expect(got).toEqual(one);
 }
 
 const seedsOf = (format: ImportFormat) =>
@@ -183,10 +135,9 @@ describe("fuzz: hash-list importers", () => {
       for (const s of seeds) {
         const bytes = enc.encode(s);
         const one = await eventsOf(format, bytes, []);
-        if (one === KNOWN_CHARREF_BUG) continue;
         one.forEach(checkEvent);
         const every = Array.from({ length: bytes.length }, (_, i) => i);
-        expectSameEvents(format, await eventsOf(format, bytes, every), one, s);
+        expectSameEvents(await eventsOf(format, bytes, every), one);
       }
     });
 
@@ -211,9 +162,8 @@ describe("fuzz: hash-list importers", () => {
           async (text, cuts, algo) => {
             const bytes = enc.encode(text);
             const one = await eventsOf(format, bytes, [], algo);
-            if (one === KNOWN_CHARREF_BUG) return;
             one.forEach(checkEvent);
-            expectSameEvents(format, await eventsOf(format, bytes, cuts, algo), one, text);
+            expectSameEvents(await eventsOf(format, bytes, cuts, algo), one);
           },
         ),
         { numRuns: runs, seed: fuzzSeed() },

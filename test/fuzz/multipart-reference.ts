@@ -8,8 +8,6 @@ export interface RefPart {
   filename: string | null;
   start: number;
   end: number;
-  /** The part had an empty header block (see the known chunking bug in ./regressions.test.ts). */
-  headerless: boolean;
 }
 
 const enc = new TextEncoder();
@@ -83,7 +81,7 @@ export function referenceParts(
     if (params === "error" || refusedPart(block)) return "error";
     const next = find(buf, delim, contentStart);
     if (next < 0) return "error";
-    parts.push({ ...params, start: contentStart - 2, end: next - 2, headerless: block === "" });
+    parts.push({ ...params, start: contentStart - 2, end: next - 2 });
     at = next;
   }
 }

@@ -1,7 +1,4 @@
-/**
- * Bugs the fuzz targets found, one regression test each. A test marked `it.fails` is a bug
- * still open: the lead flips it to `it` with the fix.
- */
+/** Bugs the fuzz targets found, one regression test each (all fixed). */
 import { describe, expect, it } from "vitest";
 import { type ImportEvent, importEvents } from "../../src/lists/import/index.ts";
 import { parseResponse } from "../../src/report/cybertip-client.ts";
