@@ -11,20 +11,23 @@
  * also one without the R2 spool and one without digests, to show where the time goes.
  */
 import { join } from "node:path";
-import { BENCH_LIST_ID, publishBenchList } from "./lib/bench-list.ts";
-import { BLOCKED_PATH, cleanCase, gateCases, LISTED, referenceCases } from "./lib/gate-cases.ts";
+import { BENCH_LIST_ID, type BenchAlgo, publishBenchList } from "./lib/bench-list.ts";
+import { BLOCKED_PATH, cleanCase, floorCases, gateCases, LISTED, referenceCases } from "./lib/gate-cases.ts";
 import {
   environmentLines,
+  floorLines,
   loadLine,
   resultTable,
   targetLines,
-  versusPassThrough,
+  versusReferences,
 } from "./lib/gate-report.ts";
 import {
   type BuiltWorker,
   buildWorker,
   type GateRuntime,
   removeBuild,
+  type Served,
+  startFloor,
   startGate,
 } from "./lib/gate-runtime.ts";
 import { newAgent } from "./lib/http-client.ts";
@@ -47,6 +50,10 @@ interface Variant {
   why: string;
   vars: Record<string, string>;
   seedList: boolean;
+  /** Run lib/floor-worker.js instead of the gate (the cases pick its mode by path). */
+  floor?: boolean;
+  /** The algorithms of the bench list (default all three). */
+  listAlgos?: BenchAlgo[];
 }
 
 const CONFIGURED: Variant = { name: "gate", why: "as configured in wrangler.toml", vars: {}, seedList: true };
@@ -56,11 +63,26 @@ const PASS_THROUGH: Variant = {
   vars: { SCAN_METHODS: "PUT" },
   seedList: true,
 };
+const FLOOR: Variant = {
+  name: "floor",
+  why: "lib/floor-worker.js, the least any gate does: read (body read in blocks), digests (+ MD5, SHA-1, SHA-256), hold (+ forward from memory), stream (forward while digesting, last block withheld)",
+  vars: {},
+  seedList: false,
+  floor: true,
+};
+/** The same gate with a list of one algorithm: what each digest costs (the gate computes only what lists use). */
+const ONE_ALGORITHM: Variant[] = (["md5", "sha256"] as const).map((algo) => ({
+  name: `${algo} list`,
+  why: `the bench list holds ${algo.toUpperCase()} digests only, so the gate computes that digest alone`,
+  vars: {},
+  seedList: true,
+  listAlgos: [algo],
+}));
 const BREAKDOWN: Variant[] = [
   {
     name: "memory hold",
-    why: "HOLD_MEMORY_BYTES=100 MiB: as configured but never spooled to R2",
-    vars: { HOLD_MEMORY_BYTES: String(100 * MiB) },
+    why: "HOLD_MEMORY_BYTES=100 MiB, HOLD_ISOLATE_BYTES=96 MiB (its maximum): as configured but a 50 MiB body is not spooled to R2",
+    vars: { HOLD_MEMORY_BYTES: String(100 * MiB), HOLD_ISOLATE_BYTES: String(96 * MiB) },
     seedList: true,
   },
   {
@@ -79,33 +101,45 @@ async function cleanup(): Promise<void> {
 interface Bench {
   build: BuiltWorker;
   origin: Origin;
+  /** The floor Worker, running through the main run so the target cases interleave with it. */
+  floor: Served;
 }
 
 /** Starts the gate as `variant`, runs the cases `specsFor` gives, stops the gate. */
 async function runVariant(
   bench: Bench,
   variant: Variant,
-  specsFor: (gate: GateRuntime, seeded: number) => CaseSpec[],
+  specsFor: (gate: GateRuntime | null, seeded: number) => CaseSpec[],
 ): Promise<{ results: CaseResult[]; idleCpuPerMs: number }> {
-  const gate = await startGate(REPO_ROOT, bench.build, { ORIGIN_URL: bench.origin.url, ...variant.vars });
-  const agents = [newAgent(), newAgent()] as const;
+  const runtime = variant.floor
+    ? null
+    : await startGate(REPO_ROOT, bench.build, { ORIGIN_URL: bench.origin.url, ...variant.vars });
+  const gate: Served = runtime ?? (await startFloor(bench.origin.url));
+  const agents = [newAgent(), newAgent(), newAgent()] as const;
   const stop = async () => {
     for (const a of agents) a.destroy();
     await gate.stop();
   };
   cleanups.push(stop);
   try {
-    const seeded = variant.seedList ? await publishBenchList(gate.kv, LISTED.body, LIST_RANDOM_ENTRIES) : 0;
-    const specs = specsFor(gate, seeded);
+    const seeded =
+      runtime && variant.seedList
+        ? await publishBenchList(runtime.kv, LISTED.body, LIST_RANDOM_ENTRIES, variant.listAlgos)
+        : 0;
+    const specs = specsFor(runtime, seeded);
     const probe: Probe = {
       direct: { url: bench.origin.url, agent: agents[0] },
       gate: { url: gate.url, agent: agents[1] },
+      ...(variant === CONFIGURED ? { floor: { url: bench.floor.url, agent: agents[2] } } : {}),
       workerdPids: gate.workerdPids,
       idleCpuPerMs: 0,
       deadline: started + SOFT_DEADLINE_MS,
     };
     // The first requests compile the Worker and load the manifest; idle CPU is sampled after them.
-    await runCase(cleanCase("warm-up", rawPayload(KiB), "/bench/warm-up", 0, 3), probe);
+    await runCase(
+      cleanCase("warm-up", rawPayload(KiB), `${variant.floor ? "/hold" : ""}/bench/warm-up`, 0, 3),
+      probe,
+    );
     probe.idleCpuPerMs = await idleCpuRate(gate.workerdPids, 1_000);
     const results: CaseResult[] = [];
     for (const spec of specs) {
@@ -126,9 +160,12 @@ async function main(): Promise<void> {
   cleanups.push(() => removeBuild(build));
   const origin = await startOrigin();
   cleanups.push(origin.stop);
-  const bench = { build, origin };
+  const floor = await startFloor(origin.url);
+  cleanups.push(floor.stop);
+  const bench = { build, origin, floor };
 
   const configured = await runVariant(bench, CONFIGURED, (gate, seeded) => {
+    if (!gate) throw new Error("the configured gate has no runtime");
     console.log(environmentLines({ build, gate, origin, seeded, listId: BENCH_LIST_ID }).join("\n"));
     return gateCases(Number(gate.vars.BLOCK_STATUS || "451"));
   });
@@ -139,7 +176,7 @@ async function main(): Promise<void> {
   console.log(`  blocked uploads seen by the origin: 0\n${loadLine("end of main run")}\n`);
   console.log(targetLines(configured.results).join("\n"));
 
-  const references = [PASS_THROUGH, ...(breakdown ? BREAKDOWN : [])];
+  const references = [PASS_THROUGH, FLOOR, ...ONE_ALGORITHM, ...(breakdown ? BREAKDOWN : [])];
   const refResults: CaseResult[] = [];
   const ran: Variant[] = [];
   for (const v of references) {
@@ -147,13 +184,15 @@ async function main(): Promise<void> {
       console.log(`\n  ${v.name}: skipped, the run is near its time bound`);
       continue;
     }
-    refResults.push(...(await runVariant(bench, v, () => referenceCases(v.name))).results);
+    const cases = v.floor ? floorCases() : referenceCases(v.name);
+    refResults.push(...(await runVariant(bench, v, () => cases)).results);
     ran.push(v);
   }
   console.log("\nReference configurations of the same Worker (not targets):");
   for (const v of ran) console.log(`  ${v.name}: ${v.why}`);
   console.log(`\n${resultTable(refResults)}`);
-  console.log(versusPassThrough([...configured.results, ...refResults]).join("\n"));
+  console.log(versusReferences([...configured.results, ...refResults]).join("\n"));
+  console.log(floorLines(refResults).join("\n"));
   console.log(loadLine("end"));
 }
 

@@ -11,12 +11,13 @@ import { type KvBinding, KvListStore } from "../../src/lists/store.ts";
 
 export const BENCH_LIST_ID = "bench";
 const ALGOS = ["md5", "sha1", "sha256"] as const;
+export type BenchAlgo = (typeof ALGOS)[number];
 const NODE_ALGO = { md5: "md5", sha1: "sha1", sha256: "sha256" } as const;
 const HEX_BYTES = { md5: 16, sha1: 20, sha256: 32 } as const;
 /** Puts in flight at once while seeding (Miniflare's KV takes them over one local socket). */
 const SEED_CONCURRENCY = 32;
 
-export function benchManifest(): string {
+export function benchManifest(algos: readonly BenchAlgo[] = ALGOS): string {
   return JSON.stringify({
     revision: 1,
     updatedAt: new Date().toISOString(),
@@ -33,7 +34,7 @@ export function benchManifest(): string {
         pdqThreshold: 31,
         enabled: true,
         version: 1,
-        algorithms: [...ALGOS],
+        algorithms: [...algos],
       },
     ],
   });
@@ -42,18 +43,20 @@ export function benchManifest(): string {
 /**
  * Publishes the list the way `hashgate lists` does (src/lists: membership records, prefilter,
  * then the manifest), so the gate reads it exactly as in a deployment: `randomPerAlgo` random
- * digests per algorithm plus every digest of `listed`. Returns the number of digests.
+ * digests per algorithm of `algos` (so the gate computes those digests) plus the digests of
+ * `listed`. Returns the number of digests.
  */
 export async function publishBenchList(
   kv: KvBinding,
   listed: Buffer,
   randomPerAlgo: number,
+  algos: readonly BenchAlgo[] = ALGOS,
 ): Promise<number> {
   const store = new KvListStore(kv);
-  const meta = JSON.parse(benchManifest()).lists[0];
+  const meta = JSON.parse(benchManifest(algos)).lists[0];
   await createList(store, meta);
   const ops: ListOp[] = [];
-  for (const algo of ALGOS) {
+  for (const algo of algos) {
     ops.push({ op: "add", hash: { algo, hex: createHash(NODE_ALGO[algo]).update(listed).digest("hex") } });
     for (let i = 0; i < randomPerAlgo; i++) {
       ops.push({ op: "add", hash: { algo, hex: randomBytes(HEX_BYTES[algo]).toString("hex") } });

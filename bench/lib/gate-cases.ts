@@ -39,9 +39,15 @@ export function cleanCase(
 export function gateCases(blockStatus: number): CaseSpec[] {
   return [
     cleanCase("1 KiB raw", rawPayload(KiB), "/bench/1k", 200, 10),
-    cleanCase("1 MiB raw", rawPayload(MiB), "/bench/1m", 50, 5),
+    {
+      ...cleanCase("1 MiB raw", rawPayload(MiB), "/bench/1m", 50, 5),
+      floorPath: "/hold/bench/floor-main-1m",
+    },
     cleanCase("1 MiB multipart", multipartPayload(MiB), "/bench/1m-form", 50, 5),
-    cleanCase("50 MiB raw", rawPayload(50 * MiB), "/bench/50m", 8, 1, 60_000),
+    {
+      ...cleanCase("50 MiB raw", rawPayload(50 * MiB), "/bench/50m", 8, 1, 60_000),
+      floorPath: "/hold/bench/floor-main-50m",
+    },
     {
       name: "1 MiB raw, listed (blocked)",
       payload: LISTED,
@@ -67,4 +73,12 @@ export function referenceCases(prefix: string): CaseSpec[] {
     cleanCase(`${prefix}: 1 MiB raw`, rawPayload(MiB), "/bench/ref-1m", 30, 3),
     cleanCase(`${prefix}: 50 MiB raw`, rawPayload(50 * MiB), "/bench/ref-50m", 5, 1, 30_000),
   ];
+}
+
+/** The floor Worker's cases: each mode (its path's first segment) on 1 MiB and 50 MiB. */
+export function floorCases(): CaseSpec[] {
+  return ["read", "digests", "hold", "stream"].flatMap((mode) => [
+    cleanCase(`floor ${mode}: 1 MiB raw`, rawPayload(MiB), `/${mode}/bench/floor-1m`, 30, 3),
+    cleanCase(`floor ${mode}: 50 MiB raw`, rawPayload(50 * MiB), `/${mode}/bench/floor-50m`, 5, 1, 30_000),
+  ]);
 }

@@ -14,16 +14,20 @@ import type { KvBinding } from "../../src/lists/store.ts";
 import { descendantsNamed, HAVE_PROC } from "./proc-cpu.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
-export interface GateRuntime {
+/** A Worker served by its own workerd: the gate, or the floor Worker. */
+export interface Served {
   url: string;
-  /** The workerd process(es) serving the gate. */
+  /** The workerd process(es) serving it. */
   workerdPids: number[];
+  stop(): Promise<void>;
+}
+
+export interface GateRuntime extends Served {
   /** The settings the Worker runs with (wrangler.toml vars plus overrides). */
   vars: Record<string, string>;
   kvPut(key: string, value: string): Promise<void>;
   /** The gate's KV namespace, for the list publisher. */
   kv: KvBinding;
-  stop(): Promise<void>;
 }
 
 export interface BuiltWorker {
@@ -93,6 +97,9 @@ export async function startGate(
       port: 0,
       // No network: the default would fetch the Request.cf object from the internet.
       cf: false,
+      // Requests go straight to the Worker's own socket, not through Miniflare's routing
+      // Worker in front of it (a development-only hop; a deployed gate has no such Worker).
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       log: new Log(LogLevel.WARN),
       modules: bundleModules(build),
       modulesRoot: build.dir,
@@ -114,7 +121,8 @@ export async function startGate(
     }),
   );
   try {
-    const url = (await mf.ready).href.replace(/\/$/, "");
+    await mf.ready;
+    const url = (await mf.unsafeGetDirectURL()).href.replace(/\/$/, "");
     const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
     if (workerdPids.length === 0 && HAVE_PROC) throw new Error("no workerd process found under this process");
     const kv = await mf.getKVNamespace("HASHES");
@@ -129,6 +137,37 @@ export async function startGate(
       kv: kv as unknown as KvBinding,
       stop: () => mf.dispose(),
     };
+  } catch (e) {
+    await mf.dispose().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The lower-bound Worker (floor-worker.js), alone in its own workerd, forwarding to `originUrl`. */
+export async function startFloor(originUrl: string): Promise<Served> {
+  const before = new Set(descendantsNamed(process.pid, "workerd"));
+  const settings = readWorkerSettings(join(import.meta.dirname, "../../wrangler.toml"));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      cf: false,
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+      log: new Log(LogLevel.WARN),
+      modules: [{ type: "ESModule", path: join(import.meta.dirname, "floor-worker.js") }],
+      compatibilityDate: settings.compatibilityDate,
+      compatibilityFlags: settings.compatibilityFlags,
+      bindings: { ORIGIN_URL: originUrl },
+      ...(process.env.BENCH_INSPECTOR_PORT
+        ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
+        : {}),
+    }),
+  );
+  try {
+    await mf.ready;
+    const url = (await mf.unsafeGetDirectURL()).href.replace(/\/$/, "");
+    const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
+    return { url, workerdPids, stop: () => mf.dispose() };
   } catch (e) {
     await mf.dispose().catch(() => undefined);
     throw e;

@@ -28,6 +28,8 @@ export interface CaseSpec {
   unique: boolean;
   /** What a correct gate answers. */
   expect: (r: Timed) => string | null;
+  /** Path on the floor Worker (Probe.floor) to upload to as well, interleaved, if any. */
+  floorPath?: string;
 }
 
 export interface CaseResult {
@@ -35,6 +37,8 @@ export interface CaseResult {
   bytes: number;
   directMs: number[];
   gateMs: number[];
+  /** The same uploads to the floor Worker, interleaved with the others (empty if none). */
+  floorMs: number[];
   /** workerd CPU charged to the gate requests (idle subtracted), ms. */
   gateCpuMs: number;
   wallMs: number;
@@ -45,6 +49,8 @@ const MIN_ITERATIONS = 3;
 export interface Probe {
   direct: Target;
   gate: Target;
+  /** The floor Worker (lib/floor-worker.js), for cases with a floorPath. Its CPU is not counted. */
+  floor?: Target;
   workerdPids: number[];
   /** workerd CPU ms per wall ms when idle. */
   idleCpuPerMs: number;
@@ -54,36 +60,49 @@ export interface Probe {
 
 export async function runCase(spec: CaseSpec, probe: Probe): Promise<CaseResult> {
   let counter = Math.floor(Math.random() * 2 ** 40);
-  const send = async (t: Target, gateSide: boolean) => {
+  type Side = "direct" | "gate" | "floor";
+  const send = async (side: Side) => {
+    const t = side === "floor" ? probe.floor! : probe[side];
+    const path = side === "floor" ? spec.floorPath! : spec.path;
     if (spec.unique) stamp(spec.payload, counter++);
-    const r = await timedPost(t.agent, t.url + spec.path, spec.payload);
-    const problem = gateSide ? spec.expect(r) : r.status === 200 ? null : `origin answered ${r.status}`;
-    if (problem) throw new Error(`${spec.name}: ${gateSide ? "gate" : "direct"}: ${problem}`);
+    const r = await timedPost(t.agent, t.url + path, spec.payload);
+    const problem =
+      side === "gate"
+        ? spec.expect(r)
+        : r.status !== 200
+          ? `answered ${r.status}`
+          : r.text !== String(spec.payload.body.length)
+            ? `origin received ${r.text} bytes, sent ${spec.payload.body.length}`
+            : null;
+    if (problem) throw new Error(`${spec.name}: ${side}: ${problem}`);
     return r.ms;
   };
-  for (let i = 0; i < spec.warmup; i++) {
-    if (spec.direct) await send(probe.direct, false);
-    await send(probe.gate, true);
-  }
-  const directMs: number[] = [];
-  const gateMs: number[] = [];
+  const sides: Side[] = [
+    ...(spec.direct ? (["direct"] as const) : []),
+    "gate",
+    ...(spec.floorPath && probe.floor ? (["floor"] as const) : []),
+  ];
+  for (let i = 0; i < spec.warmup; i++) for (const side of sides) await send(side);
+  const times: Record<Side, number[]> = { direct: [], gate: [], floor: [] };
   const cpu0 = cpuMs(probe.workerdPids);
   const t0 = performance.now();
   for (let i = 0; i < spec.iterations; i++) {
     const now = performance.now();
     if (i >= MIN_ITERATIONS && (now - t0 > spec.budgetMs || now > probe.deadline)) break;
-    // Alternate which side goes first, so neither always follows the other's cleanup work.
-    if (spec.direct && i % 2 === 0) directMs.push(await send(probe.direct, false));
-    gateMs.push(await send(probe.gate, true));
-    if (spec.direct && i % 2 === 1) directMs.push(await send(probe.direct, false));
+    // Rotate which side goes first, so none always follows another's cleanup work.
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(i + k) % sides.length]!;
+      times[side].push(await send(side));
+    }
   }
+  const { direct: directMs, gate: gateMs, floor: floorMs } = times;
   const wallMs = performance.now() - t0;
   // No /proc (not Linux): CPU time unknown, shown as "-".
   const gateCpuMs =
     probe.workerdPids.length === 0
       ? Number.NaN
       : Math.max(0, cpuMs(probe.workerdPids) - cpu0 - probe.idleCpuPerMs * wallMs);
-  return { name: spec.name, bytes: spec.payload.body.length, directMs, gateMs, gateCpuMs, wallMs };
+  return { name: spec.name, bytes: spec.payload.body.length, directMs, gateMs, floorMs, gateCpuMs, wallMs };
 }
 
 /** workerd CPU per wall millisecond with no requests in flight. */

@@ -1,8 +1,11 @@
 /**
  * Holds an upload body until the verdict, so that no byte of a blocked upload reaches the
  * origin. Small bodies stay in memory while they fit both `holdMemoryBytes` and the isolate's
- * shared budget; otherwise the body is spooled to R2 as a multipart upload in fixed 5 MiB
- * parts, so memory stays bounded by about one part whatever the body's size.
+ * shared budget; otherwise the body is spooled to R2. A body of declared length is streamed
+ * into one R2 put through a FixedLengthStream (one write operation, and locally 1.8x faster
+ * than parts: see bench/README.md); a body of unknown length goes up as a multipart upload in
+ * fixed 5 MiB parts. Either way memory stays bounded whatever the body's size: about one block
+ * for a put, about one part for a multipart upload.
  */
 import { SPOOL_PART_BYTES } from "../config.ts";
 import { viaBinding } from "../errors.ts";
@@ -34,6 +37,16 @@ export class BodyHold {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private total = 0;
+  /** Set once the body has been declared with its length (Content-Length). */
+  private declared: number | null = null;
+  /** The spool of a body of known length: one put, fed through a FixedLengthStream. */
+  private put: {
+    writer: WritableStreamDefaultWriter<Uint8Array>;
+    done: Promise<unknown>;
+    /** Rejects as soon as the put fails (never settles otherwise), to race writes against. */
+    failed: Promise<never>;
+  } | null = null;
+  /** The spool of a body of unknown length: a multipart upload. */
   private upload: R2MultipartUpload | null = null;
   private parts: R2UploadedPart[] = [];
   /** Bytes taken from the shared budget (while held in memory), returned on spool, discard or abort. */
@@ -45,29 +58,72 @@ export class BodyHold {
     this.opts = opts;
   }
 
+  /**
+   * Declares the body's exact length before the first append (the caller checks that the body
+   * then has exactly this length, and aborts the hold if not). Lets a spool be a single put.
+   */
+  declareLength(bytes: number): void {
+    if (this.total > 0) throw new Error("BodyHold.declareLength after append");
+    this.declared = bytes;
+  }
+
+  private get spooling(): boolean {
+    return this.put !== null || this.upload !== null;
+  }
+
   /** Appends the next chunk. The hold takes it over: the caller must not modify it afterwards. */
   async append(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
+    if (this.declared !== null && this.total + chunk.length > this.declared) {
+      throw new Error("BodyHold.append past the declared length");
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.total += chunk.length;
     this.peakBuffered = Math.max(this.peakBuffered, this.buffered);
-    if (this.upload === null) {
+    if (!this.spooling) {
       if (this.total <= this.opts.holdMemoryBytes && this.opts.budget.tryTake(chunk.length)) {
         this.reserved += chunk.length;
         return;
       }
       this.release();
-      const { bucket, spoolKey } = this.opts;
-      this.upload = await viaBinding("R2", () => bucket.createMultipartUpload(spoolKey));
+      await this.startSpool();
     }
-    if (this.upload !== null) {
+    if (this.put !== null) {
+      const { writer, failed } = this.put;
+      // A put that failed without reading its stream would leave a write waiting forever.
+      for (const c of this.chunks.splice(0))
+        await viaBinding("R2", () => Promise.race([writer.write(c), failed]));
+      this.buffered = 0;
+    } else {
       while (this.buffered >= SPOOL_PART_BYTES) await this.flushPart(SPOOL_PART_BYTES);
     }
   }
 
+  private async startSpool(): Promise<void> {
+    const { bucket, spoolKey } = this.opts;
+    if (this.declared === null) {
+      this.upload = await viaBinding("R2", () => bucket.createMultipartUpload(spoolKey));
+      return;
+    }
+    const { readable, writable } = new FixedLengthStream(this.declared);
+    const done = viaBinding("R2", () => bucket.put(spoolKey, readable));
+    // A put succeeds only once every declared byte is written, so it never ends while a write waits.
+    const failed = done.then(() => new Promise<never>(() => undefined));
+    // Both are awaited later (writes and close race `failed`; close and abort await `done`).
+    done.catch(() => undefined);
+    failed.catch(() => undefined);
+    this.put = { writer: writable.getWriter(), done, failed };
+  }
+
   /** Ends the body; returns the held body. */
   async close(): Promise<HeldBody> {
+    const put = this.put;
+    if (put !== null) {
+      await viaBinding("R2", () => Promise.race([put.writer.close(), put.failed]));
+      await put.done;
+      return spooledBody(this.opts.bucket, this.opts.spoolKey, this.total);
+    }
     const upload = this.upload;
     if (upload === null) {
       const bytes = concatAll(this.chunks, this.buffered);
@@ -83,6 +139,13 @@ export class BodyHold {
   async abort(): Promise<void> {
     this.chunks = [];
     this.release();
+    const put = this.put;
+    this.put = null;
+    if (put) {
+      // An unfinished put stores nothing: R2 writes an object whole or not at all.
+      await put.writer.abort(new Error("upload abandoned")).catch(() => undefined);
+      await put.done.catch(() => undefined);
+    }
     const upload = this.upload;
     this.upload = null;
     if (upload) await upload.abort().catch(() => undefined);

@@ -95,6 +95,7 @@ function newFile(index: number, start: number, field: string, filename: string |
 /** Scans a request body. Throws GateError for bad input; binding failures propagate. */
 export async function scanUpload(request: Request, opts: ScanOptions): Promise<ScanResult> {
   const declared = declaredLength(request.headers, opts.maxBodyBytes);
+  if (declared !== null) opts.hold.declareLength(declared);
   const contentType = request.headers.get("content-type") ?? "";
   const isMultipart = /^multipart\/form-data\b/i.test(contentType.trim());
   const parser = isMultipart

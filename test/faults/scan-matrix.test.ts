@@ -32,6 +32,8 @@ interface Scenario {
   files: Uint8Array[];
   listed: boolean;
   spooled: boolean;
+  /** Sent with Content-Length, so a spool is one R2 put instead of a multipart upload. */
+  declared?: boolean;
 }
 
 const SMALL = 4000;
@@ -52,10 +54,26 @@ const scenarios: Scenario[] = [
   },
   { name: "clean, spooled", files: [testBytes(BIG, 65), testBytes(BIG, 66)], listed: false, spooled: true },
   { name: "listed, spooled", files: [testBytes(BIG, 67), testBytes(BIG, 68)], listed: true, spooled: true },
+  {
+    name: "clean, spooled by put",
+    files: [testBytes(BIG, 69), testBytes(BIG, 70)],
+    listed: false,
+    spooled: true,
+    declared: true,
+  },
+  {
+    name: "listed, spooled by put",
+    files: [testBytes(BIG, 71), testBytes(BIG, 72)],
+    listed: true,
+    spooled: true,
+    declared: true,
+  },
 ];
 
+type Step = [Binding, string, number, string];
+
 /** Steps of a scan, by binding: [method, nth, what it is]. */
-const STEPS: [Binding, string, number, string][] = [
+const STEPS: Step[] = [
   ["KV", "get", 1, "manifest read"],
   ["KV", "get", 2, "hash lookup, 1st file"],
   ["KV", "get", 3, "hash lookup, 2nd file"],
@@ -66,6 +84,21 @@ const STEPS: [Binding, string, number, string][] = [
   ["R2", "put", 1, "evidence upload.json"],
   ["R2", "put", 2, "evidence, 1st file"],
   ["R2", "put", 3, "evidence, 2nd file"],
+  ["R2", "get", 1, "spool read (evidence/forward)"],
+  ["R2", "delete", 1, "spool discard (after answer)"],
+  ["Queue", "send", 1, "case message"],
+  ["D1", "first", 1, "allow-list check"],
+];
+
+/** The steps of a body of declared length: its spool is R2 put #1, so the evidence puts come after it. */
+const DECLARED_STEPS: Step[] = [
+  ["KV", "get", 1, "manifest read"],
+  ["KV", "get", 2, "hash lookup, 1st file"],
+  ["KV", "get", 3, "hash lookup, 2nd file"],
+  ["R2", "put", 1, "spool put"],
+  ["R2", "put", 2, "evidence upload.json"],
+  ["R2", "put", 3, "evidence, 1st file"],
+  ["R2", "put", 4, "evidence, 2nd file"],
   ["R2", "get", 1, "spool read (evidence/forward)"],
   ["R2", "delete", 1, "spool discard (after answer)"],
   ["Queue", "send", 1, "case message"],
@@ -118,7 +151,10 @@ async function runCell(
     new Request(`https://uploads.example.test${prefix}`, {
       method: "POST",
       body,
-      headers: { "content-type": contentType },
+      headers: {
+        "content-type": contentType,
+        ...(s.declared ? { "content-length": String(body.length) } : {}),
+      },
     }),
     e,
     ctx as unknown as ExecutionContext,
@@ -196,6 +232,8 @@ function expected(s: Scenario, binding: Binding, method: string, nth: number, ki
   const spoolStep =
     binding === "R2" && ["createMultipartUpload", "uploadPart", "complete", "get", "delete"].includes(method);
   if (spoolStep && !s.spooled) return "not reached";
+  // The spool put of a body of declared length fails before any verdict, listed or not.
+  if (s.declared && method === "put" && nth === 1) return kind === "delay" ? ok : "503";
   if (method === "uploadPart" && nth === 2 && !s.spooled) return "not reached";
   if (!s.listed && (method === "put" || method === "send" || binding === "D1")) return "not reached";
   if (kind === "delay") return ok;
@@ -210,7 +248,7 @@ describe("fault matrix: scan", () => {
     it(`${s.name}: every step × fail/delay`, async () => {
       const base = await runCell(s, {});
       expect(base.outcome).toBe(s.listed ? "451" : "forwarded");
-      for (const [binding, method, nth, what] of STEPS) {
+      for (const [binding, method, nth, what] of s.declared ? DECLARED_STEPS : STEPS) {
         for (const kind of ["fail", "delay"] as const) {
           const { outcome } = await runCell(s, { [binding]: [{ method, nth, kind }] });
           rows.push({ scenario: s.name, step: `${what} (${method} #${nth})`, binding, fault: kind, outcome });

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
-import { join, normalize, resolve } from "node:path";
+import { join, normalize } from "node:path";
 import type { TestProject } from "vitest/node";
 import { FIXTURES_DIR } from "./fixtures-dir.ts";
 

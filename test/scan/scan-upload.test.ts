@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SPOOL_PART_BYTES } from "../../src/config.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
+import { SCAN_BLOCK_BYTES } from "../../src/scan/blocks.ts";
 import { MemoryBudget } from "../../src/scan/budget.ts";
 import { BodyHold } from "../../src/scan/hold.ts";
 import { scanUpload } from "../../src/scan/scan-upload.ts";
@@ -11,23 +12,49 @@ import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart, chunkedStream } from "../helpers/multipart.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
-function hold(holdMemoryBytes = 1 << 20) {
+/** The evidence bucket, recording which of its methods the hold calls. */
+function recordingBucket(calls: string[]): R2Bucket {
+  return new Proxy(env.EVIDENCE, {
+    get(obj, prop, receiver) {
+      const v = Reflect.get(obj, prop, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        calls.push(String(prop));
+        return (v as (...a: unknown[]) => unknown).apply(obj, args);
+      };
+    },
+  });
+}
+
+function hold(holdMemoryBytes = 1 << 20, calls: string[] = []) {
   return new BodyHold({
-    bucket: env.EVIDENCE,
+    bucket: recordingBucket(calls),
     spoolKey: `spool/test-${crypto.randomUUID()}`,
     holdMemoryBytes,
     budget: new MemoryBudget(64 << 20),
   });
 }
 
-async function scan(body: Uint8Array, contentType: string | null, sizes: number[], holdBytes?: number) {
+/**
+ * Scans `body` sent in chunks of `sizes`. With `declared`, the request says its length (so a
+ * spool is one put), otherwise not (a spool is a multipart upload); `calls` collects the R2
+ * methods the hold used.
+ */
+async function scan(
+  body: Uint8Array,
+  contentType: string | null,
+  sizes: number[],
+  holdBytes?: number,
+  opts: { declared?: number; calls?: string[] } = {},
+) {
   const headers: Record<string, string> = contentType ? { "content-type": contentType } : {};
+  if (opts.declared !== undefined) headers["content-length"] = String(opts.declared);
   const req = new Request("https://g.test/", { method: "POST", headers, body: chunkedStream(body, sizes) });
   return scanUpload(req, {
     algos: ["md5", "sha1", "sha256"],
     maxBodyBytes: 1 << 30,
     maxPartHeaderBytes: 16384,
-    hold: hold(holdBytes),
+    hold: hold(holdBytes, opts.calls),
   });
 }
 
@@ -48,8 +75,16 @@ describe("scanUpload", () => {
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 8 }),
         fc.boolean(),
-        async (sizes, spool) => {
-          const res = await scan(body, contentType, sizes, spool ? 1000 : undefined);
+        fc.boolean(),
+        async (sizes, spool, declared) => {
+          const calls: string[] = [];
+          const res = await scan(body, contentType, sizes, spool ? 1000 : undefined, {
+            ...(declared ? { declared: body.length } : {}),
+            calls,
+          });
+          expect(res.body.spooled).toBe(spool);
+          // A body of known length is spooled as one put, one of unknown length in parts.
+          if (spool) expect(calls[0]).toBe(declared ? "put" : "createMultipartUpload");
           expect(res.files.map((f) => f.digests)).toEqual(expected);
           expect(res.files.map((f) => [f.field, f.filename])).toEqual(
             files.map((_, i) => [`f${i}`, `n${i}`]),
@@ -81,14 +116,44 @@ describe("scanUpload", () => {
     expect(res.files[0]!.digests.sha256).toBe(await digestHex("sha256", data));
   });
 
-  it("holds at most about one spool part in memory for a large body", async () => {
+  it("holds at most about one spool part in memory for a large body of unknown length", async () => {
     const size = 24 * 1024 * 1024;
     const data = testBytes(size, 10);
-    const res = await scan(data, null, [65536], 1024);
+    const calls: string[] = [];
+    const res = await scan(data, null, [65536], 1024, { calls });
     expect(res.body.spooled).toBe(true);
+    expect(calls.filter((c) => c === "put")).toEqual([]);
     expect(res.peakBuffered).toBeLessThanOrEqual(SPOOL_PART_BYTES + 65536);
     expect(res.files[0]!.digests.sha256).toBe(await digestHex("sha256", data));
     await res.body.discard();
+  });
+
+  it("spools a large body of declared length as one put, holding about one block in memory", async () => {
+    const size = 24 * 1024 * 1024 + 5;
+    const data = testBytes(size, 11);
+    const calls: string[] = [];
+    const res = await scan(data, null, [65536, 1000, 300_000], 1024, { declared: size, calls });
+    expect(res.body.spooled).toBe(true);
+    expect(calls).toEqual(["put"]);
+    expect(res.peakBuffered).toBeLessThanOrEqual(SCAN_BLOCK_BYTES);
+    const held = await res.body.range(0, size);
+    const bytes = held instanceof Uint8Array ? held : new Uint8Array(await new Response(held).arrayBuffer());
+    expect(await digestHex("sha256", bytes)).toBe(await digestHex("sha256", data));
+    expect(res.files[0]!.digests.sha256).toBe(await digestHex("sha256", data));
+    await res.body.discard();
+  });
+
+  it("leaves no spool object when a body of declared length is shorter or longer than declared", async () => {
+    const data = testBytes(3 * 1024 * 1024, 12);
+    for (const declared of [data.length + 1, data.length - 1]) {
+      const before = (await env.EVIDENCE.list({ prefix: "spool/test-" })).objects.length;
+      const calls: string[] = [];
+      await expect(scan(data, null, [100_000], 1024, { declared, calls })).rejects.toMatchObject({
+        code: "length_mismatch",
+      });
+      expect(calls[0]).toBe("put");
+      expect((await env.EVIDENCE.list({ prefix: "spool/test-" })).objects.length).toBe(before);
+    }
   });
 });
 
