@@ -16,6 +16,8 @@ export const app = new Hono<{ Bindings: Env }>();
 
 app.route("/admin/dlq", dlqRoutes);
 app.route("/admin", adminRoutes);
+// "/review/" is where people type the queue's address; it lives at "/review" (query kept).
+app.get("/review/", (c) => c.redirect(`/review${new URL(c.req.url).search}`, 308));
 app.route("/review", reviewApp);
 
 // Everything not claimed by a more specific route (admin, review) goes through the gate.

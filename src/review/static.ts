@@ -57,17 +57,38 @@ export const REVIEW_JS = `"use strict";
   if (decide) {
     var out = decide.querySelector(".decision-result");
     var caseId = decide.dataset.case;
+    // The history as the server now has it (text nodes only: nothing from the API becomes markup).
+    function refreshHistory() {
+      var list = document.getElementById("case-history");
+      if (!list) return Promise.resolve();
+      return api("GET", "/cases/" + encodeURIComponent(caseId)).then(function (res) {
+        if (!res.ok) return;
+        return res.json().then(function (detail) {
+          var items = (detail.events || []).map(function (e) {
+            var li = document.createElement("li");
+            li.textContent = e.at + " " + e.actor + ": " + e.action + " (" + e.from + " \u2192 " + e.to + ") " + e.reason;
+            return li;
+          });
+          list.replaceChildren.apply(list, items);
+        });
+      });
+    }
     function done(res) {
       if (res.ok) return res.json().then(function (j) {
         var st = j.to || j.state || "";
         out.textContent = "Done" + (st ? ": " + st : "") + ".";
+        out.classList.add("ok");
         var badge = document.getElementById("case-status");
         if (j.to && badge) {
           badge.textContent = j.to;
           badge.className = "status s-" + j.to;
         }
+        return refreshHistory();
       });
-      return errorText(res).then(function (t) { out.textContent = "Refused: " + t; });
+      return errorText(res).then(function (t) {
+        out.textContent = "Refused: " + t;
+        out.classList.remove("ok");
+      });
     }
     decide.querySelectorAll("button[data-action]").forEach(function (b) {
       b.addEventListener("click", function () {
@@ -113,6 +134,7 @@ section{margin:1em 0;padding:.5em 1em;background:#fff;border:1px solid #e0e0dc}
 img.evidence{max-width:320px;max-height:320px;display:block;margin:.5em 0}
 img.blurred{filter:blur(18px)}img.grey{filter:grayscale(1)}img.blurred.grey{filter:blur(18px) grayscale(1)}
 .media-error,.decision-result{color:#7a0000}
+.decision-result.ok{color:#1d5e20}
 button{margin:.2em .3em .2em 0}button.danger{background:#a40000;color:#fff;border:1px solid #700}
 textarea{width:100%;max-width:600px}
 `;

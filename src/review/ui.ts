@@ -114,7 +114,7 @@ ${c.report ? html`<p>Report: ${c.report.kind} ${c.report.state} ${c.report.repor
 <ul>${c.related.length ? c.related.map((r) => html`<li><a href="/review/cases/${r.id}">${r.id}</a> ${r.status} (${r.createdAt}, same ${r.by})</li>`) : html`<li>none</li>`}</ul></section>
 <section><h2>Files</h2>${m ? m.files.map((f) => fileSection(c.id, f, s, canDecide)) : html`<p>Data purged.</p>`}</section>
 ${decisions}
-<section><h2>History</h2><ol>${c.events.map((e) => html`<li>${e.at} ${e.actor}: ${e.action} (${e.from} → ${e.to}) ${e.reason}</li>`)}</ol>
+<section><h2>History</h2><ol id="case-history">${c.events.map((e) => html`<li>${e.at} ${e.actor}: ${e.action} (${e.from} → ${e.to}) ${e.reason}</li>`)}</ol>
 ${c.appeals.length ? html`<h3>Appeals</h3><ol>${c.appeals.map((a) => html`<li>${a.at}: ${a.complaint} — ${a.outcome ?? "open"}</li>`)}</ol>` : ""}</section>`;
   return layout(`Case ${c.id}`, me, csrf, body);
 }

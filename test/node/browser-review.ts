@@ -2,8 +2,8 @@
  * Browser test of the review UI (npm run test:browser): headless Debian Chromium driven by
  * playwright-core against `wrangler dev` on loopback. Seeds one case (a generated test-pattern
  * PNG: benign TEST DATA), signs in with a locally minted Access JWT (JWKS served here), opens
- * the queue, reveals the file, confirms the case, checks the audit trail and saves a
- * screenshot (to docs/screenshots/review.png with UPDATE_SCREENSHOT=1, else to the temp
+ * the queue, reveals the file, confirms the case (status and history update in place),
+ * checks the audit trail and saves a screenshot (to docs/screenshots/review.png with UPDATE_SCREENSHOT=1, else to the temp
  * directory, so a test run leaves the work tree clean). Skips (exit 0) when /usr/bin/chromium
  * is absent.
  */
@@ -292,6 +292,10 @@ async function main(): Promise<void> {
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Done: confirmed.").waitFor();
     if ((await page.locator("#case-status").textContent()) !== "confirmed") fail("status not updated");
+    // The history shows the decision without a reload.
+    await page
+      .locator("#case-history li", { hasText: "matches the test list (browser test)" })
+      .waitFor({ timeout: 5000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     if (cspErrors.length) fail(`console errors (CSP?): ${cspErrors.join(" | ")}`);
     await context.close();

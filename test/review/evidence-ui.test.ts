@@ -200,4 +200,13 @@ describe("mount in the Worker", () => {
     const js = await mainApp.request("/review/static/review.js", bearer(VIEWER_TOKEN), reviewEnv());
     expect(js.headers.get("content-type")).toMatch(/javascript/);
   });
+
+  it("sends /review/ to the queue at /review, keeping the query, and never to the gate", async () => {
+    const r = await mainApp.request("/review/?kind=exact&sort=updated", {}, reviewEnv());
+    expect(r.status).toBe(308);
+    expect(r.headers.get("location")).toBe("/review?kind=exact&sort=updated");
+    const page = await mainApp.request(r.headers.get("location")!, bearer(VIEWER_TOKEN), reviewEnv());
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/html/);
+  });
 });
