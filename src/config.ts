@@ -132,7 +132,8 @@ export function parseConfig(env: Env): GateConfig {
     failMode,
     identityHeaders: listVar(env.IDENTITY_HEADERS, "").map((h) => h.toLowerCase()),
     imageMaxBytes: intVar("IMAGE_MAX_BYTES", env.IMAGE_MAX_BYTES, 50 * 1024 * 1024, 1, HARD_MAX_BODY_BYTES),
-    imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 50_000_000, 1, 500_000_000),
+    // 6 MP: what one decode may take beside a full hold budget in a 128 MB isolate (README: Images).
+    imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 6_000_000, 1, 500_000_000),
     imageFailurePolicy: imagePolicy,
   };
 }

@@ -6,7 +6,8 @@
 import type { GateConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
-import { decodeImage } from "../image/decode.ts";
+import { decodeImage, releasePixels } from "../image/decode.ts";
+import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
@@ -62,14 +63,23 @@ type ImageResult = { hash: string; quality: number; dihedral: string[] } | { err
 async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
   const size = file.end - file.start;
   if (size > cfg.imageMaxBytes) return { error: "too-large" };
-  try {
-    const data = await body.range(file.start, file.end);
-    const bytes = data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-    return pdqHash(await decodeImage(bytes, { maxPixels: cfg.imageMaxPixels }));
-  } catch (e) {
-    if (e instanceof ImageDecodeError) return { error: e.code };
-    throw e;
-  }
+  // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
+  return oneImageAtATime(async () => {
+    try {
+      const data = await body.range(file.start, file.end);
+      const bytes =
+        data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
+      const image = await decodeImage(bytes, { maxPixels: cfg.imageMaxPixels });
+      try {
+        return pdqHash(image);
+      } finally {
+        releasePixels(image);
+      }
+    } catch (e) {
+      if (e instanceof ImageDecodeError) return { error: e.code };
+      throw e;
+    }
+  });
 }
 
 /**

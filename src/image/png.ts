@@ -26,6 +26,8 @@ const ADAM7 = [
 const MAX_TRAILING_BYTES = 1 << 16;
 /** Samples per pixel by colour type. */
 const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Colour types whose 8-bit rows are the decoded pixel layout (grey, RGB, RGBA): their channels. */
+const IN_PLACE_CHANNELS: Partial<Record<number, 1 | 3 | 4>> = { 0: 1, 2: 3, 6: 4 };
 const DEPTHS: Record<number, number[]> = {
   0: [1, 2, 4, 8, 16],
   2: [8, 16],
@@ -87,7 +89,8 @@ function readHeader(bytes: Uint8Array, limits: DecodeLimits): Header {
 }
 
 interface Chunks {
-  idat: Uint8Array;
+  /** The IDAT chunks' data, in order. */
+  idat: Uint8Array[];
   palette?: Uint8Array;
   trns?: Uint8Array;
 }
@@ -115,14 +118,8 @@ function readChunks(bytes: Uint8Array): Chunks {
   }
   if (!ended) throw new ImageDecodeError("truncated", "PNG ends before its IEND chunk");
   if (parts.length === 0) throw new ImageDecodeError("corrupt", "PNG has no image data");
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const idat = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    idat.set(p, at);
-    at += p.length;
-  }
-  return { idat, ...(palette ? { palette } : {}), ...(trns ? { trns } : {}) };
+  // The IDAT chunks stay views into the file: they are inflated one after another, not joined.
+  return { idat: parts, ...(palette ? { palette } : {}), ...(trns ? { trns } : {}) };
 }
 
 /** Bytes per filtered row of a (pass) width, without the filter-type byte. */
@@ -141,12 +138,12 @@ function passSize(h: Header, p: number): [number, number] {
  * is malformed or fails its checksum is corrupt; output past `expected` is dropped, and not read at all beyond
  * MAX_TRAILING_BYTES.
  */
-async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {
+async function inflate(data: Uint8Array[], expected: number): Promise<Uint8Array> {
   const out = new Uint8Array(expected);
   let got = 0;
   const ds = new DecompressionStream("deflate");
   const writer = ds.writable.getWriter();
-  writer.write(data as Uint8Array<ArrayBuffer>).catch(() => {});
+  for (const part of data) writer.write(part as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
   const reader = ds.readable.getReader();
   let extra = 0;
@@ -241,8 +238,25 @@ async function decodeBody(bytes: Uint8Array, h: Header): Promise<DecodedImage> {
     if (pw > 0 && ph > 0) expected += (rowBytes(h, pw) + 1) * ph;
   }
   const raw = await inflate(chunks.idat, expected);
-  const out = makeOutput(h, chunks);
   const bpp = Math.max(1, (SAMPLES[h.colorType]! * h.depth) >> 3);
+  const inPlace = IN_PLACE_CHANNELS[h.colorType];
+  if (inPlace && !h.interlaced && h.depth === 8) {
+    // Rows of 8-bit grey, RGB or RGBA already are pixels once unfiltered and stripped of their
+    // filter-type bytes: the image is made in place, without a second image-sized buffer.
+    // Moving each row left in order never overwrites a row not yet moved.
+    const stride = rowBytes(h, h.width);
+    unfilter(raw, 0, h.height, stride, bpp);
+    for (let y = 0; y < h.height; y++) {
+      raw.copyWithin(y * stride, y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    }
+    return {
+      width: h.width,
+      height: h.height,
+      channels: inPlace,
+      pixels: raw.subarray(0, h.height * stride),
+    };
+  }
+  const out = makeOutput(h, chunks);
   let at = 0;
   for (let p = 0; p < passes; p++) {
     const [pw, ph] = passSize(h, p);

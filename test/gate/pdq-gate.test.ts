@@ -6,6 +6,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GateMessage, MatchMessage } from "../../src/act/messages.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
+import { imagesInLine } from "../../src/image/one-at-a-time.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { encodeShards } from "../../src/pdq/shard.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
@@ -77,6 +78,19 @@ describe("PDQ matching in the gate", () => {
       entryId: "bridge-entry",
     });
     expect(hit.distance).toBeLessThanOrEqual(31);
+  });
+
+  it("judges images uploaded at the same moment each on its own (they are decoded one at a time)", async () => {
+    const uploads = [flipped, other, flipped, other, other];
+    const results = await Promise.all(uploads.map((b) => upload(b, "image/jpeg")));
+    expect(results.map((r) => r.res.status)).toEqual([451, 201, 451, 201, 201]);
+    results.forEach((r, i) => {
+      if (r.res.status === 201) expect(bodyOf(r.origin[0]!)).toEqual(uploads[i]);
+      else expect(r.origin).toHaveLength(0);
+    });
+    const cases = results.flatMap((r) => r.sent as MatchMessage[]);
+    expect(new Set(cases.map((m) => m.caseId)).size).toBe(2);
+    expect(imagesInLine()).toBe(0);
   });
 
   it("forwards an unrelated image untouched", async () => {

@@ -1,0 +1,170 @@
+/**
+ * Memory an image costs while the gate decodes and PDQ-hashes it, per format and size
+ * (bench/README.md). Images are generated here: gradients and noise, benign TEST DATA. Each
+ * is measured in a fresh Node 22 process running the Worker's own decoding code (the same
+ * WASM decoders and PDQ core as in workerd), as the rise of the process's peak RSS over a
+ * warmed-up baseline, so one-off costs (compiling the decoders) are not counted.
+ *
+ *   npx node bench/image-memory.ts      (or: npm run bench -- image-memory)
+ *   MP=4,12 npx node bench/image-memory.ts   (other sizes, in megapixels; default 2,8,16)
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import jpegEncoderFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
+import { defaultOptions as jpegDefaults } from "@jsquash/jpeg/meta.js";
+import { fixed, renderTable } from "./lib/stats.ts";
+
+/** The isolate memory a Worker has on Cloudflare (DESIGN.md), and the gate's default hold budget. */
+const ISOLATE_BYTES = 128 * 1024 * 1024;
+const HOLD_ISOLATE_BYTES = 32 * 1024 * 1024;
+/** What the rest of the isolate is assumed to take: code, compiled WASM, JS heap, a small PDQ index. */
+const BASELINE_BYTES = 24 * 1024 * 1024;
+const MEGAPIXELS = (process.env.MP ?? "2,8,16").split(",").map(Number);
+if (MEGAPIXELS.some((mp) => !(mp > 0 && mp <= 64))) throw new Error("MP: megapixels between 0 and 64");
+
+type Kind = "jpeg baseline" | "jpeg progressive" | "png rgb" | "png rgba";
+
+interface JpegEncoder {
+  encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array;
+}
+
+async function jpegEncoder(): Promise<JpegEncoder> {
+  const path = join(import.meta.dirname, "../node_modules/@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm");
+  const module = await WebAssembly.compile(readFileSync(path));
+  const factory = jpegEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<JpegEncoder>;
+  return factory({
+    noInitialRun: true,
+    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
+      const instance = new WebAssembly.Instance(module, imports);
+      done(instance);
+      return instance.exports;
+    },
+  });
+}
+
+/** RGBA test pattern: two gradients and noise in the blue channel. */
+function pattern(width: number, height: number): Uint8Array {
+  const px = new Uint8Array(width * height * 4);
+  let x = 1;
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < width; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const o = (y * width + i) * 4;
+      px[o] = (i * 255) / width;
+      px[o + 1] = (y * 255) / height;
+      px[o + 2] = (x >>> 24) & 63;
+      px[o + 3] = 255;
+    }
+  }
+  return px;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, "ascii");
+  out.set(data, 8);
+  let c = 0xffffffff;
+  for (const b of out.subarray(4, 8 + data.length)) c = CRC_TABLE[(c ^ b) & 255]! ^ (c >>> 8);
+  out.writeUInt32BE((c ^ 0xffffffff) >>> 0, 8 + data.length);
+  return out;
+}
+
+/** An 8-bit RGB or RGBA PNG (filter 0 on every row). */
+function png(rgba: Uint8Array, width: number, height: number, channels: 3 | 4): Buffer {
+  const stride = width * channels + 1;
+  const raw = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < width; i++) {
+      for (let c = 0; c < channels; c++)
+        raw[y * stride + 1 + i * channels + c] = rgba[(y * width + i) * 4 + c]!;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, channels === 3 ? 2 : 6, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", deflateSync(raw, { level: 1 })),
+    pngChunk("IEND", new Uint8Array(0)),
+  ]);
+}
+
+function linearFit(pts: [number, number][]): { fixedBytes: number; perPixel: number } {
+  const n = pts.length;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const perPixel = sxx > 0 ? pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : my / mx;
+  return { fixedBytes: my - perPixel * mx, perPixel };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "hashgate-image-memory-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const encoder = await jpegEncoder();
+  const encode = (kind: Kind, px: Uint8Array, w: number, h: number): Uint8Array => {
+    if (kind === "png rgb") return png(px, w, h, 3);
+    if (kind === "png rgba") return png(px, w, h, 4);
+    const progressive = kind === "jpeg progressive";
+    return encoder.encode(px, w, h, { ...jpegDefaults, quality: 85, progressive, baseline: !progressive });
+  };
+  const kinds: Kind[] = ["jpeg baseline", "jpeg progressive", "png rgb", "png rgba"];
+  const rows: string[][] = [];
+  const points = new Map<Kind, [number, number][]>();
+  for (const kind of kinds) {
+    const warm = join(dir, `warm-${kind.replace(" ", "-")}`);
+    writeFileSync(warm, encode(kind, pattern(64, 48), 64, 48));
+    for (const mp of MEGAPIXELS) {
+      const w = Math.round(Math.sqrt((mp * 1e6 * 4) / 3));
+      const h = Math.round((w * 3) / 4);
+      const file = join(dir, `${kind.replace(" ", "-")}-${mp}`);
+      writeFileSync(file, encode(kind, pattern(w, h), w, h));
+      const out = execFileSync(
+        process.execPath,
+        ["--expose-gc", join(import.meta.dirname, "lib/image-peak.ts"), file, warm],
+        { encoding: "utf8" },
+      );
+      const r = JSON.parse(out.trim().split("\n").pop()!) as { pixels: number; bytes: number; peak: number };
+      const bpp = r.peak / r.pixels;
+      points.set(kind, [...(points.get(kind) ?? []), [r.pixels, r.peak]]);
+      rows.push([
+        kind,
+        `${w}x${h}`,
+        fixed(r.pixels / 1e6, 1),
+        fixed(r.bytes / 2 ** 20, 1),
+        fixed(r.peak / 2 ** 20, 0),
+        fixed(bpp, 1),
+      ]);
+      process.stderr.write(`bench/image-memory: ${kind} ${mp} MP\n`);
+    }
+  }
+  console.log("Peak memory while one image is decoded and PDQ-hashed (Node 22, the Worker's decoding code)");
+  console.log(renderTable(["image", "size", "MP", "file MiB", "peak MiB", "bytes/pixel"], rows));
+  const room = ISOLATE_BYTES - HOLD_ISOLATE_BYTES - BASELINE_BYTES;
+  console.log(
+    `\nIMAGE_MAX_PIXELS that fits a ${ISOLATE_BYTES / 2 ** 20} MiB isolate beside a full ${HOLD_ISOLATE_BYTES / 2 ** 20} MiB hold budget` +
+      ` and ~${BASELINE_BYTES / 2 ** 20} MiB for the rest (${fixed(room / 2 ** 20, 0)} MiB for one image; images are decoded one at a time per isolate):`,
+  );
+  for (const [kind, pts] of points) {
+    // Peak = fixed + perPixel × pixels, fitted by least squares over the sizes measured.
+    const { fixedBytes, perPixel } = linearFit(pts);
+    const fits = (room - fixedBytes) / perPixel;
+    console.log(
+      `  ${kind}: ${fixed(perPixel, 1)} bytes/pixel + ${fixed(fixedBytes / 2 ** 20, 0)} MiB → ${fixed(fits / 1e6, 1)} million pixels`,
+    );
+  }
+}
+
+await main();
