@@ -9,7 +9,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import {
+  convertV4MiniflareOptions,
+  Log,
+  LogLevel,
+  Miniflare,
+  type V4MiniflareOptions,
+  type V4SharedOptions,
+  type V4WorkerOptions,
+} from "miniflare";
 import type { KvBinding } from "../../src/lists/store.ts";
 import { descendantsNamed, HAVE_PROC } from "./proc-cpu.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
@@ -81,14 +89,14 @@ export function removeBuild(build: BuiltWorker): void {
   rmSync(build.dir, { recursive: true, force: true });
 }
 
-/** Starts the gate; `overrides` replace wrangler.toml vars (e.g. ORIGIN_URL). */
-export async function startGate(
-  repoRoot: string,
-  build: BuiltWorker,
-  overrides: Record<string, string>,
-): Promise<GateRuntime> {
-  const settings = readWorkerSettings(join(repoRoot, "wrangler.toml"));
-  const vars = { ...settings.vars, ...overrides };
+/**
+ * Serves one Worker in its own workerd on loopback, with what every benchmark Worker shares
+ * (wrangler.toml's compatibility settings, no network, its own socket), plus `options`.
+ */
+async function serve(
+  options: Partial<V4WorkerOptions & V4SharedOptions>,
+): Promise<{ mf: Miniflare; served: Omit<Served, "stop"> }> {
+  const settings = readWorkerSettings(join(import.meta.dirname, "../../wrangler.toml"));
   // Other workerd children (an earlier instance still exiting) must not be charged to this one.
   const before = new Set(descendantsNamed(process.pid, "workerd"));
   const mf = new Miniflare(
@@ -101,35 +109,50 @@ export async function startGate(
       // Worker in front of it (a development-only hop; a deployed gate has no such Worker).
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       log: new Log(LogLevel.WARN),
-      modules: bundleModules(build),
-      modulesRoot: build.dir,
       compatibilityDate: settings.compatibilityDate,
       compatibilityFlags: settings.compatibilityFlags,
-      bindings: vars,
-      kvNamespaces: { HASHES: "hashes" },
-      r2Buckets: { EVIDENCE: "evidence" },
-      d1Databases: { DB: "db" },
-      // Producer only: the consumer's D1 writes happen after the response, off the path measured.
-      queueProducers: { MATCHES: { queueName: "hashgate-matches" } },
-      // BENCH_PERSIST_DIR keeps KV, R2 and D1 on disk instead of in memory, so a soak's memory
-      // figure is the gate's and not the simulators' stored data.
-      ...(process.env.BENCH_PERSIST_DIR ? { defaultPersistRoot: process.env.BENCH_PERSIST_DIR } : {}),
-      // BENCH_INSPECTOR_PORT opens workerd's inspector (bench/lib/load-heap.ts reads the heap through it).
-      ...(process.env.BENCH_INSPECTOR_PORT
-        ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
-        : {}),
-    }),
+      ...options,
+    } as V4MiniflareOptions),
   );
   try {
     await mf.ready;
     const url = (await mf.unsafeGetDirectURL()).href.replace(/\/$/, "");
     const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
     if (workerdPids.length === 0 && HAVE_PROC) throw new Error("no workerd process found under this process");
+    return { mf, served: { url, workerdPids } };
+  } catch (e) {
+    await mf.dispose().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Starts the gate; `overrides` replace wrangler.toml vars (e.g. ORIGIN_URL). */
+export async function startGate(
+  repoRoot: string,
+  build: BuiltWorker,
+  overrides: Record<string, string>,
+): Promise<GateRuntime> {
+  const vars = { ...readWorkerSettings(join(repoRoot, "wrangler.toml")).vars, ...overrides };
+  const { mf, served } = await serve({
+    modules: bundleModules(build),
+    modulesRoot: build.dir,
+    bindings: vars,
+    kvNamespaces: { HASHES: "hashes" },
+    r2Buckets: { EVIDENCE: "evidence" },
+    d1Databases: { DB: "db" },
+    // Producer only: the consumer's D1 writes happen after the response, off the path measured.
+    queueProducers: { MATCHES: { queueName: "hashgate-matches" } },
+    // BENCH_PERSIST_DIR keeps KV, R2 and D1 on disk instead of in memory, so a soak's memory
+    // figure is the gate's and not the simulators' stored data.
+    ...(process.env.BENCH_PERSIST_DIR ? { defaultPersistRoot: process.env.BENCH_PERSIST_DIR } : {}),
+    // BENCH_INSPECTOR_PORT opens workerd's inspector (bench/lib/load-heap.ts reads the heap through it).
+    ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
+  });
+  try {
     const kv = await mf.getKVNamespace("HASHES");
     await applyMigrations(await mf.getD1Database("DB"));
     return {
-      url,
-      workerdPids,
+      ...served,
       vars,
       kvPut: async (key, value) => {
         await kv.put(key, value);
@@ -145,33 +168,11 @@ export async function startGate(
 
 /** The lower-bound Worker (floor-worker.js), alone in its own workerd, forwarding to `originUrl`. */
 export async function startFloor(originUrl: string): Promise<Served> {
-  const before = new Set(descendantsNamed(process.pid, "workerd"));
-  const settings = readWorkerSettings(join(import.meta.dirname, "../../wrangler.toml"));
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      cf: false,
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-      log: new Log(LogLevel.WARN),
-      modules: [{ type: "ESModule", path: join(import.meta.dirname, "floor-worker.js") }],
-      compatibilityDate: settings.compatibilityDate,
-      compatibilityFlags: settings.compatibilityFlags,
-      bindings: { ORIGIN_URL: originUrl },
-      ...(process.env.BENCH_INSPECTOR_PORT
-        ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
-        : {}),
-    }),
-  );
-  try {
-    await mf.ready;
-    const url = (await mf.unsafeGetDirectURL()).href.replace(/\/$/, "");
-    const workerdPids = descendantsNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
-    return { url, workerdPids, stop: () => mf.dispose() };
-  } catch (e) {
-    await mf.dispose().catch(() => undefined);
-    throw e;
-  }
+  const { mf, served } = await serve({
+    modules: [{ type: "ESModule", path: join(import.meta.dirname, "floor-worker.js") }],
+    bindings: { ORIGIN_URL: originUrl },
+  });
+  return { ...served, stop: () => mf.dispose() };
 }
 
 /** Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does for a deployment. */
