@@ -1,6 +1,6 @@
 /**
- * One image decoded and hashed at a time per isolate. A decoded image is big (a 12-megapixel
- * JPEG takes about 120 MB in workerd while it is decoded, against an isolate's 128 MB), and
+ * One image decoded and hashed at a time per isolate. A decoded image is big (decoding a
+ * 12-megapixel JPEG peaks near 100 MB, bench/image-memory.ts, against an isolate's 128 MB), and
  * an isolate serves many requests at once: without this, two uploads of photos at the same
  * moment would need twice that. Requests queue here instead, in arrival order; a task that
  * fails does not stop the ones behind it.
