@@ -4,6 +4,7 @@
  * size; pixels outside the first frame and transparent pixels are (0,0,0,0) — PDQ drops
  * alpha, so what matters is that they are deterministic.
  */
+import { concatBytes } from "../bytes.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
 
 export type GifHeader =
@@ -47,20 +48,12 @@ class Cursor {
   /** Concatenated payload of a sub-block chain (ends at a zero-length block). */
   subBlocks(): Uint8Array {
     const parts: Uint8Array[] = [];
-    let total = 0;
     for (let len = this.u8(); len !== 0; len = this.u8()) {
       this.need(len);
       parts.push(this.bytes.subarray(this.pos, this.pos + len));
       this.pos += len;
-      total += len;
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
   skipSubBlocks(): void {
     for (let len = this.u8(); len !== 0; len = this.u8()) {

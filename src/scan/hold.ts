@@ -7,6 +7,7 @@
  * multipart upload in fixed 5 MiB parts. Either way memory stays bounded whatever the body's
  * size: about one block for a put, about one part for a multipart upload.
  */
+import { concatBytes } from "../bytes.ts";
 import { SPOOL_PART_BYTES } from "../config.ts";
 import { viaBinding } from "../errors.ts";
 import type { MemoryBudget } from "./budget.ts";
@@ -126,7 +127,7 @@ export class BodyHold {
     }
     const upload = this.upload;
     if (upload === null) {
-      const bytes = concatAll(this.chunks, this.buffered);
+      const bytes = concatBytes(this.chunks);
       this.chunks = [];
       return memoryBody(bytes, () => this.release());
     }
@@ -211,17 +212,6 @@ function takeBytes(chunks: Uint8Array[], size: number): Uint8Array {
       filled += need;
       chunks[0] = head.subarray(need);
     }
-  }
-  return out;
-}
-
-function concatAll(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
   }
   return out;
 }

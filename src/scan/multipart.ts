@@ -4,6 +4,7 @@
  * body can later cut out any part's exact bytes. Nothing is buffered but an unfinished
  * header block and the few bytes that might begin a delimiter.
  */
+import { concatBytes } from "../bytes.ts";
 import { GateError } from "../errors.ts";
 
 export interface PartHeaders {
@@ -71,7 +72,7 @@ export class MultipartParser {
 
   /** Feeds the next chunk; returns the events it completes. */
   push(chunk: Uint8Array): MultipartEvent[] {
-    const buf = this.carry.length === 0 ? chunk : concat(this.carry, chunk);
+    const buf = this.carry.length === 0 ? chunk : concatBytes([this.carry, chunk]);
     const base = this.carryOffset;
     const events: MultipartEvent[] = [];
     let pos = 0;
@@ -265,11 +266,4 @@ export function dispositionParam(value: string, name: string): string | null {
   const m = new RegExp(`;\\s*${name}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, "i").exec(value);
   if (!m) return null;
   return m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? "");
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
