@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import jpegEncoderFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
 import { defaultOptions as jpegDefaults } from "@jsquash/jpeg/meta.js";
+import { pngFile } from "../test/image/png-encoder.ts";
 import { fixed, renderTable } from "./lib/stats.ts";
 
 /** The isolate memory a Worker has on Cloudflare (DESIGN.md), and the gate's default hold budget. */
@@ -62,25 +63,8 @@ function pattern(width: number, height: number): Uint8Array {
   return px;
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, "ascii");
-  out.set(data, 8);
-  let c = 0xffffffff;
-  for (const b of out.subarray(4, 8 + data.length)) c = CRC_TABLE[(c ^ b) & 255]! ^ (c >>> 8);
-  out.writeUInt32BE((c ^ 0xffffffff) >>> 0, 8 + data.length);
-  return out;
-}
-
-/** An 8-bit RGB or RGBA PNG (filter 0 on every row). */
-function png(rgba: Uint8Array, width: number, height: number, channels: 3 | 4): Buffer {
+/** An 8-bit RGB or RGBA PNG (filter 0 on every row, fast zlib level: size does not matter here). */
+function png(rgba: Uint8Array, width: number, height: number, channels: 3 | 4): Uint8Array {
   const stride = width * channels + 1;
   const raw = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
@@ -89,16 +73,8 @@ function png(rgba: Uint8Array, width: number, height: number, channels: 3 | 4): 
         raw[y * stride + 1 + i * channels + c] = rgba[(y * width + i) * 4 + c]!;
     }
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, channels === 3 ? 2 : 6, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    pngChunk("IHDR", ihdr),
-    pngChunk("IDAT", deflateSync(raw, { level: 1 })),
-    pngChunk("IEND", new Uint8Array(0)),
-  ]);
+  const head = { width, height, colorType: channels === 3 ? 2 : 6, depth: 8 } as const;
+  return pngFile(head, deflateSync(raw, { level: 1 }));
 }
 
 function linearFit(pts: [number, number][]): { fixedBytes: number; perPixel: number } {

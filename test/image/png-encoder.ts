@@ -3,6 +3,8 @@
  * every colour type, bit depth, filter and interlace combination from known samples.
  */
 
+import { concatBytes } from "../../src/bytes.ts";
+
 export interface PngSpec {
   width: number;
   height: number;
@@ -132,26 +134,28 @@ export function scanlines(spec: PngSpec): Uint8Array {
 }
 
 export async function encodePng(spec: PngSpec, idatParts = 1): Promise<Uint8Array> {
+  return pngFile(spec, await deflate(scanlines(spec)), idatParts);
+}
+
+/** A PNG file around zlib-compressed scanlines, whose IDAT data is split into `idatParts` chunks. */
+export function pngFile(
+  head: Omit<PngSpec, "samples" | "filters">,
+  zlibData: Uint8Array,
+  idatParts = 1,
+): Uint8Array {
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, spec.width);
-  dv.setUint32(4, spec.height);
-  ihdr.set([spec.depth, spec.colorType, 0, 0, spec.interlace ? 1 : 0], 8);
-  const z = await deflate(scanlines(spec));
+  dv.setUint32(0, head.width);
+  dv.setUint32(4, head.height);
+  ihdr.set([head.depth, head.colorType, 0, 0, head.interlace ? 1 : 0], 8);
   const parts: Uint8Array[] = [
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr),
   ];
-  if (spec.palette) parts.push(chunk("PLTE", new Uint8Array(spec.palette)));
-  if (spec.trns) parts.push(chunk("tRNS", new Uint8Array(spec.trns)));
-  const step = Math.ceil(z.length / idatParts);
-  for (let i = 0; i < z.length; i += step) parts.push(chunk("IDAT", z.subarray(i, i + step)));
+  if (head.palette) parts.push(chunk("PLTE", new Uint8Array(head.palette)));
+  if (head.trns) parts.push(chunk("tRNS", new Uint8Array(head.trns)));
+  const step = Math.ceil(zlibData.length / idatParts);
+  for (let i = 0; i < zlibData.length; i += step) parts.push(chunk("IDAT", zlibData.subarray(i, i + step)));
   parts.push(chunk("IEND", new Uint8Array(0)));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
