@@ -1,6 +1,6 @@
 /**
  * Child process of bench/image-memory.ts: decodes one image and PDQ-hashes it exactly as the
- * gate does (decodeImage, the PDQ core, releasePixels), after warming both up on a small image
+ * gate does (withDecodedImage with the PDQ core), after warming both up on a small image
  * of the same format, and prints the rise of this process's peak RSS as JSON. The peak is
  * /proc/self/status VmHWM (this process's own high-water mark): getrusage's maxRSS carries the
  * parent's over fork and exec on Linux, which would hide the image behind the generator's peak.
@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeImage, releasePixels } from "../../src/image/decode.ts";
+import { withDecodedImage } from "../../src/image/decode.ts";
 import { PdqHasher } from "../../src/pdq/core.ts";
 
 const [file, warmFile] = process.argv.slice(2);
@@ -17,14 +17,11 @@ if (!file || !warmFile) throw new Error("usage: image-peak.ts <image> <warm-up i
 const wasm = await WebAssembly.compile(readFileSync(join(import.meta.dirname, "../../wasm/build/core.wasm")));
 const hasher = PdqHasher.fromModule(wasm);
 
-async function hashFile(path: string) {
-  const image = await decodeImage(new Uint8Array(readFileSync(path)), { maxPixels: 2 ** 28 });
-  const pixels = image.width * image.height;
-  try {
-    return { pixels, quality: hasher.hash(image).quality };
-  } finally {
-    releasePixels(image);
-  }
+function hashFile(path: string) {
+  return withDecodedImage(new Uint8Array(readFileSync(path)), { maxPixels: 2 ** 28 }, (image) => ({
+    pixels: image.width * image.height,
+    quality: hasher.hash(image).quality,
+  }));
 }
 
 /** This process's peak resident memory so far, in bytes. */

@@ -6,7 +6,7 @@
 import type { GateConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
-import { decodeImage, releasePixels } from "../image/decode.ts";
+import { withDecodedImage } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
@@ -69,12 +69,7 @@ async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Pr
       const data = await body.range(file.start, file.end);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-      const image = await decodeImage(bytes, { maxPixels: cfg.imageMaxPixels });
-      try {
-        return pdqHash(image);
-      } finally {
-        releasePixels(image);
-      }
+      return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
     } catch (e) {
       if (e instanceof ImageDecodeError) return { error: e.code };
       throw e;

@@ -59,6 +59,23 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
 }
 
 /**
+ * Decodes an image, hands it to `use` (e.g. the PDQ hasher), then frees its pixels at once:
+ * the way the gate handles every image, so that at most one decoded image is alive per call.
+ */
+export async function withDecodedImage<T>(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+  use: (image: DecodedImage) => T,
+): Promise<T> {
+  const image = await decodeImage(bytes, limits);
+  try {
+    return use(image);
+  } finally {
+    releasePixels(image);
+  }
+}
+
+/**
  * Frees a decoded image's pixels now instead of at the next garbage collection (a 12-megapixel
  * image is 48 MB of RGBA, and an isolate has 128 MB). The image must not be used afterwards.
  */
