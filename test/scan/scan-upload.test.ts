@@ -7,28 +7,15 @@ import { SCAN_BLOCK_BYTES } from "../../src/scan/blocks.ts";
 import { MemoryBudget } from "../../src/scan/budget.ts";
 import { BodyHold } from "../../src/scan/hold.ts";
 import { scanUpload } from "../../src/scan/scan-upload.ts";
+import { Injector } from "../faults/inject.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart, chunkedStream } from "../helpers/multipart.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
-/** The evidence bucket, recording which of its methods the hold calls. */
-function recordingBucket(calls: string[]): R2Bucket {
-  return new Proxy(env.EVIDENCE, {
-    get(obj, prop, receiver) {
-      const v = Reflect.get(obj, prop, receiver);
-      if (typeof v !== "function") return v;
-      return (...args: unknown[]) => {
-        calls.push(String(prop));
-        return (v as (...a: unknown[]) => unknown).apply(obj, args);
-      };
-    },
-  });
-}
-
-function hold(holdMemoryBytes = 1 << 20, calls: string[] = []) {
+function hold(holdMemoryBytes = 1 << 20, r2 = new Injector()) {
   return new BodyHold({
-    bucket: recordingBucket(calls),
+    bucket: r2.wrap(env.EVIDENCE),
     spoolKey: `spool/test-${crypto.randomUUID()}`,
     holdMemoryBytes,
     budget: new MemoryBudget(64 << 20),
@@ -37,15 +24,15 @@ function hold(holdMemoryBytes = 1 << 20, calls: string[] = []) {
 
 /**
  * Scans `body` sent in chunks of `sizes`. With `declared`, the request says its length (so a
- * spool is one put), otherwise not (a spool is a multipart upload); `calls` collects the R2
- * methods the hold used.
+ * spool is one put), otherwise not (a spool is a multipart upload); `r2` counts the R2 calls
+ * the hold makes.
  */
 async function scan(
   body: Uint8Array,
   contentType: string | null,
   sizes: number[],
   holdBytes?: number,
-  opts: { declared?: number; calls?: string[] } = {},
+  opts: { declared?: number; r2?: Injector } = {},
 ) {
   const headers: Record<string, string> = contentType ? { "content-type": contentType } : {};
   if (opts.declared !== undefined) headers["content-length"] = String(opts.declared);
@@ -54,7 +41,7 @@ async function scan(
     algos: ["md5", "sha1", "sha256"],
     maxBodyBytes: 1 << 30,
     maxPartHeaderBytes: 16384,
-    hold: hold(holdBytes, opts.calls),
+    hold: hold(holdBytes, opts.r2),
   });
 }
 
@@ -77,14 +64,17 @@ describe("scanUpload", () => {
         fc.boolean(),
         fc.boolean(),
         async (sizes, spool, declared) => {
-          const calls: string[] = [];
+          const r2 = new Injector();
           const res = await scan(body, contentType, sizes, spool ? 1000 : undefined, {
             ...(declared ? { declared: body.length } : {}),
-            calls,
+            r2,
           });
           expect(res.body.spooled).toBe(spool);
           // A body of known length is spooled as one put, one of unknown length in parts.
-          if (spool) expect(calls[0]).toBe(declared ? "put" : "createMultipartUpload");
+          if (spool) {
+            expect(r2.count(declared ? "put" : "createMultipartUpload")).toBe(1);
+            expect(r2.count(declared ? "createMultipartUpload" : "put")).toBe(0);
+          }
           expect(res.files.map((f) => f.digests)).toEqual(expected);
           expect(res.files.map((f) => [f.field, f.filename])).toEqual(
             files.map((_, i) => [`f${i}`, `n${i}`]),
@@ -119,10 +109,10 @@ describe("scanUpload", () => {
   it("holds at most about one spool part in memory for a large body of unknown length", async () => {
     const size = 24 * 1024 * 1024;
     const data = testBytes(size, 10);
-    const calls: string[] = [];
-    const res = await scan(data, null, [65536], 1024, { calls });
+    const r2 = new Injector();
+    const res = await scan(data, null, [65536], 1024, { r2 });
     expect(res.body.spooled).toBe(true);
-    expect(calls.filter((c) => c === "put")).toEqual([]);
+    expect(r2.count("put")).toBe(0);
     expect(res.peakBuffered).toBeLessThanOrEqual(SPOOL_PART_BYTES + 65536);
     expect(res.files[0]!.digests.sha256).toBe(await digestHex("sha256", data));
     await res.body.discard();
@@ -131,10 +121,10 @@ describe("scanUpload", () => {
   it("spools a large body of declared length as one put, holding about one block in memory", async () => {
     const size = 24 * 1024 * 1024 + 5;
     const data = testBytes(size, 11);
-    const calls: string[] = [];
-    const res = await scan(data, null, [65536, 1000, 300_000], 1024, { declared: size, calls });
+    const r2 = new Injector();
+    const res = await scan(data, null, [65536, 1000, 300_000], 1024, { declared: size, r2 });
     expect(res.body.spooled).toBe(true);
-    expect(calls).toEqual(["put"]);
+    expect(Object.fromEntries(r2.calls)).toEqual({ put: 1 });
     expect(res.peakBuffered).toBeLessThanOrEqual(SCAN_BLOCK_BYTES);
     const held = await res.body.range(0, size);
     const bytes = held instanceof Uint8Array ? held : new Uint8Array(await new Response(held).arrayBuffer());
@@ -147,11 +137,11 @@ describe("scanUpload", () => {
     const data = testBytes(3 * 1024 * 1024, 12);
     for (const declared of [data.length + 1, data.length - 1]) {
       const before = (await env.EVIDENCE.list({ prefix: "spool/test-" })).objects.length;
-      const calls: string[] = [];
-      await expect(scan(data, null, [100_000], 1024, { declared, calls })).rejects.toMatchObject({
+      const r2 = new Injector();
+      await expect(scan(data, null, [100_000], 1024, { declared, r2 })).rejects.toMatchObject({
         code: "length_mismatch",
       });
-      expect(calls[0]).toBe("put");
+      expect(r2.count("put")).toBe(1);
       expect((await env.EVIDENCE.list({ prefix: "spool/test-" })).objects.length).toBe(before);
     }
   });
