@@ -1,16 +1,16 @@
 /** hashgate: the Worker's entry points (HTTP gate, queue consumer, scheduled sweep). */
 import { Hono } from "hono";
-import { sweepPending } from "./act/record.ts";
 import { dlqRoutes } from "./admin/dlq.ts";
 import { adminRoutes } from "./admin/routes.ts";
-import { consumeMatches } from "./consumer/cases.ts";
-import { isDeadLetterQueue, parkDeadLetters } from "./consumer/dead-letter.ts";
+import { consumeMatches } from "./cases/consumer.ts";
+import { isDeadLetterQueue, parkDeadLetters } from "./cases/dead-letter.ts";
+import { notifyUnnotified } from "./cases/notify.ts";
+import { sweepPending } from "./cases/record.ts";
+import { enforceRetention } from "./cases/retention.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, GateError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
-import { enforceRetention } from "./retention/retention.ts";
 import { reviewApp } from "./review/app.ts";
-import { notifyUnnotified } from "./review/notify.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 

@@ -3,8 +3,9 @@
  * the request's own URL, which on a Worker route is the zone's origin): the Host header and
  * any absolute URL in the request line cannot redirect it.
  */
-import type { GateConfig } from "../config.ts";
+
 import { GateError } from "../errors.ts";
+import type { GateConfig } from "./config.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; everything else is. */
 const HOP_BY_HOP = new Set([

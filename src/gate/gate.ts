@@ -2,11 +2,10 @@
  * The upload gate: scan → match → decide → act. Clean uploads are forwarded byte-identical;
  * a block is answered without a byte reaching the origin; a flag is forwarded and queued.
  */
-import { newCaseId } from "../act/case-id.ts";
-import { evidenceFileKey, preserveEvidence } from "../act/evidence.ts";
-import type { MatchedFile, MatchMessage, RequestInfo, UnscannedMessage } from "../act/messages.ts";
-import { recordCase, recordUnscanned } from "../act/record.ts";
-import { configFor, type GateConfig } from "../config.ts";
+import { newCaseId } from "../cases/case-id.ts";
+import { evidenceFileKey, preserveEvidence } from "../cases/evidence.ts";
+import type { MatchedFile, MatchMessage, RequestInfo, UnscannedMessage } from "../cases/messages.ts";
+import { recordCase, recordUnscanned } from "../cases/record.ts";
 import type { Env } from "../env.ts";
 import { errorResponse, GateError, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
@@ -14,6 +13,7 @@ import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../l
 import { isolateBudget } from "../scan/budget.ts";
 import { BodyHold } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
+import { configFor, type GateConfig } from "./config.ts";
 import { forward } from "./forward.ts";
 import { type FileJudgement, judgeUpload } from "./judge.ts";
 import { requestInfo } from "./request-info.ts";

@@ -1,4 +1,4 @@
-import type { GateConfig } from "../config.ts";
+import type { GateConfig } from "./config.ts";
 
 /** Whether a request's body is scanned (by method and path); everything else is proxied untouched. */
 export function isScanned(request: Request, cfg: GateConfig): boolean {
