@@ -103,9 +103,9 @@ export function compilePathPattern(glob: string, caseSensitive = false): RegExp 
     .replace(/\/{2,}/g, "/");
   if (!caseSensitive) g = g.toLowerCase();
   if (g.length > 1 && g.endsWith("/")) g = g.slice(0, -1);
-  const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  if (g.endsWith("/*") && g.length > 2) return new RegExp(`^${escape(g.slice(0, -2))}(?:/.*)?$`);
-  return new RegExp(`^${escape(g)}$`);
+  const toRegex = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  if (g.endsWith("/*") && g.length > 2) return new RegExp(`^${toRegex(g.slice(0, -2))}(?:/.*)?$`);
+  return new RegExp(`^${toRegex(g)}$`);
 }
 
 /** True if any reading of `raw` matches any pattern; an ambiguous path matches always. */
