@@ -133,14 +133,14 @@ function route(model: RouterModel, raw: string): string {
   }
   if (model.stripParams) segs = segs.map((s) => s.split(";")[0]!);
   const out: string[] = [];
-  segs.forEach((s, i) => {
+  for (const [i, s] of segs.entries()) {
     const last = i === segs.length - 1;
-    if (s === "" && model.mergeSlashes && !last) return;
-    if (s === "" && last && model.trailingSlash && out.length > 0) return;
-    if (model.resolveDots && s === ".") return;
-    if (model.resolveDots && s === "..") return void out.pop();
-    out.push(s);
-  });
+    if (s === "" && model.mergeSlashes && !last) continue;
+    if (s === "" && last && model.trailingSlash && out.length > 0) continue;
+    if (model.resolveDots && s === ".") continue;
+    if (model.resolveDots && s === "..") out.pop();
+    else out.push(s);
+  }
   const path = `/${out.join("/")}`;
   return model.foldCase ? path.toLowerCase() : path;
 }
