@@ -47,6 +47,17 @@ export function forwardHeaders(headers: Headers): Headers {
   return out;
 }
 
+let warnedUnsigned = false;
+
+/** Once per isolate: without ORIGIN_SIGNING_KEY the origin cannot tell gated requests from others. */
+function warnUnsigned(): void {
+  if (warnedUnsigned) return;
+  warnedUnsigned = true;
+  console.warn(
+    "hashgate: ORIGIN_SIGNING_KEY is not set; forwarded requests are not signed (README: Origin signing)",
+  );
+}
+
 /** What the gate adds to and removes from a forwarded request besides hop-by-hop headers. */
 export interface Delivery extends OriginStamp {
   credentials: GateCredentials;
@@ -69,7 +80,8 @@ export async function forward(
   headers.delete(SIGNATURE_HEADER);
   const target = originTarget(request.url, cfg);
   const sendsBody = request.method !== "GET" && request.method !== "HEAD";
-  if (cfg.originSigningKey !== null) {
+  if (cfg.originSigningKey === null) warnUnsigned();
+  else {
     // A GET or HEAD body is never sent (fetch cannot), so its digest would describe nothing.
     const stamp = sendsBody ? delivery : { verdict: delivery.verdict, bodySha256: null };
     headers.set(SIGNATURE_HEADER, await originSignature(cfg.originSigningKey, request.method, target, stamp));
