@@ -79,13 +79,6 @@ const ONE_ALGORITHM: Variant[] = (["md5", "sha256"] as const).map((algo) => ({
   seedList: true,
   listAlgos: [algo],
 }));
-/** The gate as configured, signing what it forwards: the cost of the body's SHA-256 and the HMAC. */
-const SIGNED: Variant = {
-  name: "signed",
-  why: "ORIGIN_SIGNING_KEY set: one more SHA-256 pass over each scanned body, and an HMAC per request",
-  vars: { ORIGIN_SIGNING_KEY: "bench-origin-signing-key-0123456789abcdef" },
-  seedList: true,
-};
 const BREAKDOWN: Variant[] = [
   {
     name: "memory hold",
@@ -184,7 +177,7 @@ async function main(): Promise<void> {
   console.log(`  blocked uploads seen by the origin: 0\n${loadLine("end of main run")}\n`);
   console.log(targetLines(configured.results).join("\n"));
 
-  const references = [PASS_THROUGH, FLOOR, ...ONE_ALGORITHM, SIGNED, ...(breakdown ? BREAKDOWN : [])];
+  const references = [PASS_THROUGH, FLOOR, ...ONE_ALGORITHM, ...(breakdown ? BREAKDOWN : [])];
   const refResults: CaseResult[] = [];
   const ran: Variant[] = [];
   for (const v of references) {
