@@ -152,13 +152,6 @@ export function versusReferences(results: CaseResult[]): string[] {
         `  ${size}: gate vs ${label}: ${diff >= 0 ? "+" : ""}${fixed(diff, 2)} ms median, throughput ${fixed(o / g, 2)}x`,
       );
     }
-    const signed = byName.get(`signed: ${size}`);
-    if (signed) {
-      const diff = median(signed.gateMs) - g;
-      lines.push(
-        `  ${size}: signed gate vs gate: ${diff >= 0 ? "+" : ""}${fixed(diff, 2)} ms median, time ${fixed(median(signed.gateMs) / g, 2)}x`,
-      );
-    }
   }
   return lines;
 }
