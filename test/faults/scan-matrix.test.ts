@@ -200,8 +200,8 @@ async function expectEvidence(msg: MatchMessage): Promise<void> {
   expect(msg.files).toHaveLength(2);
   const md5s = new Set<string>();
   for (const f of msg.files) {
-    const obj = await env.EVIDENCE.get(f.evidenceKey);
-    expect(obj, f.evidenceKey).not.toBeNull();
+    const obj = await env.EVIDENCE.get(f.evidenceKey!);
+    expect(obj, f.evidenceKey!).not.toBeNull();
     const bytes = new Uint8Array(await obj!.arrayBuffer());
     expect(bytes.length).toBe(f.size);
     const md5 = await digestHex("md5", bytes);
