@@ -16,12 +16,12 @@ import type { FileCount, MatchedFile, MatchMessage } from "./messages.ts";
  * with their digests and counted in the case (`evidenceNotKept`), so the match is not lost.
  */
 export const MAX_EVIDENCE_FILES = 50;
-/** Time an evidence put may take: a floor for R2's round trip, plus a rate far below R2's. */
-const R2_PUT_BASE_MS = 10_000;
-const R2_PUT_MIN_BYTES_PER_MS = 1_000;
+/** Slowest transfer an R2 write may make before it counts as failed: 1 MB/s, far below R2's. */
+const R2_MIN_BYTES_PER_MS = 1_000;
 
-export function r2PutTimeoutMs(bytes: number): number {
-  return R2_PUT_BASE_MS + Math.ceil(bytes / R2_PUT_MIN_BYTES_PER_MS);
+/** Time an R2 write of `bytes` may take: the binding timeout (BINDING_TIMEOUT_MS) plus the transfer at R2_MIN_BYTES_PER_MS. */
+export function r2PutTimeoutMs(bytes: number, baseMs: number): number {
+  return baseMs + Math.ceil(bytes / R2_MIN_BYTES_PER_MS);
 }
 
 /**
@@ -68,19 +68,20 @@ export async function preserveEvidence(
   message: MatchMessage,
   body: HeldBody,
   files: ScannedFile[],
+  timeoutMs: number,
 ): Promise<void> {
   const meta = JSON.stringify(message);
   await viaBinding(
     "R2",
     () => bucket.put(evidenceMetaKey(message.caseId), meta, { httpMetadata: { contentType: "application/json" } }),
-    r2PutTimeoutMs(meta.length),
+    r2PutTimeoutMs(meta.length, timeoutMs),
   );
   for (const mf of message.files) {
     if (mf.evidenceKey !== evidenceFileKey(message.caseId, mf.index)) continue;
     const key = mf.evidenceKey;
     const file = files[mf.index]!;
     const size = file.end - file.start;
-    const bytes = await viaBinding("R2", () => body.range(file.start, file.end), r2PutTimeoutMs(size));
+    const bytes = await viaBinding("R2", () => body.range(file.start, file.end), r2PutTimeoutMs(size, timeoutMs));
     await viaBinding(
       "R2",
       () =>
@@ -94,7 +95,7 @@ export async function preserveEvidence(
         },
         ...(mf.digests.md5 ? { md5: mf.digests.md5 } : {}),
       }),
-      r2PutTimeoutMs(size),
+      r2PutTimeoutMs(size, timeoutMs),
     );
   }
 }

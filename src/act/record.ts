@@ -43,7 +43,7 @@ export async function recordCase(
   }
   try {
     const body = JSON.stringify(sent);
-    await withTimeout(env.EVIDENCE.put(pendingKey(msg.caseId), body), r2PutTimeoutMs(body.length));
+    await withTimeout(env.EVIDENCE.put(pendingKey(msg.caseId), body), r2PutTimeoutMs(body.length, timeoutMs));
     return "r2-pending";
   } catch (r2Err) {
     throw new ScanInfrastructureError("recording", r2Err);
@@ -114,7 +114,10 @@ async function sweepOne(env: Env, key: string, report: SweepReport): Promise<voi
     return;
   }
   // A marker written before messages were cut may be too large for a D1 row: cut it now.
-  await insertCase(env.DB, fitMatchMessage(msg, evidenceMetaKey(msg.caseId)), "sweep");
+  const inserted = await insertCase(env.DB, fitMatchMessage(msg, evidenceMetaKey(msg.caseId)), "sweep");
+  // INSERT OR IGNORE also ignores a row D1 refuses (a CHECK): delete the marker only once the case exists.
+  if (!inserted && !(await env.DB.prepare("SELECT 1 FROM cases WHERE id = ?1").bind(msg.caseId).first()))
+    throw new Error(`case ${msg.caseId} refused by D1`);
   await env.EVIDENCE.delete(key);
   report.recorded++;
 }

@@ -95,7 +95,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     const caseId = newCaseId();
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
-      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files);
+      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files, cfg.bindingTimeoutMs);
       await recordCase(env, message, evidenceMetaKey(caseId), cfg.bindingTimeoutMs);
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
