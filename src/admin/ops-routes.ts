@@ -47,8 +47,8 @@ opsRoutes.get("/unscanned", async (c) => {
     db.prepare("SELECT code, count(*) AS n FROM unscanned WHERE created_at >= ?1 GROUP BY code").bind(since),
     db
       .prepare(
-        `SELECT json_extract(f.value, '$.reason') AS reason, count(*) AS n
-         FROM unscanned u, json_each(u.files) f WHERE u.created_at >= ?1 GROUP BY reason`,
+        `SELECT json_extract(f.value, '$.reason') AS file_reason, count(*) AS n
+         FROM unscanned u, json_each(u.files) f WHERE u.created_at >= ?1 GROUP BY file_reason`,
       )
       .bind(since),
     db
@@ -63,7 +63,7 @@ opsRoutes.get("/unscanned", async (c) => {
   return c.json({
     since,
     byCode: counts(byCode?.results, "code"),
-    byFileReason: counts(byFileReason?.results, "reason"),
+    byFileReason: counts(byFileReason?.results, "file_reason"),
     recent: recent?.results ?? [],
   });
 });
