@@ -169,7 +169,13 @@ export function parseConfig(env: Env): GateConfig {
       0,
       1000,
     ),
-    bindingTimeoutMs: intVar("BINDING_TIMEOUT_MS", env.BINDING_TIMEOUT_MS, DEFAULT_BINDING_TIMEOUT_MS, 1, 120_000),
+    bindingTimeoutMs: intVar(
+      "BINDING_TIMEOUT_MS",
+      env.BINDING_TIMEOUT_MS,
+      DEFAULT_BINDING_TIMEOUT_MS,
+      1,
+      120_000,
+    ),
     noListMode,
   };
 }

@@ -43,7 +43,9 @@ export function assignEvidence(caseId: string, files: MatchedFile[]): FileCount 
     if (key === undefined) notKept.push(f.index);
   }
   notKept.sort((a, b) => a - b);
-  return notKept.length > 0 ? { count: notKept.length, indices: notKept.slice(0, MAX_LISTED_INDICES) } : undefined;
+  return notKept.length > 0
+    ? { count: notKept.length, indices: notKept.slice(0, MAX_LISTED_INDICES) }
+    : undefined;
 }
 
 export function evidencePrefix(caseId: string): string {
@@ -73,7 +75,10 @@ export async function preserveEvidence(
   const meta = JSON.stringify(message);
   await viaBinding(
     "R2",
-    () => bucket.put(evidenceMetaKey(message.caseId), meta, { httpMetadata: { contentType: "application/json" } }),
+    () =>
+      bucket.put(evidenceMetaKey(message.caseId), meta, {
+        httpMetadata: { contentType: "application/json" },
+      }),
     r2PutTimeoutMs(meta.length, timeoutMs),
   );
   for (const mf of message.files) {
@@ -81,20 +86,24 @@ export async function preserveEvidence(
     const key = mf.evidenceKey;
     const file = files[mf.index]!;
     const size = file.end - file.start;
-    const bytes = await viaBinding("R2", () => body.range(file.start, file.end), r2PutTimeoutMs(size, timeoutMs));
+    const bytes = await viaBinding(
+      "R2",
+      () => body.range(file.start, file.end),
+      r2PutTimeoutMs(size, timeoutMs),
+    );
     await viaBinding(
       "R2",
       () =>
-      bucket.put(key, knownLength(bytes, size), {
-        httpMetadata: { contentType: "application/octet-stream" },
-        customMetadata: {
-          caseId: message.caseId,
-          field: mf.field.slice(0, 200),
-          filename: (mf.filename ?? "").slice(0, 200),
-          sha256: mf.digests.sha256 ?? "",
-        },
-        ...(mf.digests.md5 ? { md5: mf.digests.md5 } : {}),
-      }),
+        bucket.put(key, knownLength(bytes, size), {
+          httpMetadata: { contentType: "application/octet-stream" },
+          customMetadata: {
+            caseId: message.caseId,
+            field: mf.field.slice(0, 200),
+            filename: (mf.filename ?? "").slice(0, 200),
+            sha256: mf.digests.sha256 ?? "",
+          },
+          ...(mf.digests.md5 ? { md5: mf.digests.md5 } : {}),
+        }),
       r2PutTimeoutMs(size, timeoutMs),
     );
   }

@@ -5,7 +5,13 @@
  * (`evidence/<case>/upload.json`). Cutting is deterministic: strings first, then files, blocking
  * ones kept first (caseFileRank), and the message says what it left out.
  */
-import { type MatchMessage, MAX_MESSAGE_BYTES, type Omitted, type RequestInfo, type UnscannedMessage } from "./messages.ts";
+import {
+  MAX_MESSAGE_BYTES,
+  type MatchMessage,
+  type Omitted,
+  type RequestInfo,
+  type UnscannedMessage,
+} from "./messages.ts";
 
 /** Longest string kept in a cut message: enough to recognise a name, bounded even when every character is escaped (6 bytes). */
 const CUT_STRING_CHARS = 120;
@@ -50,7 +56,12 @@ interface Named {
 }
 
 function cutNames<F extends Named>(f: F, c: Cutter): F {
-  return { ...f, field: c.cut(f.field), filename: c.maybe(f.filename), declaredType: c.maybe(f.declaredType) };
+  return {
+    ...f,
+    field: c.cut(f.field),
+    filename: c.maybe(f.filename),
+    declaredType: c.maybe(f.declaredType),
+  };
 }
 
 /** Rank of a case file: blocking files first, so that a cut message and the evidence cap keep them. */
@@ -77,7 +88,7 @@ function fittingPrefix<F>(files: F[], budget: number): F[] {
 }
 
 /** The message as sent: unchanged when it fits, else cut, with `omitted` saying what went. */
-function fit<M extends MatchMessage | UnscannedMessage, F extends Named & { index: number }>(
+function fitToQueue<M extends MatchMessage | UnscannedMessage, F extends Named & { index: number }>(
   msg: M,
   files: F[],
   set: (m: M, files: F[]) => M,
@@ -100,10 +111,15 @@ function fit<M extends MatchMessage | UnscannedMessage, F extends Named & { inde
 
 /** A case message that fits the queue; `full` is the R2 key of the complete one. */
 export function fitMatchMessage(msg: MatchMessage, full: string): MatchMessage {
-  return fit(msg, msg.files, (m, files) => ({ ...m, files }), full);
+  return fitToQueue(msg, msg.files, (m, files) => ({ ...m, files }), full);
 }
 
 /** An unscanned record that fits the queue (the files beyond it are counted, not listed). */
 export function fitUnscannedMessage(msg: UnscannedMessage): UnscannedMessage {
-  return fit(msg, msg.files ?? [], (m, files) => ({ ...m, ...(msg.files ? { files } : {}) }), undefined);
+  return fitToQueue(
+    msg,
+    msg.files ?? [],
+    (m, files) => ({ ...m, ...(msg.files ? { files } : {}) }),
+    undefined,
+  );
 }

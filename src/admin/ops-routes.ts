@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
-import { MANIFEST_KEY, type ListManifest, listStatus } from "../lists/manifest.ts";
+import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
 import { listAllowEntries, revokeAllowEntry } from "../review/allow-list.ts";
 import { auditListChange } from "./audit.ts";
 
@@ -41,7 +41,8 @@ opsRoutes.get("/status", async (c) => {
 
 opsRoutes.get("/unscanned", async (c) => {
   const since = c.req.query("since") ?? new Date(Date.now() - DAY_MS).toISOString();
-  if (Number.isNaN(Date.parse(since))) return c.json({ error: "invalid", message: "since: an ISO date" }, 400);
+  if (Number.isNaN(Date.parse(since)))
+    return c.json({ error: "invalid", message: "since: an ISO date" }, 400);
   const db = c.env.DB;
   const [byCode, byFileReason, recent] = await db.batch([
     db.prepare("SELECT code, count(*) AS n FROM unscanned WHERE created_at >= ?1 GROUP BY code").bind(since),
@@ -80,14 +81,20 @@ opsRoutes.get("/allow-list", async (c) => {
 
 opsRoutes.post("/allow-list/:id/revoke", async (c) => {
   const id = Number(c.req.param("id"));
-  if (!Number.isSafeInteger(id) || id <= 0) return c.json({ error: "not-found", message: "no such entry" }, 404);
+  if (!Number.isSafeInteger(id) || id <= 0)
+    return c.json({ error: "not-found", message: "no such entry" }, 404);
   const entry = await revokeAllowEntry(c.env.DB, id, c.var.actor);
   if (!entry) return c.json({ error: "not-found", message: "no such active entry" }, 404);
   await auditListChange(c.env.DB, {
     actor: c.var.actor,
     action: "allowlist.revoke",
     subject: `allow:${id}`,
-    detail: { algo: entry.algo, listId: entry.listId, caseId: entry.caseId, cancelsExact: entry.cancelsExact },
+    detail: {
+      algo: entry.algo,
+      listId: entry.listId,
+      caseId: entry.caseId,
+      cancelsExact: entry.cancelsExact,
+    },
   });
   return c.json({ revoked: entry });
 });

@@ -88,7 +88,11 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
       if (cfg.imageFailurePolicy === "hold") verdict = "block";
       else {
         const reason = `not hashed: ${unscanned.map((f) => `file ${f.index}: ${f.reason}`).join(", ")}`;
-        await recordUnscanned(env, unscannedMessage("files-not-hashed", reason, info, unscanned), cfg.bindingTimeoutMs);
+        await recordUnscanned(
+          env,
+          unscannedMessage("files-not-hashed", reason, info, unscanned),
+          cfg.bindingTimeoutMs,
+        );
       }
     }
     if (verdict === "clean") return await forwardHeld(request, cfg, scan);

@@ -53,7 +53,12 @@ export async function judgeUpload(
   const t = cfg.bindingTimeoutMs;
   const exact = await viaBinding(
     "KV",
-    () => matchDigestSets(env.HASHES, lists, scan.files.map((f) => f.digests)),
+    () =>
+      matchDigestSets(
+        env.HASHES,
+        lists,
+        scan.files.map((f) => f.digests),
+      ),
     t,
   );
   const out: FileJudgement[] = exact.map((hits) => ({ hits }));

@@ -18,7 +18,8 @@ export function noteNoActiveList(manifest: ListManifest, mode: "open" | "closed"
   uploadsWithoutList++;
   if (now - lastLogAt < LOG_EVERY_MS) return;
   lastLogAt = now;
-  const why = manifest.lists.length === 0 ? "no list in the manifest" : describe(manifest.lists, new Date(now));
+  const why =
+    manifest.lists.length === 0 ? "no list in the manifest" : describe(manifest.lists, new Date(now));
   console.error(
     `hashgate: NO ACTIVE HASH LIST (${why}); uploads are ${mode === "closed" ? "refused (NO_LIST_MODE=closed)" : "forwarded unscanned (NO_LIST_MODE=open)"}`,
   );

@@ -167,7 +167,9 @@ export async function revokeAllowEntry(
   at = new Date().toISOString(),
 ): Promise<AllowEntry | null> {
   const row = await db
-    .prepare("UPDATE allow_entries SET revoked_at = ?1, revoked_by = ?2 WHERE id = ?3 AND revoked_at IS NULL RETURNING *")
+    .prepare(
+      "UPDATE allow_entries SET revoked_at = ?1, revoked_by = ?2 WHERE id = ?3 AND revoked_at IS NULL RETURNING *",
+    )
     .bind(at, by, id)
     .first<AllowRow>();
   return row ? entryOf(row) : null;

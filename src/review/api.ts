@@ -39,10 +39,13 @@ interface DecisionBody {
 function parseAllowChoice(v: unknown): AllowChoice | null {
   if (v === undefined || v === false || v === null) return null;
   if (v === true) return { cancelsExact: [] };
-  if (typeof v !== "object" || Array.isArray(v)) throw new ApiError(400, "bad_request", "allowList: true or an object");
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new ApiError(400, "bad_request", "allowList: true or an object");
   const o = v as Record<string, unknown>;
   const ints = (x: unknown) =>
-    Array.isArray(x) && x.length <= 1000 && x.every((n) => Number.isInteger(n) && n >= 0) ? (x as number[]) : null;
+    Array.isArray(x) && x.length <= 1000 && x.every((n) => Number.isInteger(n) && n >= 0)
+      ? (x as number[])
+      : null;
   const strs = (x: unknown) =>
     Array.isArray(x) && x.length <= 100 && x.every((n) => typeof n === "string" && n.length <= 200)
       ? (x as string[])
@@ -51,7 +54,11 @@ function parseAllowChoice(v: unknown): AllowChoice | null {
   const lists = o.lists === undefined ? undefined : strs(o.lists);
   const cancelsExact = o.cancelsExact === undefined ? [] : strs(o.cancelsExact);
   if (files === null || lists === null || cancelsExact === null)
-    throw new ApiError(400, "bad_request", "allowList: { files?: number[], lists?: string[], cancelsExact?: string[] }");
+    throw new ApiError(
+      400,
+      "bad_request",
+      "allowList: { files?: number[], lists?: string[], cancelsExact?: string[] }",
+    );
   return { ...(files ? { files } : {}), ...(lists ? { lists } : {}), cancelsExact };
 }
 
@@ -123,7 +130,9 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
           reason: d.reason,
           files: grants.map((g) => ({ index: g.fileIndex, lists: g.listIds, cancelsExact: g.cancelsExact })),
         };
-        extra.push(auditStatement(db, { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail }, at));
+        extra.push(
+          auditStatement(db, { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail }, at),
+        );
       }
       return extra;
     },

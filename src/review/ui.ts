@@ -118,7 +118,8 @@ function allowPicker(files: MatchedFile[]): Safe {
     (l) => html`<label><input type="checkbox" class="allow-list-id" data-list="${l}" checked> ${l}</label> `,
   );
   const exactBoxes = lists.map(
-    (l) => html`<label><input type="checkbox" class="allow-exact" data-list="${l}"> cancel exact hits of ${l}</label> `,
+    (l) =>
+      html`<label><input type="checkbox" class="allow-exact" data-list="${l}"> cancel exact hits of ${l}</label> `,
   );
   return html`<fieldset class="allow"><legend>Allow-list on dismiss (admin): ticked files, for ticked lists</legend>
 <p>Files: ${fileBoxes}</p><p>Lists: ${listBoxes}</p><p>Override: ${exactBoxes}</p></fieldset>`;
@@ -171,7 +172,9 @@ export function unscannedPage(me: Principal, csrf: string, rows: UnscannedRecord
     r.files.map(
       (f) => html`<tr><td>${f.index}</td><td>${f.filename ?? "(no name)"}</td><td>${f.sniffedType}</td>
 <td>${f.declaredType ?? ""}</td><td>${f.size}</td><td>${f.reason}</td>
-<td class="mono">${Object.entries(f.digests).map(([a, d]) => `${a}:${d}`).join(" ")}</td></tr>`,
+<td class="mono">${Object.entries(f.digests)
+        .map(([a, d]) => `${a}:${d}`)
+        .join(" ")}</td></tr>`,
     );
   const items = rows.map(
     (r) => html`<section class="unscanned"><h3>${r.at} · ${r.code} · ${r.fileCount} file(s)</h3>

@@ -231,5 +231,4 @@ describe("listed uploads", () => {
       await env.DB.prepare("DELETE FROM allow_entries WHERE digest = ?1").bind(md5).run();
     }
   });
-
 });

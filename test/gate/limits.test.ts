@@ -169,7 +169,14 @@ describe("per-invocation budgets", () => {
     const { res, sent, origin } = await upload(manyCopies(400), {
       FAIL_MODE: "open",
       HASHES: budget.wrap(kv.wrap(env.HASHES), ["get", "put", "list"]),
-      EVIDENCE: budget.wrap(r2.wrap(env.EVIDENCE), ["get", "put", "head", "list", "delete", "createMultipartUpload"]),
+      EVIDENCE: budget.wrap(r2.wrap(env.EVIDENCE), [
+        "get",
+        "put",
+        "head",
+        "list",
+        "delete",
+        "createMultipartUpload",
+      ]),
       DB: d1.wrap(budget.wrap(env.DB, ["batch", "exec"])),
       MATCHES: budget.wrap(q.wrap(queue), ["send"]),
     });
@@ -226,7 +233,10 @@ describe("slow bindings follow FAIL_MODE instead of holding the upload", () => {
 
   it("a slow manifest read follows FAIL_MODE too", async () => {
     const kv = new Injector([{ method: "get", nth: 1, kind: "delay", ms: SLOW_MS }]);
-    const { res, elapsed, origin } = await upload(clean, { BINDING_TIMEOUT_MS: TIMEOUT, HASHES: kv.wrap(env.HASHES) });
+    const { res, elapsed, origin } = await upload(clean, {
+      BINDING_TIMEOUT_MS: TIMEOUT,
+      HASHES: kv.wrap(env.HASHES),
+    });
     expect(elapsed).toBeLessThan(SLOW_MS);
     expect(res.status).toBe(503);
     expect(origin).toHaveLength(0);
@@ -250,7 +260,10 @@ describe("slow bindings follow FAIL_MODE instead of holding the upload", () => {
 
   it("a slow allow-list query: the hits stand", async () => {
     const d1 = new Injector([{ method: "all", nth: 1, kind: "delay", ms: SLOW_MS }]);
-    const { res, elapsed, origin } = await upload(listed, { BINDING_TIMEOUT_MS: TIMEOUT, DB: d1.wrap(env.DB) });
+    const { res, elapsed, origin } = await upload(listed, {
+      BINDING_TIMEOUT_MS: TIMEOUT,
+      DB: d1.wrap(env.DB),
+    });
     expect(d1.fired).toBe(true);
     expect(elapsed).toBeLessThan(SLOW_MS);
     expect(res.status).toBe(451);

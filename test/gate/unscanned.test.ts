@@ -20,7 +20,9 @@ import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 import { bearer, resetDb, reviewEnv, testKeys, VIEWER_TOKEN } from "../review/fixtures.ts";
 
 /** A JPEG header and nothing decodable after it. */
-const BROKEN_JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 2, 3, 4, 5, 6, 7]);
+const BROKEN_JPEG = new Uint8Array([
+  0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 2, 3, 4, 5, 6, 7,
+]);
 const BROKEN_JPEG_2 = new Uint8Array([...BROKEN_JPEG, 8, 9]);
 const LISTED = testBytes(1000, 71);
 const TOKEN = "ops-token-0123456789abcdefghij";
@@ -47,7 +49,11 @@ async function upload(body: Uint8Array, contentType: string, over: Record<string
   const queue = new CapturingQueue();
   const { ctx, settle } = testCtx();
   const res = await gateRequest(
-    new Request(`https://uploads.example.test${p}`, { method: "POST", headers: { "content-type": contentType }, body }),
+    new Request(`https://uploads.example.test${p}`, {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body,
+    }),
     testEnv({ MATCHES: queue as never, ...over }),
     ctx,
   );

@@ -32,7 +32,12 @@ beforeEach(async () => {
   ]);
 });
 
-async function file(index: number, bytes: Uint8Array, caseId: string, kind: "exact" | "pdq"): Promise<MatchedFile> {
+async function file(
+  index: number,
+  bytes: Uint8Array,
+  caseId: string,
+  kind: "exact" | "pdq",
+): Promise<MatchedFile> {
   return {
     index,
     field: `f${index}`,
@@ -50,7 +55,14 @@ async function file(index: number, bytes: Uint8Array, caseId: string, kind: "exa
     matches: [
       kind === "exact"
         ? { listId: "demo", kind: "exact", algo: "md5", action: "block" }
-        : { listId: "demo", kind: "pdq", action: "block", distance: 20, entryHash: "cd".repeat(32), quality: 90 },
+        : {
+            listId: "demo",
+            kind: "pdq",
+            action: "block",
+            distance: 20,
+            entryHash: "cd".repeat(32),
+            quality: 90,
+          },
     ],
   };
 }
@@ -105,10 +117,16 @@ async function uploadListed(): Promise<number> {
 function adminCall(path: string, init: RequestInit = {}, token: string | null = ADMIN_API_TOKEN) {
   const headers = new Headers(init.headers);
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
-  return admin.request(`/admin${path}`, { ...init, headers }, { ...env, ADMIN_TOKEN: `ops=${ADMIN_API_TOKEN}` });
+  return admin.request(
+    `/admin${path}`,
+    { ...init, headers },
+    { ...env, ADMIN_TOKEN: `ops=${ADMIN_API_TOKEN}` },
+  );
 }
 
-async function entries(): Promise<{ id: number; listId: string; fileIndex: number; cancelsExact: boolean }[]> {
+async function entries(): Promise<
+  { id: number; listId: string; fileIndex: number; cancelsExact: boolean }[]
+> {
   const res = await adminCall("/allow-list");
   expect(res.status).toBe(200);
   return ((await res.json()) as { entries: never[] }).entries;
@@ -132,7 +150,9 @@ describe("allow-list scope", () => {
 
     const again = await twoFileCase();
     // For another list only: the exact hit in "demo" stands.
-    expect((await dismiss(again.caseId, { files: [0], lists: ["other"], cancelsExact: ["other"] })).status).toBe(200);
+    expect(
+      (await dismiss(again.caseId, { files: [0], lists: ["other"], cancelsExact: ["other"] })).status,
+    ).toBe(200);
     expect(await uploadListed()).toBe(451);
 
     const third = await twoFileCase();
@@ -157,12 +177,14 @@ describe("allow-list scope", () => {
     }
     expect(await entries()).toEqual([]);
     const all = await (await adminCall("/allow-list?revoked=1")).json();
-    expect((all as { entries: { revokedBy: string }[] }).entries.every((e) => e.revokedBy === "admin:ops")).toBe(
-      true,
-    );
+    expect(
+      (all as { entries: { revokedBy: string }[] }).entries.every((e) => e.revokedBy === "admin:ops"),
+    ).toBe(true);
     expect(await uploadListed()).toBe(451);
     expect((await adminCall(`/allow-list/${listed[0]!.id}/revoke`, { method: "POST" })).status).toBe(404);
-    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'allowlist.revoke'").first();
+    const audit = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE action = 'allowlist.revoke'",
+    ).first();
     expect(audit).toEqual({ n: listed.length });
   });
 
