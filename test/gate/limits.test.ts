@@ -65,7 +65,10 @@ async function upload(form: { body: Uint8Array; contentType: string }, over: Rec
   return { res, elapsed, sent: queue.sent as GateMessage[], origin: await receivedAt(p) };
 }
 
-describe("case size: a 1,000-part upload with long control-character names", () => {
+/** The 1,000-part cases take seconds on a loaded machine; the default 5 s is too tight. */
+const HEAVY = { timeout: 60_000 };
+
+describe("case size: a 1,000-part upload with long control-character names", HEAVY, () => {
   const form = manyCopies(1000, HOSTILE_NAME);
 
   it("is recorded through the queue with a message under the cap; the complete record is in R2", async () => {
@@ -106,7 +109,7 @@ describe("case size: a 1,000-part upload with long control-character names", () 
   });
 });
 
-describe("the sweep of pending markers", () => {
+describe("the sweep of pending markers", HEAVY, () => {
   it("skips, counts and reports a marker it cannot process; later markers are still swept", async () => {
     const queue = new SizedQueue();
     queue.fail = true;
@@ -155,7 +158,7 @@ class Budget {
   }
 }
 
-describe("per-invocation budgets", () => {
+describe("per-invocation budgets", HEAVY, () => {
   /** Subrequests and binding operations one upload of any number of copies may cost. */
   const BOUND = 20;
 
@@ -204,7 +207,7 @@ describe("per-invocation budgets", () => {
   });
 });
 
-describe("slow bindings follow FAIL_MODE instead of holding the upload", () => {
+describe("slow bindings follow FAIL_MODE instead of holding the upload", HEAVY, () => {
   const SLOW_MS = 3000;
   const TIMEOUT = "300";
   const clean = { body: testBytes(500, 42), contentType: "application/octet-stream" };
@@ -259,7 +262,10 @@ describe("slow bindings follow FAIL_MODE instead of holding the upload", () => {
   });
 
   it("a slow allow-list query: the hits stand", async () => {
-    const d1 = new Injector([{ method: "all", nth: 1, kind: "delay", ms: SLOW_MS }]);
+    const d1 = new Injector([
+      { method: "all", nth: 1, kind: "delay", ms: SLOW_MS },
+      { method: "first", nth: 1, kind: "delay", ms: SLOW_MS },
+    ]);
     const { res, elapsed, origin } = await upload(listed, {
       BINDING_TIMEOUT_MS: TIMEOUT,
       DB: d1.wrap(env.DB),
