@@ -4,8 +4,18 @@
  */
 import { createMessageBatch, env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { evidenceMetaKey } from "../../src/act/evidence.ts";
-import { type GateMessage, MAX_MESSAGE_BYTES, type MatchMessage } from "../../src/act/messages.ts";
+import {
+  assignEvidence,
+  evidenceFileKey,
+  evidenceMetaKey,
+  MAX_EVIDENCE_FILES,
+} from "../../src/act/evidence.ts";
+import {
+  type GateMessage,
+  MAX_MESSAGE_BYTES,
+  type MatchedFile,
+  type MatchMessage,
+} from "../../src/act/messages.ts";
 import { pendingKey, sweepPending } from "../../src/act/record.ts";
 import { consumeMatches } from "../../src/consumer/cases.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
@@ -259,6 +269,19 @@ describe("slow bindings follow FAIL_MODE instead of holding the upload", HEAVY, 
       .bind(res.headers.get(CASE_HEADER))
       .first();
     expect(row).toEqual({ source: "fallback" });
+    // The send is not cancelled (SECURITY.md known gap 7): it lands late, and still makes one case.
+    await new Promise((r) => setTimeout(r, SLOW_MS));
+    expect(queue.sent).toHaveLength(1);
+    await consumeMatches(
+      createMessageBatch("hashgate-matches", [
+        { id: "late", timestamp: new Date(), attempts: 1, body: queue.sent[0] as MatchMessage },
+      ]),
+      testEnv(),
+    );
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM cases WHERE id = ?1")
+      .bind(res.headers.get(CASE_HEADER))
+      .first();
+    expect(rows).toEqual({ n: 1 });
   });
 
   it("a slow allow-list query: the hits stand", async () => {
@@ -288,5 +311,33 @@ describe("slow bindings follow FAIL_MODE instead of holding the upload", HEAVY, 
       expect(res.status).toBe(503);
       expect(origin).toHaveLength(0);
     }
+  });
+});
+
+describe("evidence cap (SECURITY.md known gap 8)", () => {
+  it("keeps the bytes of MAX_EVIDENCE_FILES distinct files, blocking ones first, and counts the rest", () => {
+    const caseId = "hg_01JD0000000000000000000000";
+    const files = Array.from(
+      { length: MAX_EVIDENCE_FILES + 10 },
+      (_, i): MatchedFile => ({
+        index: i,
+        field: "f",
+        filename: null,
+        declaredType: null,
+        sniffedType: "application/octet-stream",
+        size: 1,
+        digests: { md5: i.toString(16).padStart(32, "0") },
+        evidenceKey: null,
+        // The last file is the only one that blocks: it must keep its bytes.
+        matches: [{ listId: "l", kind: "exact", action: i === MAX_EVIDENCE_FILES + 9 ? "block" : "flag" }],
+      }),
+    );
+    const copy = { ...files[0]!, index: files.length, evidenceKey: null };
+    files.push(copy);
+    const notKept = assignEvidence(caseId, files)!;
+    expect(notKept.count).toBe(10);
+    expect(files[MAX_EVIDENCE_FILES + 9]!.evidenceKey).toBe(evidenceFileKey(caseId, MAX_EVIDENCE_FILES + 9));
+    expect(copy.evidenceKey).toBe(evidenceFileKey(caseId, 0));
+    expect(files.filter((f) => f.evidenceKey === null)).toHaveLength(10);
   });
 });

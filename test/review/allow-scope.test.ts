@@ -12,6 +12,8 @@ import type { MatchedFile, MatchMessage } from "../../src/act/messages.ts";
 import { adminRoutes } from "../../src/admin/routes.ts";
 import { insertCase } from "../../src/consumer/cases.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
+import type { MatchHit } from "../../src/match/types.ts";
+import { type AllowRule, isCancelled } from "../../src/review/allow-list.ts";
 import { createReviewApp } from "../../src/review/app.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
@@ -199,5 +201,19 @@ describe("allow-list scope", () => {
       expect((await adminCall(path, { method }, REVIEWER_TOKEN)).status).toBe(401);
       expect((await adminCall(path, { method }, `${ADMIN_API_TOKEN}x`)).status).toBe(401);
     }
+  });
+});
+
+describe("what an entry matches (SECURITY.md known gap 9)", () => {
+  const rule: AllowRule = { algo: "md5", digest: "aa".repeat(16), listId: "demo", cancelsExact: false };
+  const pdqHit: MatchHit = { listId: "demo", kind: "pdq", action: "block" };
+  const exactHit: MatchHit = { listId: "demo", kind: "exact", action: "block", algo: "md5" };
+
+  it("an entry matches a file on any one digest, MD5 included, but only in its list and only PDQ hits", () => {
+    const sameMd5OtherBytes = { md5: "aa".repeat(16), sha256: "bb".repeat(32) };
+    expect(isCancelled([rule], sameMd5OtherBytes, pdqHit)).toBe(true);
+    expect(isCancelled([rule], sameMd5OtherBytes, exactHit)).toBe(false);
+    expect(isCancelled([rule], sameMd5OtherBytes, { ...pdqHit, listId: "other" })).toBe(false);
+    expect(isCancelled([{ ...rule, listId: "*" }], sameMd5OtherBytes, exactHit)).toBe(false);
   });
 });
