@@ -18,7 +18,7 @@ import { createReviewApp } from "../../src/review/app.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
-import { ADMIN_TOKEN, jsonPost, REVIEWER_TOKEN, resetDb, reviewEnv, testKeys } from "./fixtures.ts";
+import { ADMIN_TOKEN, bearer, jsonPost, REVIEWER_TOKEN, resetDb, reviewEnv, testKeys } from "./fixtures.ts";
 
 const LISTED = testBytes(2000, 61); // in list "demo" by its MD5
 const LOOKALIKE = testBytes(2000, 62); // a PDQ false positive beside it
@@ -160,6 +160,21 @@ describe("allow-list scope", () => {
     const third = await twoFileCase();
     expect((await dismiss(third.caseId, { files: [0], cancelsExact: ["demo"] })).status).toBe(200);
     expect(await uploadListed()).toBe(201);
+  });
+
+  it("the case page lets an admin pick files and lists; the listed file is not picked by default", async () => {
+    const msg = await twoFileCase();
+    const page = await (
+      await review.request(`/cases/${msg.caseId}`, bearer(ADMIN_TOKEN), reviewEnv())
+    ).text();
+    expect(page).toMatch(/class="allow-file" data-file="1" checked/);
+    expect(page).toMatch(/class="allow-file" data-file="0">/);
+    expect(page).toMatch(/class="allow-list-id" data-list="demo" checked/);
+    expect(page).toMatch(/class="allow-exact" data-list="demo">/);
+    const asReviewer = await (
+      await review.request(`/cases/${msg.caseId}`, bearer(REVIEWER_TOKEN), reviewEnv())
+    ).text();
+    expect(asReviewer).not.toContain("allow-file");
   });
 
   it("a reviewer without the admin role cannot allow-list", async () => {
