@@ -17,8 +17,8 @@ import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
-import { matchDigestSets } from "../match/exact.ts";
-import { matchPdq, pdqLists } from "../match/pdq.ts";
+import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
+import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import { allowRulesFor, isCancelled } from "../review/allow-list.ts";
@@ -33,6 +33,12 @@ export interface FileJudgement {
   /** Set when the file was not judged at all because the upload was already certain to be blocked. */
   skipped?: "block-certain";
 }
+
+/**
+ * Prefilters and PDQ shards are megabytes, read once per isolate and version: their first load
+ * gets this many binding timeouts, the per-request lookups one.
+ */
+const LIST_LOAD_TIMEOUTS = 6;
 
 /**
  * Why a file leaves the gate without a perceptual verdict, or null. The one place that says
@@ -51,6 +57,7 @@ export async function judgeUpload(
   scan: ScanResult,
 ): Promise<FileJudgement[]> {
   const t = cfg.bindingTimeoutMs;
+  await viaBinding("KV", () => loadPrefilters(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
   const exact = await viaBinding(
     "KV",
     () =>
@@ -65,6 +72,9 @@ export async function judgeUpload(
   await dropAllowListed(env.DB, scan.files, out, t);
   if (pdqLists(lists).length === 0) return out;
   const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
+  const images = scan.files.filter((f) => sniffImage(f.head) !== null).length;
+  if (images > 0 && !blockCertain)
+    await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
   let decoded = 0;
   const pdqHit: number[] = [];
   // One image at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.

@@ -69,6 +69,11 @@ export function listPrefilters(kv: KVNamespace, list: ListMeta): Promise<Prefilt
   return p;
 }
 
+/** Loads (once per isolate and version) the prefilters of every list that has them. */
+export async function loadPrefilters(kv: KVNamespace, lists: ListMeta[]): Promise<void> {
+  await Promise.all(lists.map((l) => listPrefilters(kv, l)));
+}
+
 /** False only when every list using `algo` has a prefilter and none of them may hold the digest. */
 async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex: string): Promise<boolean> {
   const key = foldDigest(algo, hex);
