@@ -6,6 +6,13 @@ export const SPOOL_PART_BYTES = 5 * 1024 * 1024;
 /** Largest body the gate will ever accept, whatever MAX_BODY_BYTES says: Enterprise's request limit. */
 export const HARD_MAX_BODY_BYTES = 500 * 1024 * 1024;
 
+/** Decoded/encoded ratio allowed by default: real payloads compress 2–20×; a gzip bomb about 1,000×. */
+export const DEFAULT_MAX_DECODE_RATIO = 100;
+/** Decoded text values this long are files: a 1-pixel PNG is about 70 bytes, the demo's listed note 101. */
+export const DEFAULT_MIN_TEXT_FILE_BYTES = 64;
+/** Files decoded from text values per upload, like MAX_PARTS for multipart parts. */
+export const DEFAULT_MAX_TEXT_FILES = 1000;
+
 export type FailMode = "closed" | "open";
 
 /** The gate's configuration, read from wrangler vars once per isolate and validated. */
@@ -36,6 +43,12 @@ export interface GateConfig {
   imageMaxPixels: number;
   /** What happens to an image that cannot be decoded or is over the limits. */
   imageFailurePolicy: "forward" | "hold";
+  /** Largest decoded/encoded size ratio of a body with a Content-Encoding: decompression bombs. */
+  maxDecodeRatio: number;
+  /** Text values (JSON strings, form values, text fields) decoding to this many bytes or more are judged as files. */
+  minTextFileBytes: number;
+  /** Most files decoded from text values in one upload; more are refused with 413. */
+  maxTextFiles: number;
 }
 
 function intVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -135,6 +148,15 @@ export function parseConfig(env: Env): GateConfig {
     // 6 MP: what one decode may take beside a full hold budget in a 128 MB isolate (README: Images).
     imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 6_000_000, 1, 500_000_000),
     imageFailurePolicy: imagePolicy,
+    maxDecodeRatio: intVar("MAX_DECODE_RATIO", env.MAX_DECODE_RATIO, DEFAULT_MAX_DECODE_RATIO, 1, 1100),
+    minTextFileBytes: intVar(
+      "MIN_TEXT_FILE_BYTES",
+      env.MIN_TEXT_FILE_BYTES,
+      DEFAULT_MIN_TEXT_FILE_BYTES,
+      1,
+      HARD_MAX_BODY_BYTES,
+    ),
+    maxTextFiles: intVar("MAX_TEXT_FILES", env.MAX_TEXT_FILES, DEFAULT_MAX_TEXT_FILES, 1, 100_000),
   };
 }
 

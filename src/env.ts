@@ -17,6 +17,9 @@ export interface Env {
   IMAGE_MAX_BYTES?: string;
   IMAGE_MAX_PIXELS?: string;
   IMAGE_FAILURE_POLICY?: string;
+  MAX_DECODE_RATIO?: string;
+  MIN_TEXT_FILE_BYTES?: string;
+  MAX_TEXT_FILES?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

@@ -4,7 +4,7 @@
  * nothing the uploader sends (a filename, a field name) can steer where evidence is written.
  */
 import { viaBinding } from "../errors.ts";
-import type { HeldBody } from "../scan/hold.ts";
+import type { FileSource } from "../scan/file-bytes.ts";
 import type { ScannedFile } from "../scan/scan-upload.ts";
 import type { MatchMessage } from "./messages.ts";
 
@@ -24,7 +24,7 @@ export function evidenceMetaKey(caseId: string): string {
 export async function preserveEvidence(
   bucket: R2Bucket,
   message: MatchMessage,
-  body: HeldBody,
+  source: FileSource,
   files: ScannedFile[],
 ): Promise<void> {
   await viaBinding("R2", () =>
@@ -34,8 +34,8 @@ export async function preserveEvidence(
   );
   for (const mf of message.files) {
     const file = files[mf.index]!;
-    const bytes = await body.range(file.start, file.end);
-    const size = file.end - file.start;
+    const bytes = await source.bytes(file);
+    const size = file.size;
     await viaBinding("R2", () =>
       bucket.put(mf.evidenceKey, knownLength(bytes, size), {
         httpMetadata: { contentType: "application/octet-stream" },

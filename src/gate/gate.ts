@@ -52,6 +52,9 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
       algos: activeAlgorithms(lists),
       maxBodyBytes: cfg.maxBodyBytes,
       maxPartHeaderBytes: cfg.maxPartHeaderBytes,
+      maxDecodeRatio: cfg.maxDecodeRatio,
+      minTextFileBytes: cfg.minTextFileBytes,
+      maxTextFiles: cfg.maxTextFiles,
       hold,
     });
   } catch (e) {
@@ -76,7 +79,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     const caseId = newCaseId();
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
-      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files);
+      await preserveEvidence(env.EVIDENCE, message, scan.source, scan.files);
       await recordCase(env, message);
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
@@ -144,8 +147,9 @@ function matchMessage(
       filename: f.filename?.slice(0, 500) ?? null,
       declaredType: f.declaredType?.slice(0, 200) ?? null,
       sniffedType: sniffType(f.head),
-      size: f.end - f.start,
+      size: f.size,
       digests: f.digests,
+      ...(f.carrier ? { carrier: { ...f.carrier, at: f.carrier.at.slice(0, 500) } } : {}),
       ...(j.pdq ? { pdq: j.pdq } : {}),
       ...(j.imageError ? { imageError: j.imageError } : {}),
       evidenceKey: evidenceFileKey(caseId, f.index),

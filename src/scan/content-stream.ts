@@ -1,0 +1,104 @@
+/**
+ * An upload's body read once: every block as it came goes into the hold (what is forwarded),
+ * and the content (the body decoded, when it has a Content-Encoding) goes to the scanner.
+ * Decoding runs beside the reading, through the runtime's pipes, so the body is held encoded
+ * and only about one block per layer of decoded data is in memory at a time.
+ */
+
+import { GateError } from "../errors.ts";
+import { readBlocks } from "./blocks.ts";
+import type { ContentDecoder } from "./content-encoding.ts";
+import { decodeStream } from "./content-encoding.ts";
+import type { BodyHold } from "./hold.ts";
+
+export interface ContentOptions {
+  hold: BodyHold;
+  maxBodyBytes: number;
+  /** Largest decoded/encoded ratio. */
+  maxDecodeRatio: number;
+  /** The declared Content-Length, if any. */
+  declared: number | null;
+}
+
+export class UploadContent {
+  /** Bytes of the body as it came, read so far. */
+  rawBytes = 0;
+  private failure: unknown;
+  private stopped = false;
+  private inflight: Promise<unknown> = Promise.resolve();
+  private decoded: ReadableStream<Uint8Array> | null = null;
+
+  private readonly body: ReadableStream<Uint8Array> | null;
+  private readonly decoders: ContentDecoder[];
+  private readonly opts: ContentOptions;
+
+  constructor(body: ReadableStream<Uint8Array> | null, decoders: ContentDecoder[], opts: ContentOptions) {
+    this.body = body;
+    this.decoders = decoders;
+    this.opts = opts;
+  }
+
+  /** The content, in owned blocks. */
+  async *blocks(): AsyncGenerator<Uint8Array> {
+    if (!this.body) return;
+    const raw = this.raw(this.body);
+    if (this.decoders.length === 0) {
+      yield* raw;
+      return;
+    }
+    const encoded = new ReadableStream<Uint8Array>({
+      pull: async (ctrl) => {
+        const next = raw.next();
+        this.inflight = next;
+        try {
+          const r = await next;
+          if (r.done) ctrl.close();
+          else ctrl.enqueue(r.value);
+        } catch (e) {
+          this.failure = e;
+          throw e;
+        }
+      },
+      cancel: async () => {
+        await this.inflight.catch(() => undefined);
+        await raw.return(undefined);
+      },
+    });
+    this.decoded = decodeStream(
+      encoded,
+      this.decoders,
+      { maxBytes: this.opts.maxBodyBytes, maxRatio: this.opts.maxDecodeRatio },
+      () => this.rawBytes,
+      () => this.failure,
+    );
+    yield* readBlocks(this.decoded);
+  }
+
+  /** Stops reading after a failure; once it resolves, nothing more goes into the hold. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.decoded?.cancel().catch(() => undefined);
+    await this.inflight.catch(() => undefined);
+  }
+
+  private async *raw(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const { hold, maxBodyBytes, declared } = this.opts;
+    for await (const value of readBlocks(body)) {
+      if (this.stopped) throw new Error("upload content read after stop");
+      this.rawBytes += value.length;
+      if (this.rawBytes > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      if (declared !== null && this.rawBytes > declared) throw lengthMismatch();
+      await hold.append(value);
+      yield value;
+    }
+    if (declared !== null && this.rawBytes !== declared) throw lengthMismatch();
+  }
+}
+
+export function tooLarge(max: number): GateError {
+  return new GateError("body_too_large", `upload larger than the ${max}-byte limit`);
+}
+
+export function lengthMismatch(): GateError {
+  return new GateError("length_mismatch", "body length does not match Content-Length");
+}
