@@ -114,7 +114,6 @@ export class JsonStringReader {
   private token: number[] = [];
   /** Within a string: the previous byte was an unfinished escape's backslash. */
   private escaped = false;
-  private valuesSeen = 0;
 
   constructor(startOffset = 0) {
     this.offset = startOffset;
@@ -172,7 +171,7 @@ export class JsonStringReader {
     if (this.stack.length > 0 || (this.mode !== "after-value" && this.mode !== "value")) {
       throw malformedJson("body ends inside a value");
     }
-    if (this.valuesSeen === 0) throw malformedJson("no JSON value");
+    // An empty body (or only whitespace) carries nothing; origins answer it themselves.
   }
 
   /** Index of the closing quote at or after `from` (honouring escapes), or -1. */
@@ -247,7 +246,6 @@ export class JsonStringReader {
 
   private afterValue(): void {
     this.mode = "after-value";
-    if (this.stack.length === 0) this.valuesSeen++;
   }
 
   private keyRead(): void {
