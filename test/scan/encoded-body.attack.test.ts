@@ -11,6 +11,7 @@ import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
 import { MemoryBudget } from "../../src/scan/budget.ts";
 import { BodyHold } from "../../src/scan/hold.ts";
 import { scanUpload } from "../../src/scan/scan-upload.ts";
+import { compress } from "../helpers/encodings.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart, chunkedStream } from "../helpers/multipart.ts";
@@ -26,12 +27,6 @@ beforeEach(async () => {
     { meta: testList("enc-list"), entries: [{ algo: "sha256", hex: await digestHex("sha256", LISTED) }] },
   ]);
 });
-
-/** `bytes` compressed with CompressionStream (`deflate` is the zlib format, as HTTP means it). */
-export async function compress(bytes: Uint8Array, format: "gzip" | "deflate" | "deflate-raw"): Promise<Uint8Array> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream(format));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
 
 async function send(body: Uint8Array, headers: Record<string, string>, over = {}) {
   const p = uniquePrefix();
@@ -54,7 +49,13 @@ async function expectBlocked(body: Uint8Array, headers: Record<string, string>) 
   return { res, msg: sent[0]! };
 }
 
-async function expectRefused(body: Uint8Array, headers: Record<string, string>, status: number, code: string, over = {}) {
+async function expectRefused(
+  body: Uint8Array,
+  headers: Record<string, string>,
+  status: number,
+  code: string,
+  over = {},
+) {
   const { res, sent, origin } = await send(body, headers, over);
   expect(res.status).toBe(status);
   expect(((await res.json()) as { error: string }).error).toBe(code);
@@ -143,7 +144,15 @@ describe("clean encoded bodies", () => {
 
 describe("encodings the gate cannot read are refused, nothing forwarded", () => {
   it("br, zstd, compress, unknown tokens, identity among others, too many layers → 415", async () => {
-    for (const coding of ["br", "zstd", "compress", "x-compress", "snappy", "gzip, identity", "gzip, gzip, gzip"]) {
+    for (const coding of [
+      "br",
+      "zstd",
+      "compress",
+      "x-compress",
+      "snappy",
+      "gzip, identity",
+      "gzip, gzip, gzip",
+    ]) {
       await expectRefused(LISTED, { "content-encoding": coding }, 415, "unsupported_encoding");
     }
   });
@@ -157,7 +166,12 @@ describe("encodings the gate cannot read are refused, nothing forwarded", () => 
     );
     const tail = enc.encode(`\r\n--${boundary}--\r\n`);
     const body = new Uint8Array([...head, ...gz, ...tail]);
-    await expectRefused(body, { "content-type": `multipart/form-data; boundary=${boundary}` }, 415, "unsupported_encoding");
+    await expectRefused(
+      body,
+      { "content-type": `multipart/form-data; boundary=${boundary}` },
+      415,
+      "unsupported_encoding",
+    );
   });
 
   it("corrupt streams → 400: truncated, trailing bytes, a second gzip member, raw deflate sent as deflate", async () => {
@@ -199,13 +213,17 @@ describe("scanning an encoded body", () => {
 
   it("gives the same files and digests for every chunking as the unencoded body in one piece", async () => {
     const files = [testBytes(70_000, 51), LISTED, testBytes(120_000, 52)];
-    const { body, contentType } = buildMultipart(files.map((data, i) => ({ field: `f${i}`, filename: `n${i}`, data })));
+    const { body, contentType } = buildMultipart(
+      files.map((data, i) => ({ field: `f${i}`, filename: `n${i}`, data })),
+    );
     const plain = await scanUpload(
       new Request("https://g.test/", { method: "POST", headers: { "content-type": contentType }, body }),
       { algos: ["md5", "sha256"], maxBodyBytes: 1 << 30, maxPartHeaderBytes: 16384, hold: hold() },
     );
     const expected = plain.files.map((f) => f.digests);
-    expect(expected.map((d) => d.sha256)).toEqual(await Promise.all(files.map((f) => digestHex("sha256", f))));
+    expect(expected.map((d) => d.sha256)).toEqual(
+      await Promise.all(files.map((f) => digestHex("sha256", f))),
+    );
     const encoded = await compress(await compress(body, "deflate"), "gzip");
     const next = rng(7);
     for (let run = 0; run < 8; run++) {
@@ -223,7 +241,8 @@ describe("scanning an encoded body", () => {
       // Each file read back from the held (encoded) body is the file itself.
       for (const [i, f] of res.files.entries()) {
         const data = await res.source.bytes(f);
-        const bytes = data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
+        const bytes =
+          data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
         expect(bytes).toEqual(files[i]);
       }
       await res.body.discard();

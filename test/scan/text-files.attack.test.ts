@@ -6,6 +6,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/act/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
+import { base64 } from "../helpers/encodings.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";
@@ -21,16 +22,13 @@ const enc = new TextEncoder();
 
 beforeEach(async () => {
   const entries = await Promise.all(
-    [LISTED, LISTED_BIG, LISTED_TINY].map(async (b) => ({ algo: "sha256" as const, hex: await digestHex("sha256", b) })),
+    [LISTED, LISTED_BIG, LISTED_TINY].map(async (b) => ({
+      algo: "sha256" as const,
+      hex: await digestHex("sha256", b),
+    })),
   );
   await seedLists(env.HASHES, [{ meta: testList("text-list"), entries }]);
 });
-
-export function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return btoa(s);
-}
 
 function base64url(bytes: Uint8Array): string {
   return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -144,7 +142,10 @@ describe("padding and percent-escapes that decoders read differently", () => {
       await expectBlocked(JSON.stringify({ f: `=${b64}` }), "application/json");
       // PHP's base64_decode skips every `=`, even padding in the middle.
       const cut = 400;
-      await expectBlocked(JSON.stringify({ f: `${b64.slice(0, cut)}==${b64.slice(cut)}` }), "application/json");
+      await expectBlocked(
+        JSON.stringify({ f: `${b64.slice(0, cut)}==${b64.slice(cut)}` }),
+        "application/json",
+      );
     }
   });
 
@@ -175,13 +176,19 @@ describe("form bodies and text fields", () => {
     const a = buildMultipart([{ field: "image", data: base64(LISTED) }]);
     const msg = await expectBlocked(a.body, a.contentType);
     expect(msg.files[0]).toMatchObject({ field: "image", carrier: { in: "text", as: "base64" } });
-    const ops = JSON.stringify({ query: "mutation { x }", variables: { file: `data:;base64,${base64(LISTED)}` } });
+    const ops = JSON.stringify({
+      query: "mutation { x }",
+      variables: { file: `data:;base64,${base64(LISTED)}` },
+    });
     const b = buildMultipart([
       { field: "operations", data: ops },
       { field: "map", data: "{}" },
     ]);
     const msg2 = await expectBlocked(b.body, b.contentType);
-    expect(msg2.files[0]).toMatchObject({ field: "operations", carrier: { in: "json", at: "/variables/file" } });
+    expect(msg2.files[0]).toMatchObject({
+      field: "operations",
+      carrier: { in: "json", at: "/variables/file" },
+    });
   });
 
   it("a text/plain body holding base64", async () => {
@@ -203,11 +210,16 @@ describe("limits", () => {
   });
 
   it("clean JSON and forms are forwarded byte-identical", async () => {
-    const json = JSON.stringify({ text: "a clean comment with enough words to be decoded as base64 too, harmlessly", n: 1 });
+    const json = JSON.stringify({
+      text: "a clean comment with enough words to be decoded as base64 too, harmlessly",
+      n: 1,
+    });
     const seen = await expectForwarded(json, "application/json");
     expect(bodyOf(seen)).toEqual(enc.encode(json));
     const form = `a=${encodeURIComponent(base64(testBytes(500, 71)))}`;
-    expect(bodyOf(await expectForwarded(form, "application/x-www-form-urlencoded"))).toEqual(enc.encode(form));
+    expect(bodyOf(await expectForwarded(form, "application/x-www-form-urlencoded"))).toEqual(
+      enc.encode(form),
+    );
   });
 });
 
@@ -215,7 +227,9 @@ describe("limits", () => {
 describe("known gaps: forwarded", () => {
   it("values decoding to fewer than MIN_TEXT_FILE_BYTES bytes (caught once the minimum is lowered)", async () => {
     await expectForwarded(JSON.stringify({ f: base64(LISTED_TINY) }), "application/json");
-    await expectBlocked(JSON.stringify({ f: base64(LISTED_TINY) }), "application/json", { MIN_TEXT_FILE_BYTES: "32" });
+    await expectBlocked(JSON.stringify({ f: base64(LISTED_TINY) }), "application/json", {
+      MIN_TEXT_FILE_BYTES: "32",
+    });
   });
 
   it("base64 in XML, hex strings, nested encodings, object keys, form names, file parts, untyped bodies", async () => {
