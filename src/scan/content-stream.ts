@@ -46,20 +46,25 @@ export class UploadContent {
       yield* raw;
       return;
     }
+    let cancelled = false;
     const encoded = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
         const next = raw.next();
         this.inflight = next;
+        let r: IteratorResult<Uint8Array>;
         try {
-          const r = await next;
-          if (r.done) ctrl.close();
-          else ctrl.enqueue(r.value);
+          r = await next;
         } catch (e) {
-          this.failure = e;
+          // A failure after the decoder gave up (and cancelled the read) is only its consequence.
+          if (!cancelled) this.failure = e;
           throw e;
         }
+        if (cancelled) return;
+        if (r.done) ctrl.close();
+        else ctrl.enqueue(r.value);
       },
       cancel: async () => {
+        cancelled = true;
         await this.inflight.catch(() => undefined);
         await raw.return(undefined);
       },

@@ -201,6 +201,28 @@ describe("encodings the gate cannot read are refused, nothing forwarded", () => 
   });
 });
 
+describe("a refused encoded body leaves nothing behind", () => {
+  it("a spooled body that turns out corrupt or malformed midway leaves no spool object", async () => {
+    const big = testBytes(3 * 1024 * 1024, 43);
+    const { body, contentType } = buildMultipart([{ field: "f", filename: "a", data: big }]);
+    const truncated = await compress(body.subarray(0, body.length - 30), "gzip");
+    const gz = await compress(big, "gzip");
+    const corrupt = gz.slice();
+    corrupt.fill(7, gz.length >> 1, (gz.length >> 1) + 64);
+    const over = { HOLD_MEMORY_BYTES: "1024" };
+    const before = (await env.EVIDENCE.list({ prefix: "spool/" })).objects.length;
+    await expectRefused(
+      truncated,
+      { "content-encoding": "gzip", "content-type": contentType },
+      400,
+      "malformed_multipart",
+      over,
+    );
+    await expectRefused(corrupt, { "content-encoding": "gzip" }, 400, "corrupt_encoding", over);
+    expect((await env.EVIDENCE.list({ prefix: "spool/" })).objects.length).toBe(before);
+  });
+});
+
 describe("scanning an encoded body", () => {
   function hold() {
     return new BodyHold({
