@@ -83,60 +83,85 @@ export function corruptEncoding(cause: unknown): GateError {
 }
 
 /**
- * Pipes `encoded` through the decoders, checking every layer's output against the limits as it
- * streams (`encodedSoFar` reports the encoded bytes read so far). Errors of `encoded` itself
- * come out unchanged; a decoder's failure comes out as corrupt_encoding.
+ * The decoded content of `encoded`, in owned blocks of `blockBytes`, checked against the
+ * limits as it streams (`encodedSoFar` reports the encoded bytes read so far). Errors of
+ * `encoded` itself come out unchanged (`sourceError`); a decoder's failure comes out as
+ * corrupt_encoding. The decoder emits 4 KiB chunks; reading them in one loop here, rather than
+ * through further transform streams, keeps the cost per chunk low.
  */
-export function decodeStream(
+export async function* decodedBlocks(
   encoded: ReadableStream<Uint8Array>,
   decoders: ContentDecoder[],
   limits: DecodeLimits,
   encodedSoFar: () => number,
   sourceError: () => unknown,
-): ReadableStream<Uint8Array> {
+  blockBytes: number,
+): AsyncGenerator<Uint8Array> {
   let out = encoded;
-  for (const format of decoders) {
-    out = out.pipeThrough(new DecompressionStream(format)).pipeThrough(limitLayer(limits, encodedSoFar));
-  }
-  // Tell a decoder's failure from a failure of the source (size checks, the hold's R2 writes).
-  return mapErrors(out, sourceError);
-}
-
-function mapErrors(
-  stream: ReadableStream<Uint8Array>,
-  sourceError: () => unknown,
-): ReadableStream<Uint8Array> {
-  const reader = stream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
+  decoders.forEach((format, i) => {
+    out = out.pipeThrough(new DecompressionStream(format));
+    // Between stacked layers too: an inner layer of empty blocks could cost much CPU for little output.
+    if (i < decoders.length - 1) out = out.pipeThrough(limitLayer(limits, encodedSoFar));
+  });
+  const reader = out.getReader();
+  const check = limitCheck(limits, encodedSoFar);
+  let block = new Uint8Array(blockBytes);
+  let fill = 0;
+  let ended = false;
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
       try {
-        const { done, value } = await reader.read();
-        if (done) ctrl.close();
-        else ctrl.enqueue(value);
+        r = await reader.read();
       } catch (e) {
         const source = sourceError();
         if (source !== undefined) throw source;
         if (e instanceof GateError) throw e;
         throw corruptEncoding(e);
       }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+      if (r.done) break;
+      check(r.value.length);
+      let at = 0;
+      while (at < r.value.length) {
+        const n = Math.min(blockBytes - fill, r.value.length - at);
+        block.set(r.value.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === blockBytes) {
+          yield block;
+          block = new Uint8Array(blockBytes);
+          fill = 0;
+        }
+      }
+    }
+    ended = true;
+    if (fill > 0) yield block.subarray(0, fill);
+  } finally {
+    // Left early (the scan failed): cancelling the pipe stops the read of the body as it came.
+    if (ended) reader.releaseLock();
+    else await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Counts decoded bytes; throws decoded_too_large past the limits. */
+function limitCheck(limits: DecodeLimits, encodedSoFar: () => number): (n: number) => void {
+  let decoded = 0;
+  return (n) => {
+    decoded += n;
+    if (decoded > limits.maxBytes) throw decodedTooLarge(`decoded past ${limits.maxBytes} bytes`);
+    const allowed = Math.max(DECODE_RATIO_FLOOR_BYTES, limits.maxRatio * encodedSoFar());
+    if (decoded > allowed) throw decodedTooLarge(`decoded ${decoded} bytes from ${encodedSoFar()}`);
+  };
 }
 
 function limitLayer(
   limits: DecodeLimits,
   encodedSoFar: () => number,
 ): TransformStream<Uint8Array, Uint8Array> {
-  let decoded = 0;
+  const check = limitCheck(limits, encodedSoFar);
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, ctrl) {
-      decoded += chunk.length;
-      if (decoded > limits.maxBytes) throw decodedTooLarge(`decoded past ${limits.maxBytes} bytes`);
-      const allowed = Math.max(DECODE_RATIO_FLOOR_BYTES, limits.maxRatio * encodedSoFar());
-      if (decoded > allowed) throw decodedTooLarge(`decoded ${decoded} bytes from ${encodedSoFar()}`);
+      check(chunk.length);
       ctrl.enqueue(chunk);
     },
   });

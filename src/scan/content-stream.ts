@@ -2,13 +2,12 @@
  * An upload's body read once: every block as it came goes into the hold (what is forwarded),
  * and the content (the body decoded, when it has a Content-Encoding) goes to the scanner.
  * Decoding runs beside the reading, through the runtime's pipes, so the body is held encoded
- * and only about one block per layer of decoded data is in memory at a time.
+ * and only about one block of decoded data is in memory at a time.
  */
 
 import { GateError } from "../errors.ts";
-import { readBlocks } from "./blocks.ts";
-import type { ContentDecoder } from "./content-encoding.ts";
-import { decodeStream } from "./content-encoding.ts";
+import { readBlocks, SCAN_BLOCK_BYTES } from "./blocks.ts";
+import { type ContentDecoder, decodedBlocks } from "./content-encoding.ts";
 import type { BodyHold } from "./hold.ts";
 
 export interface ContentOptions {
@@ -26,7 +25,6 @@ export class UploadContent {
   private failure: unknown;
   private stopped = false;
   private inflight: Promise<unknown> = Promise.resolve();
-  private decoded: ReadableStream<Uint8Array> | null = null;
 
   private readonly body: ReadableStream<Uint8Array> | null;
   private readonly decoders: ContentDecoder[];
@@ -69,20 +67,20 @@ export class UploadContent {
         await raw.return(undefined);
       },
     });
-    this.decoded = decodeStream(
+    yield* decodedBlocks(
       encoded,
       this.decoders,
       { maxBytes: this.opts.maxBodyBytes, maxRatio: this.opts.maxDecodeRatio },
       () => this.rawBytes,
       () => this.failure,
+      SCAN_BLOCK_BYTES,
     );
-    yield* readBlocks(this.decoded);
   }
 
   /** Stops reading after a failure; once it resolves, nothing more goes into the hold. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.decoded?.cancel().catch(() => undefined);
+    // Leaving the decoded blocks early cancelled the decoder's pipe, and with it this read.
     await this.inflight.catch(() => undefined);
   }
 

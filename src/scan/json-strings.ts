@@ -35,6 +35,8 @@ export class JsonStringUnescaper {
   private highSurrogate = -1;
 
   push(bytes: Uint8Array): Uint8Array {
+    // Most of a long string has no escape at all.
+    if (this.pending.length === 0 && this.highSurrogate < 0 && bytes.indexOf(BACKSLASH) < 0) return bytes;
     const input = this.pending.length > 0 ? Uint8Array.from([...this.pending, ...bytes]) : bytes;
     this.pending = [];
     const out = new Uint8Array(input.length + 4);
@@ -174,16 +176,44 @@ export class JsonStringReader {
     // An empty body (or only whitespace) carries nothing; origins answer it themselves.
   }
 
-  /** Index of the closing quote at or after `from` (honouring escapes), or -1. */
+  /**
+   * Index of the closing quote at or after `from` (honouring escapes), or -1. Found with
+   * indexOf, not byte by byte: strings are most of a body that carries files. Raw control
+   * characters, which JSON forbids in strings, are not looked for: the gate reads such a string
+   * as any lenient parser would, and a strict origin refuses it.
+   */
   private stringEnd(chunk: Uint8Array, from: number): number {
-    for (let i = from; i < chunk.length; i++) {
-      const c = chunk[i]!;
-      if (this.escaped) this.escaped = false;
-      else if (c === BACKSLASH) this.escaped = true;
-      else if (c === QUOTE) return i;
-      else if (c < 0x20) throw malformedJson("control character in a string");
+    let i = from;
+    if (this.escaped) {
+      if (i >= chunk.length) return -1;
+      this.escaped = false;
+      i++;
     }
-    return -1;
+    for (;;) {
+      const quote = this.next(chunk, QUOTE, i);
+      const backslash = this.next(chunk, BACKSLASH, i);
+      if (backslash >= chunk.length || quote < backslash) return quote < chunk.length ? quote : -1;
+      // An escape: its next byte (maybe in the next chunk) is never the end.
+      if (backslash + 1 >= chunk.length) {
+        this.escaped = true;
+        return -1;
+      }
+      i = backslash + 2;
+    }
+  }
+
+  /** Found positions of quotes and backslashes in the current chunk, so that no byte is searched twice. */
+  private found: { chunk: Uint8Array | null; at: Record<number, number> } = { chunk: null, at: {} };
+
+  /** Index of the next `byte` at or after `from` in `chunk`, or chunk.length. */
+  private next(chunk: Uint8Array, byte: number, from: number): number {
+    if (this.found.chunk !== chunk) this.found = { chunk, at: {} };
+    const known = this.found.at[byte];
+    if (known !== undefined && known >= from) return known;
+    const at = chunk.indexOf(byte, from);
+    const pos = at < 0 ? chunk.length : at;
+    this.found.at[byte] = pos;
+    return pos;
   }
 
   /** A structural byte; `next` is the offset just after it. */
