@@ -121,8 +121,12 @@ export class JsonStringReader {
     this.offset = startOffset;
   }
 
-  push(chunk: Uint8Array): JsonEvent[] {
-    const events: JsonEvent[] = [];
+  /**
+   * Reads the next chunk; returns the events it completes. On malformed JSON it throws, and
+   * `events` (when given) keeps what came before the fault: a lenient reader of text that
+   * merely looked like JSON still judges the values it read whole.
+   */
+  push(chunk: Uint8Array, events: JsonEvent[] = []): JsonEvent[] {
     const base = this.offset;
     let i = 0;
     while (i < chunk.length) {

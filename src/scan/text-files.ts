@@ -97,7 +97,8 @@ async function* chunksOf(data: Bytes): AsyncGenerator<Uint8Array> {
   }
 }
 
-type Reader = { push(chunk: Uint8Array): JsonEvent[]; finish(): JsonEvent[] | undefined };
+/** A reader of values; `push` and `finish` add the events they complete to `out`. */
+type Reader = { push(chunk: Uint8Array, out: JsonEvent[]): void; finish(out: JsonEvent[]): void };
 
 /** Scans one text (a body or a field) for files, as its bytes stream by. */
 export class TextScanner {
@@ -121,7 +122,7 @@ export class TextScanner {
     this.decided = kind === "json" || kind === "form";
     this.where = kind === "form" ? "form" : "json";
     if (kind === "json") this.reader = jsonReader(startOffset);
-    if (kind === "form") this.reader = new FormValueReader(startOffset);
+    if (kind === "form") this.reader = formReader(startOffset);
   }
 
   async push(chunk: Uint8Array): Promise<void> {
@@ -136,12 +137,12 @@ export class TextScanner {
       chunk = chunk.subarray(i);
       if (this.dead) return;
     }
-    await this.handle(() => this.reader!.push(chunk));
+    await this.handle((out) => this.reader!.push(chunk, out));
   }
 
   async finish(): Promise<void> {
     if (this.dead || !this.reader) return;
-    await this.handle(() => this.reader!.finish() ?? []);
+    await this.handle((out) => this.reader!.finish(out));
   }
 
   /** A text field or a body of another type: JSON if it opens like JSON, a value if a field. */
@@ -154,16 +155,16 @@ export class TextScanner {
     } else this.dead = true;
   }
 
-  private async handle(read: () => JsonEvent[]): Promise<void> {
-    let events: JsonEvent[];
+  private async handle(read: (out: JsonEvent[]) => void): Promise<void> {
+    const events: JsonEvent[] = [];
+    let fault = false;
     try {
-      events = read();
+      read(events);
     } catch (e) {
-      // Only a body declared as JSON must be JSON; other text that merely opened like it is left alone.
+      // Only a body declared as JSON must be JSON; other text that merely opened like it is
+      // read up to the fault (Go's json.Decoder, for one, stops after the first value).
       if (this.kind === "json" || !(e instanceof GateError)) throw e;
-      this.dead = true;
-      this.value = null;
-      return;
+      fault = true;
     }
     for (const ev of events) {
       if (ev.type === "value-start") {
@@ -175,18 +176,24 @@ export class TextScanner {
         this.value = null;
       }
     }
+    if (fault) {
+      this.dead = true;
+      this.value = null;
+    }
   }
+}
+
+function formReader(at: number): Reader {
+  const r = new FormValueReader(at);
+  const into = (out: JsonEvent[], events: JsonEvent[]) => {
+    for (const e of events) out.push(e);
+  };
+  return { push: (c, out) => into(out, r.push(c)), finish: (out) => into(out, r.finish()) };
 }
 
 function jsonReader(at: number): Reader {
   const r = new JsonStringReader(at);
-  return {
-    push: (c) => r.push(c),
-    finish: () => {
-      r.finish();
-      return [];
-    },
-  };
+  return { push: (c, out) => void r.push(c, out), finish: () => r.finish() };
 }
 
 /** A text field read whole as one value. */
@@ -199,17 +206,15 @@ class WholeValue implements Reader {
     this.start = start;
     this.end = end;
   }
-  push(chunk: Uint8Array): JsonEvent[] {
-    const ev: JsonEvent[] = [];
+  push(chunk: Uint8Array, ev: JsonEvent[]): void {
     if (!this.started) {
       this.started = true;
       ev.push({ type: "value-start", pointer: "", offset: this.start });
     }
     if (chunk.length > 0) ev.push({ type: "value-data", bytes: chunk });
-    return ev;
   }
-  finish(): JsonEvent[] {
-    return this.started ? [{ type: "value-end", offset: this.end() }] : [];
+  finish(ev: JsonEvent[]): void {
+    if (this.started) ev.push({ type: "value-end", offset: this.end() });
   }
 }
 

@@ -118,6 +118,10 @@ describe("JSON bodies", () => {
   it("JSON sent under another type (origins such as Go's json.Decoder ignore the type)", async () => {
     await expectBlocked(JSON.stringify({ f: base64(LISTED) }), null);
     await expectBlocked(JSON.stringify([base64(LISTED)]), "application/octet-stream");
+    // json.Decoder reads the first value and ignores what follows it.
+    await expectBlocked(`${JSON.stringify({ f: base64(LISTED) })} trailing garbage`, "text/plain");
+    const field = buildMultipart([{ field: "doc", data: `${JSON.stringify({ f: base64(LISTED) })}}` }]);
+    await expectBlocked(field.body, field.contentType);
   });
 
   it("a body declared as JSON that is not JSON is refused, not forwarded unread", async () => {
@@ -232,7 +236,7 @@ describe("known gaps: forwarded", () => {
     });
   });
 
-  it("base64 in XML, hex strings, nested encodings, object keys, form names, file parts, untyped bodies", async () => {
+  it("base64 in XML, hex strings, nested encodings (JSON in a form value too), object keys, form names, file parts, untyped bodies", async () => {
     const b64 = base64(LISTED);
     const hex = [...LISTED].map((b) => b.toString(16).padStart(2, "0")).join("");
     const doubled = base64(enc.encode(b64));
@@ -240,6 +244,10 @@ describe("known gaps: forwarded", () => {
     await expectForwarded(JSON.stringify({ f: hex }), "application/json");
     await expectForwarded(JSON.stringify({ f: doubled }), "application/json");
     await expectForwarded(JSON.stringify({ f: JSON.stringify({ g: b64 }) }), "application/json");
+    await expectForwarded(
+      `ops=${encodeURIComponent(JSON.stringify({ f: b64 }))}`,
+      "application/x-www-form-urlencoded",
+    );
     await expectForwarded(JSON.stringify({ [b64]: 1 }), "application/json");
     await expectForwarded(`${encodeURIComponent(b64)}=1`, "application/x-www-form-urlencoded");
     const part = buildMultipart([{ field: "f", filename: "b64.txt", contentType: "text/plain", data: b64 }]);
