@@ -193,6 +193,13 @@ describe("encodings the gate cannot read are refused, nothing forwarded", () => 
     const bomb = await compress(new Uint8Array(16 * 1024 * 1024), "gzip");
     expect(bomb.length).toBeLessThan(64 * 1024);
     await expectRefused(bomb, { "content-encoding": "gzip" }, 413, "decoded_too_large");
+    // Stacked: the outer layer is small, the inner one the bomb.
+    await expectRefused(
+      await compress(bomb, "gzip"),
+      { "content-encoding": "gzip, gzip" },
+      413,
+      "decoded_too_large",
+    );
     // Within the ratio, but decoding past MAX_BODY_BYTES.
     await expectRefused(bomb, { "content-encoding": "gzip" }, 413, "decoded_too_large", {
       MAX_DECODE_RATIO: "1100",
