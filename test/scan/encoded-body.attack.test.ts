@@ -108,10 +108,13 @@ describe("a listed file in an encoded body is blocked and never reaches the orig
 
   it("a listed file in a gzip'd JSON body as base64", async () => {
     const json = JSON.stringify({ image: btoa(String.fromCharCode(...LISTED)) });
-    await expectBlocked(await compress(new TextEncoder().encode(json), "gzip"), {
+    const { msg } = await expectBlocked(await compress(new TextEncoder().encode(json), "gzip"), {
       "content-encoding": "gzip",
       "content-type": "application/json",
     });
+    // Decoded twice over for the evidence: the body from gzip, the value from base64.
+    const evidence = await env.EVIDENCE.get(msg.files[0]!.evidenceKey);
+    expect(new Uint8Array(await evidence!.arrayBuffer())).toEqual(LISTED);
   });
 });
 
