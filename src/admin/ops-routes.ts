@@ -5,10 +5,10 @@
  * which is audited.
  */
 import { Hono } from "hono";
+import { listAllowEntries, revokeAllowEntry } from "../cases/allow-list.ts";
+import { auditListChange } from "../cases/list-audit.ts";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
 import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
-import { listAllowEntries, revokeAllowEntry } from "../review/allow-list.ts";
-import { auditListChange } from "./audit.ts";
 
 export interface OpsEnv {
   HASHES: KVNamespace;

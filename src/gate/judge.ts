@@ -9,7 +9,8 @@
  * an exact block hit stands, no further image is decoded (those files are `skipped`); and at most
  * IMAGE_MAX_PER_REQUEST images are decoded (CPU time), later ones being unscanned.
  */
-import type { GateConfig } from "../config.ts";
+
+import { allowRulesFor, isCancelled } from "../cases/allow-list.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
 import { withDecodedImage } from "../image/decode.ts";
@@ -21,9 +22,9 @@ import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
-import { allowRulesFor, isCancelled } from "../review/allow-list.ts";
 import type { HeldBody } from "../scan/hold.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
+import type { GateConfig } from "./config.ts";
 
 export interface FileJudgement {
   hits: MatchHit[];

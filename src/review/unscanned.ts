@@ -1,5 +1,5 @@
 /** Unscanned uploads as reviewers see them (D1 `unscanned`, written by the queue consumer). */
-import type { RequestInfo, UnscannedFile } from "../act/messages.ts";
+import type { RequestInfo, UnscannedFile } from "../cases/messages.ts";
 
 export interface UnscannedRecord {
   id: string;

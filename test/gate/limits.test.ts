@@ -4,22 +4,22 @@
  */
 import { createMessageBatch, env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { consumeMatches } from "../../src/cases/consumer.ts";
 import {
   assignEvidence,
   evidenceFileKey,
   evidenceMetaKey,
   MAX_EVIDENCE_FILES,
-} from "../../src/act/evidence.ts";
+} from "../../src/cases/evidence.ts";
 import {
   type GateMessage,
   MAX_MESSAGE_BYTES,
   type MatchedFile,
   type MatchMessage,
-} from "../../src/act/messages.ts";
-import { pendingKey, sweepPending } from "../../src/act/record.ts";
-import { consumeMatches } from "../../src/consumer/cases.ts";
+} from "../../src/cases/messages.ts";
+import { pendingKey, sweepPending } from "../../src/cases/record.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
-import { Injector } from "../faults/inject.ts";
+import { Injector } from "../helpers/fault-inject.ts";
 import { CapturingQueue, failing, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";

@@ -6,18 +6,18 @@
 import { createMessageBatch, env } from "cloudflare:test";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { GateMessage, MatchMessage, UnscannedMessage } from "../../src/act/messages.ts";
 import { adminRoutes } from "../../src/admin/routes.ts";
-import { consumeMatches } from "../../src/consumer/cases.ts";
+import { consumeMatches } from "../../src/cases/consumer.ts";
+import type { GateMessage, MatchMessage, UnscannedMessage } from "../../src/cases/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import { forgetManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { encodeShards } from "../../src/pdq/shard.ts";
 import { createReviewApp } from "../../src/review/app.ts";
+import { bearer, resetDb, reviewEnv, testKeys, VIEWER_TOKEN } from "../helpers/cases.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
-import { bearer, resetDb, reviewEnv, testKeys, VIEWER_TOKEN } from "../review/fixtures.ts";
 
 /** A JPEG header and nothing decodable after it. */
 const BROKEN_JPEG = new Uint8Array([

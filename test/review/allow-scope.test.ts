@@ -6,19 +6,27 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
-import { newCaseId } from "../../src/act/case-id.ts";
-import { evidenceFileKey } from "../../src/act/evidence.ts";
-import type { MatchedFile, MatchMessage } from "../../src/act/messages.ts";
 import { adminRoutes } from "../../src/admin/routes.ts";
-import { insertCase } from "../../src/consumer/cases.ts";
+import { type AllowRule, isCancelled } from "../../src/cases/allow-list.ts";
+import { newCaseId } from "../../src/cases/case-id.ts";
+import { insertCase } from "../../src/cases/consumer.ts";
+import { evidenceFileKey } from "../../src/cases/evidence.ts";
+import type { MatchedFile, MatchMessage } from "../../src/cases/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import type { MatchHit } from "../../src/match/types.ts";
-import { type AllowRule, isCancelled } from "../../src/review/allow-list.ts";
 import { createReviewApp } from "../../src/review/app.ts";
+import {
+  ADMIN_TOKEN,
+  bearer,
+  jsonPost,
+  REVIEWER_TOKEN,
+  resetDb,
+  reviewEnv,
+  testKeys,
+} from "../helpers/cases.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
-import { ADMIN_TOKEN, bearer, jsonPost, REVIEWER_TOKEN, resetDb, reviewEnv, testKeys } from "./fixtures.ts";
 
 const LISTED = testBytes(2000, 61); // in list "demo" by its MD5
 const LOOKALIKE = testBytes(2000, 62); // a PDQ false positive beside it
