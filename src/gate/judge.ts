@@ -6,7 +6,7 @@
 import type { GateConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
-import { withDecodedImage } from "../image/decode.ts";
+import { withDecodedFrames } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
@@ -14,6 +14,7 @@ import type { ListMeta } from "../lists/manifest.ts";
 import { matchDigests } from "../match/exact.ts";
 import { matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
+import type { PdqResult } from "../pdq/core.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import { isAllowListed } from "../review/allow-list.ts";
 import type { HeldBody } from "../scan/hold.ts";
@@ -21,9 +22,12 @@ import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
 
 export interface FileJudgement {
   hits: MatchHit[];
+  /** PDQ of the first frame, or of the first frame that matched. */
   pdq?: { hash: string; quality: number };
   /** Why an image could not be PDQ-hashed (ImageDecodeError code), if it could not. */
   imageError?: string;
+  /** Frames hashed, for an animated image (more than one). */
+  frames?: number;
 }
 
 /** Judges every file. A failing KV read throws ScanInfrastructureError (the caller applies FAIL_MODE). */
@@ -41,11 +45,7 @@ export async function judgeUpload(
     const j: FileJudgement = { hits };
     if (withPdq && sniffImage(file.head) !== null) {
       const image = await hashImage(scan.body, file, cfg);
-      if ("error" in image) j.imageError = image.error;
-      else {
-        j.pdq = { hash: image.hash, quality: image.quality };
-        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image))));
-      }
+      await matchFrames(env, lists, image, j);
     }
     out.push(j);
   }
@@ -53,25 +53,58 @@ export async function judgeUpload(
   return out;
 }
 
-type ImageResult = { hash: string; quality: number; dihedral: string[] } | { error: string };
+/** The PDQ of each hashed frame (one for a still image), and why decoding stopped early, if it did. */
+interface ImageResult {
+  frames: { index: number; pdq: PdqResult }[];
+  error?: string;
+}
 
 /**
- * Decodes and PDQ-hashes one image. Time is bounded through size: Workers' clocks do not advance
+ * Matches the frames' hashes: a hit in any frame is a hit of the file (tagged with its frame
+ * when the image is animated). Frames whose hash was already looked up are skipped, and so are
+ * the frames after the first that matched. An error that ended decoding stays on the file even
+ * when earlier frames were clean: what was not read is not called clean.
+ */
+async function matchFrames(env: Env, lists: ListMeta[], image: ImageResult, j: FileJudgement): Promise<void> {
+  if (image.error) j.imageError = image.error;
+  const animated = image.frames.length > 1;
+  if (animated) j.frames = image.frames.length;
+  const first = image.frames[0];
+  if (first) j.pdq = { hash: first.pdq.hash, quality: first.pdq.quality };
+  const seen = new Set<string>();
+  for (const { index, pdq } of image.frames) {
+    if (seen.has(pdq.hash)) continue;
+    seen.add(pdq.hash);
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq));
+    if (hits.length === 0) continue;
+    j.pdq = { hash: pdq.hash, quality: pdq.quality };
+    j.hits.push(...(animated ? hits.map((h) => ({ ...h, frame: index })) : hits));
+    return;
+  }
+}
+
+/**
+ * Decodes and PDQ-hashes one image, every hashed frame of an animation (image/frames.ts, which
+ * bounds frames and canvas). Time is bounded through size: Workers' clocks do not advance
  * during computation, so the bound is IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (checked from the
  * header before decoding), whose worst case the benchmark measures.
  */
 async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
   const size = file.end - file.start;
-  if (size > cfg.imageMaxBytes) return { error: "too-large" };
+  if (size > cfg.imageMaxBytes) return { frames: [], error: "too-large" };
   // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
   return oneImageAtATime(async () => {
     try {
       const data = await body.range(file.start, file.end);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-      return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      const { frames, error } = await withDecodedFrames(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      return {
+        frames: frames.map(({ index, value }) => ({ index, pdq: value })),
+        ...(error ? { error: error.code } : {}),
+      };
     } catch (e) {
-      if (e instanceof ImageDecodeError) return { error: e.code };
+      if (e instanceof ImageDecodeError) return { frames: [], error: e.code };
       throw e;
     }
   });

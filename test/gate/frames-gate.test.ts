@@ -1,0 +1,71 @@
+/**
+ * Animated images in the gate: a listed picture (test data, see listed-picture.ts) shown as a
+ * later frame is blocked, and the case says which frame matched. On the decoder that read only
+ * a GIF's first frame, and only an APNG's default image, these uploads reached the origin.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import type { MatchMessage } from "../../src/act/messages.ts";
+import { bodyOf } from "../helpers/origin.ts";
+import { buildApng } from "../image/apng-builder.ts";
+import { buildGif } from "../image/gif-builder.ts";
+import { bridgeGrey, type GreyPicture, listTheBridge, unrelatedGrey, upload } from "./listed-picture.ts";
+
+const GREY_RAMP = Array.from({ length: 256 }, (_, i) => [i, i, i]);
+let listed = "";
+let bridge: GreyPicture;
+let other: GreyPicture;
+
+beforeAll(async () => {
+  listed = await listTheBridge();
+  bridge = await bridgeGrey();
+  other = unrelatedGrey(bridge.width, bridge.height);
+}, 60_000);
+
+function gifOf(...frames: GreyPicture[]): Uint8Array {
+  const [first, ...rest] = frames.map((f) => ({ width: f.width, height: f.height, indices: f.grey }));
+  return buildGif({
+    width: bridge.width,
+    height: bridge.height,
+    globalPalette: GREY_RAMP,
+    frame: first!,
+    moreFrames: rest,
+  });
+}
+
+function apngOf(...frames: GreyPicture[]): Promise<Uint8Array> {
+  return buildApng({
+    width: bridge.width,
+    height: bridge.height,
+    colorType: 0,
+    depth: 8,
+    frames: frames.map((f) => ({ image: { width: f.width, height: f.height, samples: Array.from(f.grey) } })),
+  });
+}
+
+describe("every frame of an animation is judged", () => {
+  it("blocks a GIF whose second frame is the listed picture, and records the frame", {
+    timeout: 60_000,
+  }, async () => {
+    const { res, sent, origin } = await upload(gifOf(other, bridge, other), "image/gif");
+    expect(res.status).toBe(451);
+    expect(origin).toHaveLength(0);
+    const f = (sent[0] as MatchMessage).files[0]!;
+    expect(f.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed, frame: 1 });
+    expect(f.matches[0]!.distance).toBeLessThanOrEqual(31);
+  });
+
+  it("blocks an APNG whose third frame is the listed picture", { timeout: 60_000 }, async () => {
+    const { res, sent, origin } = await upload(await apngOf(other, other, bridge), "image/png");
+    expect(res.status).toBe(451);
+    expect(origin).toHaveLength(0);
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ entryHash: listed, frame: 2 });
+  });
+
+  it("forwards an animation none of whose frames is listed, untouched", { timeout: 60_000 }, async () => {
+    const gif = gifOf(other, unrelatedGrey(bridge.width, bridge.height), other);
+    const { res, sent, origin } = await upload(gif, "image/gif");
+    expect(res.status).toBe(201);
+    expect(sent).toEqual([]);
+    expect(bodyOf(origin[0]!)).toEqual(gif);
+  });
+});
