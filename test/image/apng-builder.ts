@@ -30,7 +30,7 @@ export interface ApngSpec {
 function u32s(...values: number[]): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   const dv = new DataView(out.buffer);
-  values.forEach((v, i) => dv.setUint32(i * 4, v));
+  for (const [i, v] of values.entries()) dv.setUint32(i * 4, v);
   return out;
 }
 
