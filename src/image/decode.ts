@@ -16,16 +16,20 @@
  * - WebP: jSquash's libwebp build (@jsquash/webp 1.5.0), same loading; animated WebP unsupported.
  * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
  * - PNG: png.ts, streamed and downscaled while decoding; APNG frames.
+ * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
  * EXIF orientation is not applied: the reference hashes pixels as stored (exif-rotn-6.jpg's
  * fullres hash is that of the stored 4032x3024 pixels).
  * Channels: JPEG colour and WebP come as RGBA (opaque where the file has no alpha; no copy to
  * drop it), GIF as RGBA, greyscale JPEG as 1 channel, CMYK JPEG as RGB.
  */
+
+import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { decodeGif, decodeGifFrames } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
 import { decodePng, decodePngFrames } from "./png.ts";
 import { readImageHeader } from "./sniff.ts";
+import { decodeTiff, decodeTiffFrames } from "./tiff.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 import { decodeWebp } from "./webp.ts";
 
@@ -70,6 +74,8 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
     if (format === "jpeg") image = await decodeJpeg(bytes);
     else if (format === "png") image = await decodePng(bytes, limits);
     else if (format === "gif") image = decodeGif(bytes, limits);
+    else if (format === "bmp") image = decodeBmp(bytes, limits);
+    else if (format === "tiff") image = await decodeTiff(bytes, limits);
     else image = await decodeWebp(bytes);
   } catch (err) {
     throw asDecodeError(format, err);
@@ -91,7 +97,9 @@ export async function* decodeImageFrames(
       ? decodePngFrames(bytes, limits)
       : format === "gif"
         ? decodeGifFrames(bytes, limits)
-        : null;
+        : format === "tiff"
+          ? decodeTiffFrames(bytes, limits)
+          : null;
   if (!frames) {
     yield { index: 0, image: await decodeImage(bytes, limits) };
     return;

@@ -1,13 +1,16 @@
 /**
- * Animated images in the gate: a listed picture (test data, see listed-picture.ts) shown as a
- * later frame is blocked, and the case says which frame matched. On the decoder that read only
- * a GIF's first frame, and only an APNG's default image, these uploads reached the origin.
+ * Animated images and the formats added with them in the gate: a listed picture (test data,
+ * see listed-picture.ts) shown as a later frame is blocked, and the case says which frame
+ * matched; as BMP or TIFF it is blocked too. Before, the gate read only a GIF's first frame and
+ * an APNG's default image, and did not decode BMP or TIFF: all these uploads reached the origin.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/act/messages.ts";
 import { bodyOf } from "../helpers/origin.ts";
 import { buildApng } from "../image/apng-builder.ts";
+import { encodeBmp } from "../image/bmp-builder.ts";
 import { buildGif } from "../image/gif-builder.ts";
+import { encodeTiff } from "../image/tiff-builder.ts";
 import { bridgeGrey, type GreyPicture, listTheBridge, unrelatedGrey, upload } from "./listed-picture.ts";
 
 const GREY_RAMP = Array.from({ length: 256 }, (_, i) => [i, i, i]);
@@ -67,5 +70,39 @@ describe("every frame of an animation is judged", () => {
     expect(res.status).toBe(201);
     expect(sent).toEqual([]);
     expect(bodyOf(origin[0]!)).toEqual(gif);
+  });
+});
+
+describe("BMP and TIFF are hashed", () => {
+  const rgbOf = (p: GreyPicture) => {
+    const rgb = new Uint8Array(p.width * p.height * 3);
+    for (let i = 0; i < p.grey.length; i++) rgb.fill(p.grey[i]!, i * 3, i * 3 + 3);
+    return rgb;
+  };
+
+  it("blocks the listed picture as a BMP", { timeout: 60_000 }, async () => {
+    const bmp = encodeBmp({ width: bridge.width, height: bridge.height, rgb: rgbOf(bridge), bpp: 24 });
+    const { res, sent, origin } = await upload(bmp, "image/bmp");
+    expect(res.status).toBe(451);
+    expect(origin).toHaveLength(0);
+    const f = (sent[0] as MatchMessage).files[0]!;
+    expect(f).toMatchObject({ sniffedType: "image/bmp" });
+    expect(f.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed });
+  });
+
+  it("blocks the listed picture as an LZW TIFF", { timeout: 60_000 }, async () => {
+    const tiff = await encodeTiff({
+      width: bridge.width,
+      height: bridge.height,
+      channels: 1,
+      samples: bridge.grey,
+      compression: 5,
+      predictor: true,
+      rowsPerStrip: 16,
+    });
+    const { res, sent, origin } = await upload(tiff, "image/tiff");
+    expect(res.status).toBe(451);
+    expect(origin).toHaveLength(0);
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed });
   });
 });
