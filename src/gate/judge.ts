@@ -8,7 +8,7 @@ import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
 import { withDecodedFrames } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
-import { sniffImage } from "../image/sniff.ts";
+import { type Recognition, recognise, type UnscannedReason } from "../image/recognise.ts";
 import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { matchDigests } from "../match/exact.ts";
@@ -28,6 +28,14 @@ export interface FileJudgement {
   imageError?: string;
   /** Frames hashed, for an animated image (more than one). */
   frames?: number;
+  /** What the file is, from its bytes (image/recognise.ts). */
+  recognised?: Recognition;
+  /**
+   * Set when PDQ lists are active and the file was not hashed perceptually: a recognised image
+   * format no decoder here reads, a video, an archive (whose contents are not opened), or
+   * "image-error" for an image whose decoding failed (`imageError` says how).
+   */
+  unscannedReason?: UnscannedReason | "image-error";
 }
 
 /** Judges every file. A failing KV read throws ScanInfrastructureError (the caller applies FAIL_MODE). */
@@ -42,10 +50,16 @@ export async function judgeUpload(
   // One file at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
   for (const file of scan.files) {
     const hits = await viaBinding("KV", () => matchDigests(env.HASHES, lists, file.digests));
-    const j: FileJudgement = { hits };
-    if (withPdq && sniffImage(file.head) !== null) {
+    const recognised = recognise(file.head);
+    const j: FileJudgement = { hits, recognised };
+    if (withPdq && recognised.kind === "image") {
       const image = await hashImage(scan.body, file, cfg);
       await matchFrames(env, lists, image, j);
+      if (j.imageError && j.hits.length === 0) j.unscannedReason = "image-error";
+    } else if (withPdq && recognised.reason) {
+      j.unscannedReason = recognised.reason;
+      // An image format that cannot be hashed follows IMAGE_FAILURE_POLICY like an undecodable one.
+      if (recognised.kind === "image-unhashable") j.imageError = "unsupported";
     }
     out.push(j);
   }

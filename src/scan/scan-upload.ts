@@ -8,8 +8,8 @@ import { type DigestAlgo, DigestSet, type Digests } from "./digests.ts";
 import type { BodyHold, HeldBody } from "./hold.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
 
-/** Bytes of each file kept for type sniffing. */
-const HEAD_BYTES = 64;
+/** Bytes of each file kept for type sniffing (image/recognise.ts reads up to 512: tar's magic is at 257). */
+const HEAD_BYTES = 512;
 /** Most parts accepted in one multipart body. */
 export const MAX_PARTS = 1000;
 
