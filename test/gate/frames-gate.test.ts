@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/act/messages.ts";
+import { isFrameHashed } from "../../src/image/frames.ts";
 import { bodyOf } from "../helpers/origin.ts";
 import { buildApng } from "../image/apng-builder.ts";
 import { encodeBmp } from "../image/bmp-builder.ts";
@@ -104,5 +105,43 @@ describe("BMP and TIFF are hashed", () => {
     expect(res.status).toBe(451);
     expect(origin).toHaveLength(0);
     expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed });
+  });
+});
+
+describe("frames of a long animation beyond the first 50 are sampled (SECURITY.md, known gaps)", () => {
+  // 102 frames: 0 is a clean picture, 1..101 change one pixel, except one that shows the listed
+  // picture for a single frame and then restores the previous screen (disposal 3). With 52
+  // frames after the first 50 and 50 samples among them, frame 76 is hashed and frame 75 is not.
+  function longGif(listedAt: number): Uint8Array {
+    const dot = { width: 1, height: 1, indices: Uint8Array.of(200) };
+    const frames = Array.from({ length: 101 }, (_, i) =>
+      i + 1 === listedAt
+        ? { width: bridge.width, height: bridge.height, indices: bridge.grey, disposal: 3 }
+        : { ...dot, left: i },
+    );
+    const [first, ...rest] = frames;
+    return buildGif({
+      width: bridge.width,
+      height: bridge.height,
+      globalPalette: GREY_RAMP,
+      frame: { width: other.width, height: other.height, indices: other.grey },
+      secondFrame: first!,
+      moreFrames: rest,
+    });
+  }
+
+  it("blocks the listed picture shown in a sampled frame", { timeout: 120_000 }, async () => {
+    expect([isFrameHashed(76, 102), isFrameHashed(75, 102)]).toEqual([true, false]);
+    const { res, sent } = await upload(longGif(76), "image/gif");
+    expect(res.status).toBe(451);
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ entryHash: listed, frame: 76 });
+  });
+
+  it("passes it when it is shown only in a frame the sampling skips (the gap, pinned)", {
+    timeout: 120_000,
+  }, async () => {
+    const { res, origin } = await upload(longGif(75), "image/gif");
+    expect(res.status).toBe(201);
+    expect(origin).toHaveLength(1);
   });
 });
