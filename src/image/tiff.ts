@@ -164,7 +164,10 @@ function pageOf(ifd: Ifd, le: boolean, limits: DecodeLimits): Page {
   };
 }
 
-/** Every page of a TIFF (up to FRAMES_TOTAL), each at the PDQ size unless `limits.fullResolution`. */
+/**
+ * Every page of a TIFF, each at the PDQ size unless `limits.fullResolution`; a file with more
+ * than FRAMES_TOTAL pages is reported too large after those are yielded (and judged).
+ */
 export async function* decodeTiffFrames(
   bytes: Uint8Array,
   limits: DecodeLimits,
@@ -172,7 +175,9 @@ export async function* decodeTiffFrames(
   const r = openTiff(bytes);
   const seen = new Set<number>();
   let at = r.u32(4);
-  for (let index = 0; at !== 0 && index < FRAMES_TOTAL; index++) {
+  for (let index = 0; at !== 0; index++) {
+    // Pages past the cap are not skipped silently: what was not read is not called clean.
+    if (index === FRAMES_TOTAL) fail("too-large", `more than ${FRAMES_TOTAL} pages`);
     if (seen.has(at)) fail("corrupt", "IFD chain loops");
     seen.add(at);
     const ifd = readIfd(r, at);

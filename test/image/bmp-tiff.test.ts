@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeImage, decodeImageFrames } from "../../src/image/decode.ts";
+import { decodeImage, withDecodedFrames } from "../../src/image/decode.ts";
 import { planScale } from "../../src/image/downscale.ts";
 import { sniffImage } from "../../src/image/sniff.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
@@ -150,10 +150,30 @@ describe("TIFF", () => {
     expect(await code(jpeg)).toBe("unsupported");
   });
 
-  it("yields every page as a frame", async () => {
+  /** The file with its IFD repeated to make `pages` pages (all sharing the first page's strips). */
+  function pagesOf(tiff: Uint8Array, pages: number): Uint8Array {
+    const dv = new DataView(tiff.buffer, tiff.byteOffset);
+    const ifdAt = dv.getUint32(4, true);
+    const ifdLen = 2 + dv.getUint16(ifdAt, true) * 12 + 4;
+    const out = new Uint8Array(tiff.length + (pages - 1) * ifdLen);
+    out.set(tiff);
+    const ov = new DataView(out.buffer);
+    for (let p = 1; p < pages; p++) {
+      const at = tiff.length + (p - 1) * ifdLen;
+      out.set(tiff.subarray(ifdAt, ifdAt + ifdLen), at);
+      ov.setUint32((p === 1 ? ifdAt : at - ifdLen) + ifdLen - 4, at, true);
+    }
+    return out;
+  }
+
+  it("yields every page as a frame, and reports a file of more than 100 pages after judging 100", async () => {
     const one = await encodeTiff({ width: 4, height: 4, channels: 1, samples: new Array(16).fill(10) });
-    const frames = [];
-    for await (const f of decodeImageFrames(one, LIMITS)) frames.push(f.index);
-    expect(frames).toEqual([0]);
+    const indices = async (b: Uint8Array) =>
+      (await withDecodedFrames(b, LIMITS, () => 0)).frames.map((f) => f.index);
+    expect(await indices(one)).toEqual([0]);
+    expect(await indices(pagesOf(one, 3))).toEqual([0, 1, 2]);
+    const many = await withDecodedFrames(pagesOf(one, 101), LIMITS, () => 0);
+    expect(many.frames).toHaveLength(100);
+    expect(many.error?.code).toBe("too-large");
   });
 });
