@@ -106,7 +106,8 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     const unscanned = unscannedFiles(scan.files, judged);
     if (verdict === "clean" && unscanned.length > 0) {
       // A file that could not be hashed is never silently treated as clean.
-      if (cfg.imageFailurePolicy === "hold") verdict = "block";
+      // IMAGE_FAILURE_POLICY is about images; a video or an archive is recorded, not held.
+      if (cfg.imageFailurePolicy === "hold" && judged.some((j) => j.imageError)) verdict = "block";
       else {
         const reason = `not hashed: ${unscanned.map((f) => `file ${f.index}: ${f.reason}`).join(", ")}`;
         await recordUnscanned(

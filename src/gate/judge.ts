@@ -13,14 +13,15 @@
 import { allowRulesFor, isCancelled } from "../cases/allow-list.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
-import { withDecodedImage } from "../image/decode.ts";
+import { withDecodedFrames } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
-import { sniffImage } from "../image/sniff.ts";
+import { type Recognition, recognise, type UnscannedReason } from "../image/recognise.ts";
 import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
+import type { PdqResult } from "../pdq/core.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import type { FileSource } from "../scan/file-bytes.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
@@ -28,11 +29,22 @@ import type { GateConfig } from "./config.ts";
 
 export interface FileJudgement {
   hits: MatchHit[];
+  /** PDQ of the first frame, or of the first frame that matched. */
   pdq?: { hash: string; quality: number };
   /** Why an image could not be PDQ-hashed (ImageDecodeError code, "too-many-images"), if it could not. */
   imageError?: string;
   /** Set when the file was not judged at all because the upload was already certain to be blocked. */
   skipped?: "block-certain";
+  /** Frames hashed, for an animated image (more than one). */
+  frames?: number;
+  /** What the file is, from its bytes (image/recognise.ts). */
+  recognised?: Recognition;
+  /**
+   * Set when PDQ lists are active and the file was not hashed perceptually: a recognised image
+   * format no decoder here reads, a video, an archive (whose contents are not opened), or
+   * "image-error" for an image whose decoding failed (`imageError` says how).
+   */
+  unscannedReason?: UnscannedReason | "image-error";
 }
 
 /**
@@ -47,7 +59,8 @@ const LIST_LOAD_TIMEOUTS = 6;
  * other image formats) add their reason here.
  */
 export function unscannedReason(j: FileJudgement): string | null {
-  return j.imageError ?? null;
+  if (j.imageError) return j.imageError;
+  return j.unscannedReason && j.unscannedReason !== "image-error" ? j.unscannedReason : null;
 }
 
 /** Judges every file. A failing or slow binding throws ScanInfrastructureError (the caller applies FAIL_MODE). */
@@ -69,19 +82,27 @@ export async function judgeUpload(
       ),
     t,
   );
-  const out: FileJudgement[] = exact.map((hits) => ({ hits }));
+  const out: FileJudgement[] = exact.map((hits, i) => ({ hits, recognised: recognise(scan.files[i]!.head) }));
   await dropAllowListed(env.DB, scan.files, out, t);
   if (pdqLists(lists).length === 0) return out;
   const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
-  const images = scan.files.filter((f) => sniffImage(f.head) !== null).length;
+  const images = out.filter((j) => j.recognised?.kind === "image").length;
   if (images > 0 && !blockCertain)
     await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
   let decoded = 0;
   const pdqHit: number[] = [];
   // One image at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
   for (const [i, file] of scan.files.entries()) {
-    if (sniffImage(file.head) === null) continue;
     const j = out[i]!;
+    const recognised = j.recognised!;
+    if (recognised.kind !== "image") {
+      if (recognised.reason) {
+        j.unscannedReason = recognised.reason;
+        // An image format that cannot be hashed follows IMAGE_FAILURE_POLICY like an undecodable one.
+        if (recognised.kind === "image-unhashable") j.imageError = "unsupported";
+      }
+      continue;
+    }
     if (blockCertain) {
       j.skipped = "block-certain";
       continue;
@@ -92,37 +113,72 @@ export async function judgeUpload(
     }
     decoded++;
     const image = await hashImage(scan.source, file, cfg);
-    if ("error" in image) {
-      j.imageError = image.error;
-      continue;
-    }
-    j.pdq = { hash: image.hash, quality: image.quality };
-    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, image), t);
-    if (hits.length > 0) pdqHit.push(i);
-    j.hits.push(...hits);
+    const before = j.hits.length;
+    await matchFrames(env, lists, image, j, t);
+    if (j.imageError && j.hits.length === before) j.unscannedReason = "image-error";
+    if (j.hits.length > before) pdqHit.push(i);
   }
   if (pdqHit.length > 0) await dropAllowListed(env.DB, scan.files, out, t, pdqHit);
   return out;
 }
 
-type ImageResult = { hash: string; quality: number; dihedral: string[] } | { error: string };
+/** The PDQ of each hashed frame (one for a still image), and why decoding stopped early, if it did. */
+interface ImageResult {
+  frames: { index: number; pdq: PdqResult }[];
+  error?: string;
+}
 
 /**
- * Decodes and PDQ-hashes one image. Time is bounded through size: Workers' clocks do not advance
+ * Matches the frames' hashes: a hit in any frame is a hit of the file (tagged with its frame
+ * when the image is animated). Frames whose hash was already looked up are skipped, and so are
+ * the frames after the first that matched. An error that ended decoding stays on the file even
+ * when earlier frames were clean: what was not read is not called clean.
+ */
+async function matchFrames(
+  env: Env,
+  lists: ListMeta[],
+  image: ImageResult,
+  j: FileJudgement,
+  timeoutMs: number,
+): Promise<void> {
+  if (image.error) j.imageError = image.error;
+  const animated = image.frames.length > 1;
+  if (animated) j.frames = image.frames.length;
+  const first = image.frames[0];
+  if (first) j.pdq = { hash: first.pdq.hash, quality: first.pdq.quality };
+  const seen = new Set<string>();
+  for (const { index, pdq } of image.frames) {
+    if (seen.has(pdq.hash)) continue;
+    seen.add(pdq.hash);
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq), timeoutMs);
+    if (hits.length === 0) continue;
+    j.pdq = { hash: pdq.hash, quality: pdq.quality };
+    j.hits.push(...(animated ? hits.map((h) => ({ ...h, frame: index })) : hits));
+    return;
+  }
+}
+
+/**
+ * Decodes and PDQ-hashes one image, every hashed frame of an animation (image/frames.ts, which
+ * bounds frames and canvas). Time is bounded through size: Workers' clocks do not advance
  * during computation, so the bound is IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (checked from the
  * header before decoding), whose worst case the benchmark measures.
  */
 async function hashImage(source: FileSource, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
-  if (file.size > cfg.imageMaxBytes) return { error: "too-large" };
+  if (file.size > cfg.imageMaxBytes) return { frames: [], error: "too-large" };
   // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
   return oneImageAtATime(async () => {
     try {
       const data = await source.bytes(file);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-      return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      const { frames, error } = await withDecodedFrames(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      return {
+        frames: frames.map(({ index, value }) => ({ index, pdq: value })),
+        ...(error ? { error: error.code } : {}),
+      };
     } catch (e) {
-      if (e instanceof ImageDecodeError) return { error: e.code };
+      if (e instanceof ImageDecodeError) return { frames: [], error: e.code };
       throw e;
     }
   });

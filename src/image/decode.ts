@@ -14,22 +14,27 @@
  *   to 49 levels (mean 0.7-1.8) because it upsamples chroma by replication. jpeg-js is kept
  *   only for CMYK/YCCK files, which libjpeg cannot turn into RGB (jpeg-cmyk.ts).
  * - WebP: jSquash's libwebp build (@jsquash/webp 1.5.0), same loading; animated WebP unsupported.
- * - GIF: our own decoder (gif.ts), first frame.
- * - PNG: png.ts.
+ * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
+ * - PNG: png.ts, streamed and downscaled while decoding; APNG frames.
+ * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
  * EXIF orientation is not applied: the reference hashes pixels as stored (exif-rotn-6.jpg's
  * fullres hash is that of the stored 4032x3024 pixels).
  * Channels: JPEG colour and WebP come as RGBA (opaque where the file has no alpha; no copy to
  * drop it), GIF as RGBA, greyscale JPEG as 1 channel, CMYK JPEG as RGB.
  */
-import { decodeGif } from "./gif.ts";
+
+import { decodeBmp } from "./bmp.ts";
+import type { DecodedFrame } from "./frames.ts";
+import { decodeGif, decodeGifFrames } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
-import { decodePng } from "./png.ts";
+import { decodePng, decodePngFrames } from "./png.ts";
 import { readImageHeader } from "./sniff.ts";
+import { decodeTiff, decodeTiffFrames } from "./tiff.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 import { decodeWebp } from "./webp.ts";
 
-/** Decodes the first frame of a JPEG, PNG, GIF or WebP image, refusing it from its header if too large. */
-export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
+/** Format and size from the header, refused before any decoding when too large. */
+function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
   const header = readImageHeader(bytes);
   if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
   const { format, width, height } = header;
@@ -41,21 +46,106 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
       `${format} ${width}x${height} exceeds ${limits.maxPixels} pixels`,
     );
   }
-  let image: DecodedImage;
-  try {
-    if (format === "jpeg") image = await decodeJpeg(bytes);
-    else if (format === "png") image = await decodePng(bytes, limits);
-    else if (format === "gif") image = decodeGif(bytes, limits.maxPixels);
-    else image = await decodeWebp(bytes);
-  } catch (err) {
-    if (err instanceof ImageDecodeError) throw err;
-    // A decoder bug or an engine limit (e.g. out of memory) is still an undecodable image.
-    throw new ImageDecodeError("corrupt", `${format} decoder failed: ${String(err)}`);
-  }
+  return header;
+}
+
+/** Any failure of a decoder as an ImageDecodeError. */
+function asDecodeError(format: string, err: unknown): ImageDecodeError {
+  if (err instanceof ImageDecodeError) return err;
+  // A decoder bug or an engine limit (e.g. out of memory) is still an undecodable image.
+  return new ImageDecodeError("corrupt", `${format} decoder failed: ${String(err)}`);
+}
+
+function checkedImage(format: string, image: DecodedImage): DecodedImage {
   if (image.pixels.length !== image.width * image.height * image.channels) {
     throw new ImageDecodeError("corrupt", `${format} decoder returned a short pixel buffer`);
   }
   return image;
+}
+
+/**
+ * Decodes the first frame of an image, refusing it from its header if too large. PNG, GIF, BMP
+ * and TIFF come at the PDQ size (downscale.ts) unless `limits.fullResolution`.
+ */
+export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
+  const { format } = checkedHeader(bytes, limits);
+  let image: DecodedImage;
+  try {
+    if (format === "jpeg") image = await decodeJpeg(bytes);
+    else if (format === "png") image = await decodePng(bytes, limits);
+    else if (format === "gif") image = decodeGif(bytes, limits);
+    else if (format === "bmp") image = decodeBmp(bytes, limits);
+    else if (format === "tiff") image = await decodeTiff(bytes, limits);
+    else image = await decodeWebp(bytes);
+  } catch (err) {
+    throw asDecodeError(format, err);
+  }
+  return checkedImage(format, image);
+}
+
+/**
+ * Every frame of an image that is hashed (frames.ts): one for a still image, the composited
+ * frames of an animated GIF or APNG, in file order.
+ */
+export async function* decodeImageFrames(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+): AsyncGenerator<DecodedFrame> {
+  const { format } = checkedHeader(bytes, limits);
+  const frames =
+    format === "png"
+      ? decodePngFrames(bytes, limits)
+      : format === "gif"
+        ? decodeGifFrames(bytes, limits)
+        : format === "tiff"
+          ? decodeTiffFrames(bytes, limits)
+          : null;
+  if (!frames) {
+    yield { index: 0, image: await decodeImage(bytes, limits) };
+    return;
+  }
+  for (;;) {
+    let next: IteratorResult<DecodedFrame>;
+    try {
+      next = await frames.next();
+    } catch (err) {
+      throw asDecodeError(format, err);
+    }
+    if (next.done) return;
+    yield { index: next.value.index, image: checkedImage(format, next.value.image) };
+  }
+}
+
+/** What `use` gave for each frame, and the error that ended decoding early, if one did. */
+export interface FramesResult<T> {
+  frames: { index: number; value: T }[];
+  error?: ImageDecodeError;
+}
+
+/**
+ * Decodes every hashed frame and hands each to `use`, freeing its pixels before the next is
+ * decoded (at most one frame alive besides an animation's canvas). A frame that fails to decode
+ * ends the loop: the frames before it keep their results, and the error is returned with them.
+ */
+export async function withDecodedFrames<T>(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+  use: (image: DecodedImage, index: number) => T,
+): Promise<FramesResult<T>> {
+  const frames: FramesResult<T>["frames"] = [];
+  try {
+    for await (const { index, image } of decodeImageFrames(bytes, limits)) {
+      try {
+        frames.push({ index, value: use(image, index) });
+      } finally {
+        releasePixels(image);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof ImageDecodeError)) throw err;
+    return { frames, error: err };
+  }
+  return { frames };
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
- * GIF decoder, first frame only: LZW, interlacing, global/local palettes and the
- * transparent index of a graphic control extension. Output is RGBA at the logical screen
- * size; pixels outside the first frame and transparent pixels are (0,0,0,0) — PDQ drops
- * alpha, so what matters is that they are deterministic.
+ * GIF decoder: LZW, interlacing, global/local palettes, the transparent index and disposal
+ * method of each frame's graphic control extension, every frame composited on the logical
+ * screen (frames.ts). Pixels no frame has drawn are (0,0,0,0) — PDQ drops alpha, so what matters
+ * is that they are deterministic. Our own decoder: it is small, and the gate needs frame-by-frame
+ * output with its own errors and bounds.
  */
 import { concatBytes } from "../bytes.ts";
-import { type DecodedImage, ImageDecodeError } from "./types.ts";
+import { CANVAS_MAX_PIXELS, Canvas, type DecodedFrame, isFrameHashed } from "./frames.ts";
+import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 
 export type GifHeader =
   | { ok: true; width: number; height: number }
@@ -158,62 +160,154 @@ function interlacedRows(height: number): Int32Array {
   return rows;
 }
 
-/** Decodes the first frame of a GIF into RGBA at the logical screen size. */
-export function decodeGif(bytes: Uint8Array, maxPixels: number): DecodedImage {
-  const header = readGifHeader(bytes);
-  if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
-  const { width, height } = header;
-  if (width === 0 || height === 0) throw new ImageDecodeError("corrupt", "GIF with a zero dimension");
-  if (width * height > maxPixels) throw new ImageDecodeError("too-large", `GIF ${width}x${height}`);
-  const cur = new Cursor(bytes, 10);
-  const packed = cur.u8();
-  cur.pos += 2; // background index, aspect ratio
-  const globalPalette = packed & 0x80 ? readPalette(cur, packed) : null;
-  let transparent = -1;
+/** A frame's graphic control: disposal method and transparent index (-1: none). */
+interface Control {
+  disposal: number;
+  transparent: number;
+}
+
+/**
+ * The image descriptors after the screen descriptor, each with the graphic control before it;
+ * the cursor is on the descriptor, and the caller must move it past the frame before asking
+ * for the next.
+ */
+function* imageBlocks(cur: Cursor): Generator<Control> {
+  let control: Control = { disposal: 0, transparent: -1 };
+  let n = 0;
   for (;;) {
+    // A file that ends without its trailer after a complete frame is shown by browsers as is.
+    if (n > 0 && cur.pos >= cur.bytes.length) return;
     const block = cur.u8();
-    if (block === 0x3b) throw new ImageDecodeError("corrupt", "GIF has no image");
+    if (block === 0x3b) return;
     if (block === 0x21) {
       const label = cur.u8();
       if (label === 0xf9) {
         const gce = cur.subBlocks();
-        if (gce.length >= 4 && (gce[0]! & 1) === 1) transparent = gce[3]!;
+        if (gce.length >= 4) {
+          control = { disposal: (gce[0]! >> 2) & 7, transparent: (gce[0]! & 1) === 1 ? gce[3]! : -1 };
+        }
       } else {
         cur.skipSubBlocks();
       }
       continue;
     }
     if (block !== 0x2c) throw new ImageDecodeError("corrupt", `unknown GIF block 0x${block.toString(16)}`);
-    const left = cur.u16();
-    const top = cur.u16();
-    const fw = cur.u16();
-    const fh = cur.u16();
-    const fpacked = cur.u8();
-    const palette = fpacked & 0x80 ? readPalette(cur, fpacked) : globalPalette;
-    if (!palette) throw new ImageDecodeError("corrupt", "GIF frame without a palette");
-    if (fw * fh > maxPixels) throw new ImageDecodeError("too-large", `GIF frame ${fw}x${fh}`);
-    const minCodeSize = cur.u8();
-    const indices = lzwDecode(cur.subBlocks(), minCodeSize, fw * fh);
-    const rows = fpacked & 0x40 ? interlacedRows(fh) : null;
-    const pixels = new Uint8Array(width * height * 4);
-    const paletteEntries = palette.length / 3;
-    for (let r = 0; r < fh; r++) {
-      const y = top + (rows ? rows[r]! : r);
-      if (y >= height) continue;
-      for (let x = 0; x < fw; x++) {
-        const px = left + x;
-        if (px >= width) break;
-        const idx = indices[r * fw + x]!;
-        if (idx === transparent) continue;
-        const o = (y * width + px) * 4;
-        if (idx < paletteEntries) {
-          pixels[o] = palette[idx * 3]!;
-          pixels[o + 1] = palette[idx * 3 + 1]!;
-          pixels[o + 2] = palette[idx * 3 + 2]!;
-        }
-        pixels[o + 3] = 255; // an index past the palette shows as opaque black, as browsers do
-      }
-    }
-    return { width, height, channels: 4, pixels };
+    n++;
+    yield control;
+    control = { disposal: 0, transparent: -1 };
   }
+}
+
+function skipFrame(cur: Cursor): void {
+  cur.pos += 8;
+  const packed = cur.u8();
+  if (packed & 0x80) readPalette(cur, packed);
+  cur.u8();
+  cur.skipSubBlocks();
+}
+
+/** Decodes one frame onto the canvas (transparent pixels leave it as it was); returns its rectangle. */
+function drawFrame(
+  cur: Cursor,
+  canvas: Canvas,
+  globalPalette: Uint8Array | null,
+  control: Control,
+  n: number,
+): [number, number, number, number] {
+  const left = cur.u16();
+  const top = cur.u16();
+  const fw = cur.u16();
+  const fh = cur.u16();
+  const fpacked = cur.u8();
+  const palette = fpacked & 0x80 ? readPalette(cur, fpacked) : globalPalette;
+  if (!palette) throw new ImageDecodeError("corrupt", "GIF frame without a palette");
+  if (fw * fh > CANVAS_MAX_PIXELS) throw new ImageDecodeError("too-large", `GIF frame ${fw}x${fh}`);
+  // Each frame costs at least an LZW table's set-up, however small.
+  canvas.spend(Math.max(fw * fh, 4096), n);
+  const minCodeSize = cur.u8();
+  const indices = lzwDecode(cur.subBlocks(), minCodeSize, fw * fh);
+  const rows = fpacked & 0x40 ? interlacedRows(fh) : null;
+  const { width, height, pixels } = canvas;
+  const paletteEntries = palette.length / 3;
+  for (let r = 0; r < fh; r++) {
+    const y = top + (rows ? rows[r]! : r);
+    if (y >= height) continue;
+    for (let x = 0; x < fw; x++) {
+      const px = left + x;
+      if (px >= width) break;
+      const idx = indices[r * fw + x]!;
+      if (idx === control.transparent) continue;
+      const o = (y * width + px) * 4;
+      if (idx < paletteEntries) {
+        pixels[o] = palette[idx * 3]!;
+        pixels[o + 1] = palette[idx * 3 + 1]!;
+        pixels[o + 2] = palette[idx * 3 + 2]!;
+      } else {
+        pixels[o] = pixels[o + 1] = pixels[o + 2] = 0;
+      }
+      pixels[o + 3] = 255; // an index past the palette shows as opaque black, as browsers do
+    }
+  }
+  // The rectangle clipped to the screen, for disposal.
+  const x0 = Math.min(left, width);
+  const y0 = Math.min(top, height);
+  return [x0, y0, Math.min(left + fw, width) - x0, Math.min(top + fh, height) - y0];
+}
+
+/**
+ * Every frame to hash (frames.ts), composited as browsers show them: frames drawn in order on
+ * a screen that starts transparent black, each frame's disposal method applied before the next
+ * (1 keep, 2 clear its rectangle, 3 restore what was under it). RGBA at the PDQ size unless
+ * `limits.fullResolution`.
+ */
+export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Generator<DecodedFrame> {
+  const header = readGifHeader(bytes);
+  if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
+  const { width, height } = header;
+  if (width === 0 || height === 0) throw new ImageDecodeError("corrupt", "GIF with a zero dimension");
+  if (width * height > limits.maxPixels) throw new ImageDecodeError("too-large", `GIF ${width}x${height}`);
+  const start = new Cursor(bytes, 10);
+  const packed = start.u8();
+  start.pos += 2; // background index, aspect ratio
+  const globalPalette = packed & 0x80 ? readPalette(start, packed) : null;
+  const blocksAt = start.pos;
+  const canvas = new Canvas(width, height, "GIF");
+  const cur = new Cursor(bytes, blocksAt);
+  const total = countFrames(new Cursor(bytes, blocksAt));
+  const full = limits.fullResolution ?? false;
+  let n = 0;
+  for (const control of imageBlocks(cur)) {
+    const saved = control.disposal === 3 ? canvas.pixels.slice() : null;
+    const [x, y, w, h] = drawFrame(cur, canvas, globalPalette, control, n);
+    if (isFrameHashed(n, total)) yield { index: n, image: canvas.snapshot(full) };
+    n++;
+    if (control.disposal === 2) canvas.clear(x, y, w, h);
+    else if (saved) canvas.pixels.set(saved);
+  }
+  if (n === 0) throw new ImageDecodeError("corrupt", "GIF has no image");
+}
+
+/**
+ * Frames in the file, from its block structure alone (for sampling). A damaged tail counts
+ * as endless: the frames before it are still decoded, then the damage is met and reported.
+ */
+function countFrames(cur: Cursor): number {
+  let n = 0;
+  try {
+    for (const _ of imageBlocks(cur)) {
+      skipFrame(cur);
+      n++;
+    }
+  } catch (e) {
+    if (!(e instanceof ImageDecodeError)) throw e;
+    return Number.POSITIVE_INFINITY;
+  }
+  return n;
+}
+
+/** The first frame, as the gate decoded GIFs before animations were judged (tests, `decodeImage`). */
+export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): DecodedImage {
+  const first = decodeGifFrames(bytes, limits).next();
+  if (first.done) throw new ImageDecodeError("corrupt", "GIF has no image");
+  return first.value.image;
 }

@@ -2,9 +2,12 @@
  * Content sniffing by magic bytes. The declared Content-Type of an upload is the sender's
  * claim; what the gate hashes and records is decided from the bytes themselves.
  */
+
+import { readBmpHeader } from "./bmp.ts";
 import { readGifHeader } from "./gif.ts";
 import { readJpegHeader } from "./jpeg-header.ts";
-import type { ImageFormat } from "./types.ts";
+import { readTiffHeader } from "./tiff.ts";
+import { ImageDecodeError, type ImageFormat } from "./types.ts";
 import { readWebpHeader } from "./webp-header.ts";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -27,7 +30,17 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | null {
   const six = ascii(bytes, 0, 6);
   if (six === "GIF87a" || six === "GIF89a") return "gif";
   if (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP") return "webp";
+  if (isBmp(bytes)) return "bmp";
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return "tiff";
   return null;
+}
+
+/** "BM" alone is two letters of text: the DIB header's size must be one Windows or OS/2 writes too. */
+function isBmp(bytes: Uint8Array): boolean {
+  if (ascii(bytes, 0, 2) !== "BM" || bytes.length < 18) return false;
+  const dib = bytes[14]! | (bytes[15]! << 8) | (bytes[16]! << 16) | (bytes[17]! << 24);
+  return [12, 40, 52, 56, 64, 108, 124].includes(dib);
 }
 
 // ISO base media (`ftyp` box) major brands worth naming; anything else with `ftyp` is MP4.
@@ -50,6 +63,8 @@ const IMAGE_MIME: Record<ImageFormat, string> = {
   png: "image/png",
   gif: "image/gif",
   webp: "image/webp",
+  bmp: "image/bmp",
+  tiff: "image/tiff",
 };
 
 /** A MIME type for the gate's records, from magic bytes; `application/octet-stream` if unknown. */
@@ -76,10 +91,6 @@ export function sniffType(bytes: Uint8Array): string {
   if (ascii(bytes, 0, 6) === "Rar!\x1a\x07") return "application/vnd.rar";
   if (ascii(bytes, 0, 4) === "OggS") return "application/ogg";
   if (ascii(bytes, 0, 3) === "ID3") return "audio/mpeg";
-  if (ascii(bytes, 0, 2) === "BM" && bytes.length >= 26) return "image/bmp";
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) {
-    return "image/tiff";
-  }
   if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20])) {
     return "image/jxl";
   }
@@ -110,6 +121,15 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const format = sniffImage(bytes);
   if (!format) return { ok: false, format, reason: "unsupported", detail: "not a recognised image format" };
   if (format === "png") return readPngHeader(bytes);
+  if (format === "bmp" || format === "tiff") {
+    try {
+      const { width, height } = format === "bmp" ? readBmpHeader(bytes) : readTiffHeader(bytes);
+      return { ok: true, format, width, height };
+    } catch (e) {
+      if (!(e instanceof ImageDecodeError) || e.code === "too-large") throw e;
+      return { ok: false, format, reason: e.code, detail: e.message };
+    }
+  }
   const header =
     format === "jpeg"
       ? readJpegHeader(bytes)

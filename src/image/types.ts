@@ -8,12 +8,17 @@ export interface DecodedImage {
 }
 
 /** Image formats the gate recognises by their magic bytes. */
-export type ImageFormat = "jpeg" | "png" | "gif" | "webp";
+export type ImageFormat = "jpeg" | "png" | "gif" | "webp" | "bmp" | "tiff";
 
 /** Limits applied before and during decoding. */
 export interface DecodeLimits {
   /** Largest width × height decoded; larger images are refused from their header (decompression bombs). */
   maxPixels: number;
+  /**
+   * Decode at the source's full size instead of the PDQ working size (shorter side 512,
+   * downscale.ts): `hashgate hash` prepares lists from full-resolution hashes, and tests compare.
+   */
+  fullResolution?: boolean;
 }
 
 /** Why an image could not be decoded. `code` is stable; `message` is for logs. */

@@ -14,4 +14,6 @@ export interface MatchHit {
   distance?: number;
   entryHash?: string;
   quality?: number;
+  /** PDQ matches in an animated image: the frame (0-based, in file order) that matched. */
+  frame?: number;
 }

@@ -67,6 +67,8 @@ export interface GifFrameSpec {
   interlaced?: boolean;
   localPalette?: number[][];
   transparentIndex?: number;
+  /** Disposal method after the frame: 1 keep, 2 clear to transparent, 3 restore previous. */
+  disposal?: number;
 }
 
 export interface GifSpec {
@@ -76,6 +78,8 @@ export interface GifSpec {
   frame: GifFrameSpec;
   /** Adds a second frame after the first (the decoder must ignore it). */
   secondFrame?: GifFrameSpec;
+  /** Further frames after those. */
+  moreFrames?: GifFrameSpec[];
 }
 
 function paletteBytes(palette: number[][]): { bits: number; bytes: number[] } {
@@ -101,7 +105,10 @@ function interlaceOrder(height: number): number[] {
 
 function frameBytes(f: GifFrameSpec): number[] {
   const out: number[] = [];
-  if (f.transparentIndex !== undefined) out.push(0x21, 0xf9, 4, 1, 0, 0, f.transparentIndex, 0);
+  if (f.transparentIndex !== undefined || f.disposal !== undefined) {
+    const packed = ((f.disposal ?? 0) << 2) | (f.transparentIndex !== undefined ? 1 : 0);
+    out.push(0x21, 0xf9, 4, packed, 0, 0, f.transparentIndex ?? 0, 0);
+  }
   const u16 = (v: number) => [v & 0xff, v >> 8];
   const local = f.localPalette ? paletteBytes(f.localPalette) : null;
   const packed = (local ? 0x80 | (local.bits - 1) : 0) | (f.interlaced ? 0x40 : 0);
@@ -134,8 +141,10 @@ export function buildGif(spec: GifSpec): Uint8Array {
   out.push(global ? 0xf0 | (global.bits - 1) : 0, 0, 0);
   if (global) out.push(...global.bytes);
   out.push(0x21, 0xfe, 9, ...new TextEncoder().encode("test data"), 0); // a comment to skip
-  out.push(...frameBytes(spec.frame));
-  if (spec.secondFrame) out.push(...frameBytes(spec.secondFrame));
+  // Appended one by one: a large frame has too many bytes for one spread call.
+  for (const f of [spec.frame, ...(spec.secondFrame ? [spec.secondFrame] : []), ...(spec.moreFrames ?? [])]) {
+    for (const b of frameBytes(f)) out.push(b);
+  }
   out.push(0x3b);
   return Uint8Array.from(out);
 }

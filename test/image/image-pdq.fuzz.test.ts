@@ -1,23 +1,27 @@
 /**
  * Fuzz target (b): sniffing + decoding + PDQ, the gate's image path (src/gate/judge.ts), on
  * mutated images of every format. Must hold: a PDQ hash (64 hex digits, quality 0..100) or an
- * ImageDecodeError, nothing else; an async property per input with a time limit, so a hang
- * fails. Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
+ * ImageDecodeError, nothing else, for every hashed frame; an async property per input with a
+ * time limit, so a hang fails. Seeds cover every decoder: JPEG, PNG, APNG, GIF (animated too),
+ * WebP, BMP and TIFF. Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
  * step, sniffing, and seeds from the corpus (fuzz/corpus/image/*.b64).
  * Test data: two small benign fixture JPEGs and images generated here.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeImage } from "../../src/image/decode.ts";
+import { withDecodedFrames } from "../../src/image/decode.ts";
 import { readImageHeader, sniffImage } from "../../src/image/sniff.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { pdqHash } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { corpus, fuzzRuns, fuzzSeed, logRun } from "../helpers/fuzz-runs.ts";
+import { buildApng } from "./apng-builder.ts";
+import { encodeBmp } from "./bmp-builder.ts";
 import { encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
 import { buildGif } from "./gif-builder.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
 import { encodePng } from "./png-encoder.ts";
+import { encodeTiff } from "./tiff-builder.ts";
 
 const LIMITS = { maxPixels: 4_000_000 };
 /** Per-input limit: the largest seed decodes in a few ms; a minute means a hang. */
@@ -25,13 +29,20 @@ const INPUT_TIMEOUT_MS = 60_000;
 
 type Outcome = "hashed" | ImageDecodeError["code"];
 
-/** The gate's image step on `bytes`; anything thrown but an ImageDecodeError escapes. */
+/**
+ * The gate's image step on `bytes` (every hashed frame, src/gate/judge.ts); anything thrown but
+ * an ImageDecodeError escapes. An error after some frames counts as the error.
+ */
 async function imageOutcome(bytes: Uint8Array): Promise<Outcome> {
   try {
-    const r = pdqHash(await decodeImage(bytes, LIMITS));
-    expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(r.quality).toBeGreaterThanOrEqual(0);
-    expect(r.quality).toBeLessThanOrEqual(100);
+    const { frames, error } = await withDecodedFrames(bytes, LIMITS, pdqHash);
+    for (const { value: r } of frames) {
+      expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.quality).toBeGreaterThanOrEqual(0);
+      expect(r.quality).toBeLessThanOrEqual(100);
+    }
+    if (error) return error.code;
+    expect(frames.length).toBeGreaterThan(0);
     return "hashed";
   } catch (err) {
     if (err instanceof ImageDecodeError) return err.code;
@@ -97,6 +108,91 @@ beforeAll(async () => {
         indices: Uint8Array.from({ length: 120 }, (_, i) => (i * 5) % 4),
         interlaced: true,
       },
+    }),
+    gifAnimated: buildGif({
+      width: 10,
+      height: 8,
+      globalPalette: [
+        [0, 0, 0],
+        [250, 250, 250],
+        [20, 90, 200],
+        [200, 200, 10],
+      ],
+      frame: { width: 10, height: 8, indices: Uint8Array.from({ length: 80 }, (_, i) => i % 4), disposal: 3 },
+      secondFrame: {
+        left: 2,
+        top: 1,
+        width: 5,
+        height: 6,
+        indices: Uint8Array.from({ length: 30 }, (_, i) => (i * 3) % 4),
+        transparentIndex: 0,
+        disposal: 2,
+        localPalette: [
+          [9, 9, 9],
+          [90, 0, 0],
+          [0, 90, 0],
+          [0, 0, 90],
+        ],
+      },
+      moreFrames: [
+        { width: 10, height: 8, indices: Uint8Array.from({ length: 80 }, (_, i) => (i >> 3) % 4) },
+      ],
+    }),
+    apng: await buildApng({
+      width: 9,
+      height: 7,
+      colorType: 6,
+      depth: 8,
+      defaultImage: { width: 9, height: 7, samples: samples(9 * 7 * 4, (i) => (i * 13) & 255) },
+      frames: [
+        { image: { width: 9, height: 7, samples: samples(9 * 7 * 4, (i) => (i * 29) & 255) }, dispose: 2 },
+        {
+          image: { width: 4, height: 3, samples: samples(48, (i) => (i * 71) & 255) },
+          x: 3,
+          y: 2,
+          blend: 1,
+          dispose: 1,
+        },
+      ],
+    }),
+    bmp24: encodeBmp({
+      width: 7,
+      height: 5,
+      rgb: Uint8Array.from({ length: 105 }, (_, i) => (i * 53) & 255),
+      bpp: 24,
+    }),
+    bmpRle8: encodeBmp({
+      width: 9,
+      height: 4,
+      rgb: Uint8Array.from({ length: 108 }, (_, i) => (i >> 4) * 40),
+      bpp: 8,
+      rle: true,
+    }),
+    tiffLzw: await encodeTiff({
+      width: 9,
+      height: 6,
+      channels: 3,
+      samples: samples(162, (i) => (i * 7) & 255),
+      compression: 5,
+      predictor: true,
+      rowsPerStrip: 2,
+    }),
+    tiffDeflateTiles: await encodeTiff({
+      width: 20,
+      height: 17,
+      channels: 1,
+      bits: 16,
+      samples: samples(340, (i) => (i * 977) & 0xffff),
+      compression: 8,
+      tile: 16,
+      bigEndian: true,
+    }),
+    tiffPackBits: await encodeTiff({
+      width: 12,
+      height: 3,
+      channels: 1,
+      samples: samples(36, (i) => (i >> 2) * 20),
+      compression: 32773,
     }),
     webpLossy: await encodeWebp(px, 20, 14, { lossless: false }),
     webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),
@@ -169,6 +265,9 @@ describe("fuzz: image sniff, decode and PDQ", () => {
       [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
       [0x47, 0x49, 0x46, 0x38, 0x39, 0x61],
       [0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50],
+      [0x42, 0x4d, 0, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0],
+      [0x49, 0x49, 0x2a, 0, 8, 0, 0, 0],
+      [0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 8],
     );
     const runs = fuzzRuns(300);
     const t0 = Date.now();

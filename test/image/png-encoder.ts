@@ -45,7 +45,7 @@ function crc32(b: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
+export function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, data.length);
@@ -133,15 +133,18 @@ export function scanlines(spec: PngSpec): Uint8Array {
   return out;
 }
 
-export async function encodePng(spec: PngSpec, idatParts = 1): Promise<Uint8Array> {
+export async function encodePng(spec: PngSpec, idatParts: number | number[] = 1): Promise<Uint8Array> {
   return pngFile(spec, await deflate(scanlines(spec)), idatParts);
 }
 
-/** A PNG file around zlib-compressed scanlines, whose IDAT data is split into `idatParts` chunks. */
+/**
+ * A PNG file around zlib-compressed scanlines, whose IDAT data is split into `idatParts` equal
+ * chunks, or into chunks of the given sizes (cycled) when `idatParts` is a list.
+ */
 export function pngFile(
   head: Omit<PngSpec, "samples" | "filters">,
   zlibData: Uint8Array,
-  idatParts = 1,
+  idatParts: number | number[] = 1,
 ): Uint8Array {
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
@@ -154,8 +157,12 @@ export function pngFile(
   ];
   if (head.palette) parts.push(chunk("PLTE", new Uint8Array(head.palette)));
   if (head.trns) parts.push(chunk("tRNS", new Uint8Array(head.trns)));
-  const step = Math.ceil(zlibData.length / idatParts);
-  for (let i = 0; i < zlibData.length; i += step) parts.push(chunk("IDAT", zlibData.subarray(i, i + step)));
+  const sizes = typeof idatParts === "number" ? [Math.ceil(zlibData.length / idatParts)] : idatParts;
+  for (let i = 0, n = 0; i < zlibData.length; n++) {
+    const step = Math.max(1, sizes[n % sizes.length]!);
+    parts.push(chunk("IDAT", zlibData.subarray(i, i + step)));
+    i += step;
+  }
   parts.push(chunk("IEND", new Uint8Array(0)));
   return concatBytes(parts);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PDQ_MAX_SIDE, planScale } from "../../src/image/downscale.ts";
 import { decodePng, pngDimensions } from "../../src/image/png.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { rng } from "../helpers/random.ts";
@@ -197,5 +198,86 @@ describe("decodePng", () => {
   it("returns null dimensions for non-PNG input", () => {
     expect(pngDimensions(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBeNull();
     expect(pngDimensions(new Uint8Array(0))).toBeNull();
+  });
+});
+
+/**
+ * The gate's decode: rows streamed from the inflater into the area-average downscaler. The
+ * reference here sums every source pixel into its cell (floor(x·num/den)) in one plain loop,
+ * from the samples, independently of the decoder's row bookkeeping.
+ */
+function referenceScaled(spec: PngSpec): { width: number; height: number; pixels: number[] } {
+  const { channels, pixels } = expectedPixels(spec);
+  const plan = planScale(spec.width, spec.height);
+  const cells = plan.width * plan.height;
+  const sums = new Float64Array(cells * channels);
+  const counts = new Float64Array(cells);
+  for (let y = 0; y < spec.height; y++) {
+    const oy = Math.min(plan.height - 1, Math.floor((y * plan.yNum) / plan.yDen));
+    for (let x = 0; x < spec.width; x++) {
+      const ox = Math.min(plan.width - 1, Math.floor((x * plan.xNum) / plan.xDen));
+      const cell = oy * plan.width + ox;
+      counts[cell]!++;
+      for (let c = 0; c < channels; c++)
+        sums[cell * channels + c]! += pixels[(y * spec.width + x) * channels + c]!;
+    }
+  }
+  const out = Array.from(sums, (s, i) => Math.round(s / counts[Math.floor(i / channels)]!));
+  return { width: plan.width, height: plan.height, pixels: out };
+}
+
+describe("decodePng at the PDQ size (streamed, downscaled while decoding)", () => {
+  // 4200 columns exceed PDQ_MAX_SIDE (a fractional factor on that axis); 9×4200 the other way;
+  // both are cheap to encode here. 1100×1030 takes the integer 2×2 path on both axes.
+  const SHAPES: [number, number][] = [
+    [4200, 9],
+    [9, 4200],
+  ];
+  for (const [colorType, depth] of COMBOS) {
+    it(`matches the reference area average for colour type ${colorType}, ${depth}-bit, plain and Adam7`, async () => {
+      for (const [w, h] of SHAPES) {
+        for (const interlace of [false, true]) {
+          const spec = { ...randomSpec(colorType, depth, w, h, w + colorType * 7 + depth), interlace };
+          const img = await decodePng(await encodePng(spec), LIMITS);
+          const want = referenceScaled(spec);
+          expect([img.width, img.height]).toEqual([want.width, want.height]);
+          expect(Math.max(img.width, img.height)).toBe(PDQ_MAX_SIDE);
+          expect(Array.from(img.pixels)).toEqual(want.pixels);
+        }
+      }
+    });
+  }
+
+  it("reduces a 1030x1024 image by 2x2 boxes (the shorter side stays >= 512)", {
+    timeout: 60_000,
+  }, async () => {
+    const spec = randomSpec(0, 8, 1030, 1024, 21);
+    const bytes = await encodePng(spec);
+    const img = await decodePng(bytes, { maxPixels: 2_000_000 });
+    expect([img.width, img.height, img.channels]).toEqual([515, 512, 1]);
+    expect(Array.from(img.pixels)).toEqual(referenceScaled(spec).pixels);
+    const full = await decodePng(bytes, { maxPixels: 2_000_000, fullResolution: true });
+    expect(Array.from(full.pixels)).toEqual(expectedPixels(spec).pixels);
+  });
+
+  it("decodes the same pixels however the zlib stream is split into IDAT chunks", {
+    timeout: 60_000,
+  }, async () => {
+    const r = rng(31);
+    for (const [colorType, depth, interlace, w, h] of [
+      [6, 8, false, 40, 12],
+      [0, 2, true, 37, 9],
+      [2, 16, false, 4200, 2],
+    ] as const) {
+      const spec = { ...randomSpec(colorType, depth, w, h, 40 + colorType), interlace };
+      const want = w > PDQ_MAX_SIDE ? referenceScaled(spec).pixels : expectedPixels(spec).pixels;
+      for (let n = 0; n < 8; n++) {
+        // Chunk sizes from 1 byte up: rows then straddle the inflater's output chunks anywhere.
+        const most = w > PDQ_MAX_SIDE ? 2000 : n < 4 ? 5 : 300;
+        const sizes = Array.from({ length: 1 + Math.floor(r() * 5) }, () => 1 + Math.floor(r() * most));
+        const img = await decodePng(await encodePng(spec, sizes), LIMITS);
+        expect(Array.from(img.pixels), sizes.join(",")).toEqual(want);
+      }
+    }
   });
 });
