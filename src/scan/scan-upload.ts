@@ -1,12 +1,13 @@
 /**
  * Reads an upload body once, as a stream: holds it (memory or R2 spool), splits
- * multipart/form-data into parts, and digests every part (or the whole body) on the way.
+ * multipart bodies into parts, and digests every part (or the whole body) on the way.
  */
 import { GateError } from "../errors.ts";
 import { readBlocks } from "./blocks.ts";
+import { multipartBoundary } from "./content-type.ts";
 import { type DigestAlgo, DigestSet, type Digests } from "./digests.ts";
 import type { BodyHold, HeldBody } from "./hold.ts";
-import { boundaryOf, MultipartParser } from "./multipart.ts";
+import { MultipartParser } from "./multipart.ts";
 
 /** Bytes of each file kept for type sniffing. */
 const HEAD_BYTES = 64;
@@ -97,13 +98,12 @@ export async function scanUpload(request: Request, opts: ScanOptions): Promise<S
   const declared = declaredLength(request.headers, opts.maxBodyBytes);
   if (declared !== null) opts.hold.declareLength(declared);
   const contentType = request.headers.get("content-type") ?? "";
-  const isMultipart = /^multipart\/form-data\b/i.test(contentType.trim());
-  const parser = isMultipart
-    ? new MultipartParser(boundaryOf(contentType), {
-        maxHeaderBytes: opts.maxPartHeaderBytes,
-        maxParts: MAX_PARTS,
-      })
-    : null;
+  // Every multipart/* type is split into parts (origins parse multipart/mixed and related too).
+  const boundary = multipartBoundary(contentType);
+  const parser =
+    boundary === null
+      ? null
+      : new MultipartParser(boundary, { maxHeaderBytes: opts.maxPartHeaderBytes, maxParts: MAX_PARTS });
   const files: ScannedFile[] = [];
   let current: FileDigest | null = parser
     ? null
