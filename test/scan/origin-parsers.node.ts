@@ -162,9 +162,13 @@ export async function formDataReading(contentType: string, body: Uint8Array): Pr
     const req = new Request("http://origin.test/", {
       method: "POST",
       headers: { "content-type": contentType },
-      body,
+      body: Buffer.from(body),
     });
-    for (const [, v] of await req.formData()) {
+    const entries: FormDataEntryValue[] = [];
+    (await req.formData()).forEach((v) => {
+      entries.push(v);
+    });
+    for (const v of entries) {
       if (typeof v === "string") reading.values.push({ kind: "field", text: v });
       else reading.values.push({ kind: "file", bytes: new Uint8Array(await v.arrayBuffer()) });
     }
