@@ -129,6 +129,44 @@ describe("line ends that end a part for some origins and not for the gate", () =
   });
 });
 
+// Found by the differential fuzz target (test/scan/multipart-differential.fuzz.node-test.ts)
+// on main; each got a 201 from the gate while the named npm parser extracted the listed file.
+describe("found by differential fuzzing", () => {
+  const B = "hg-found-51c0";
+
+  it("a boundary right at the start of a part's content is refused (busboy, hence multer, splits there)", async () => {
+    const body = concat(
+      `--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n--${B}\r\n${FILE_HEAD}\r\n\r\n`,
+      LISTED,
+      `\r\n--${B}--\r\n`,
+    );
+    const { status, received } = await post(body, `multipart/form-data; boundary=${B}`, [64, 5]);
+    expect(status).toBe(400);
+    expect(received).toHaveLength(0);
+  });
+
+  it("two Content-Transfer-Encoding headers are refused (undici's formData() and formidable use the last: base64)", async () => {
+    const b64 = btoa(String.fromCharCode(...LISTED));
+    const body = concat(
+      `--${B}\r\n${FILE_HEAD}\r\nContent-Type: application/octet-stream\r\n`,
+      `Content-Transfer-Encoding: binary\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--${B}--\r\n`,
+    );
+    const { status, received } = await post(body, `multipart/form-data; boundary=${B}`);
+    expect(status).toBe(400);
+    expect(received).toHaveLength(0);
+  });
+
+  it("a Content-Type that names multipart outside its type is refused (formidable parses it as multipart)", async () => {
+    const { body } = buildMultipart(
+      [{ field: "file", filename: "x.bin", contentType: "application/octet-stream", data: LISTED }],
+      B,
+    );
+    const { status, received } = await post(body, `application/x-multipart; boundary=${B}`);
+    expect(status).toBe(400);
+    expect(received).toHaveLength(0);
+  });
+});
+
 describe("every multipart/* type is split into parts", () => {
   it.each(["multipart/mixed", "multipart/related", "multipart/alternative", "multipart/x-mixed-replace"])(
     "a listed file in %s is found and blocked (451), not hashed as one opaque body",
