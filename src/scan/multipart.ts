@@ -208,16 +208,22 @@ function possibleStart(buf: Uint8Array, from: number, needle: Uint8Array): numbe
   return buf.length;
 }
 
+/**
+ * First index >= from of `needle` in `buf`, or -1. Scans for the needle's last byte (a
+ * boundary's last character) rather than its first ("-" or CR, common in text and in
+ * hostile bodies made of dashes), then compares backwards.
+ */
 function indexOf(buf: Uint8Array, needle: Uint8Array, from: number): number {
-  const first = needle[0]!;
-  const last = buf.length - needle.length;
-  let i = from;
-  while (i <= last) {
-    i = buf.indexOf(first, i);
-    if (i < 0 || i > last) return -1;
-    let k = 1;
-    while (k < needle.length && buf[i + k] === needle[k]) k++;
-    if (k === needle.length) return i;
+  const end = needle.length - 1;
+  const lastByte = needle[end]!;
+  let i = from + end;
+  while (i < buf.length) {
+    i = buf.indexOf(lastByte, i);
+    if (i < 0) return -1;
+    const start = i - end;
+    let k = 0;
+    while (k < end && buf[start + k] === needle[k]) k++;
+    if (k === end) return start;
     i++;
   }
   return -1;

@@ -316,11 +316,18 @@ test("replays the differential corpus (fuzz/corpus/multipart-differential)", asy
 
 test(`no origin parser extracts a value the gate did not hash (${RUNS} inputs)`, async () => {
   const t0 = Date.now();
-  const stats = { refused: 0, forwarded: 0, refusedAllOriginsClean: 0, values: 0 };
+  const stats = { refused: 0, forwarded: 0, refusedAllOriginsClean: 0, values: 0, hung: 0 };
+  const hungParsers = new Set<string>();
   const reasons = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(inputs, async (input) => {
       const v = await judge(input);
+      for (const r of v.readings)
+        if (r.error?.startsWith("hung")) {
+          stats.hung++;
+          hungParsers.add(r.parser);
+          if (LONG) console.log(`${r.parser} hung on:\n${explain(input, v)}`);
+        }
       if (typeof v.gate === "string") {
         stats.refused++;
         reasons.set(v.gate, (reasons.get(v.gate) ?? 0) + 1);
@@ -337,7 +344,8 @@ test(`no origin parser extracts a value the gate did not hash (${RUNS} inputs)`,
     console.log(
       `fuzz multipart/differential: ${RUNS} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
         `gate refused ${stats.refused} (${stats.refusedAllOriginsClean} read cleanly by all three origins), ` +
-        `forwarded ${stats.forwarded} (${stats.values} origin values checked); refusals: ` +
+        `forwarded ${stats.forwarded} (${stats.values} origin values checked); ` +
+        `${stats.hung} parser runs hung (${[...hungParsers].join(", ") || "none"}); refusals: ` +
         [...reasons]
           .sort((a, b) => b[1] - a[1])
           .map(([r, n]) => `${r.replace("malformed multipart body: ", "")} ${n}`)

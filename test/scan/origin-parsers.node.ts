@@ -62,8 +62,37 @@ function chunksOf(body: Uint8Array, cuts: number[]): Buffer[] {
   return out;
 }
 
+/** How long a parser may take on one small body before it counts as hung. */
+const HANG_MS = 3000;
+
+/**
+ * Runs one origin parser. One that never finishes (no end, no error) is reported as hung
+ * after HANG_MS, with the values it had extracted by then.
+ */
+async function readWith(parser: string, read: (r: OriginReading) => Promise<void>): Promise<OriginReading> {
+  const reading: OriginReading = { parser, values: [], error: null };
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      reading.error = `hung: no end after ${HANG_MS} ms`;
+      resolve();
+    }, HANG_MS);
+  });
+  await Promise.race([read(reading), hung]);
+  clearTimeout(timer);
+  return { ...reading, values: [...reading.values] };
+}
+
 export function busboyReading(contentType: string, body: Uint8Array, cuts: number[]): Promise<OriginReading> {
-  const reading: OriginReading = { parser: "busboy", values: [], error: null };
+  return readWith("busboy", (reading) => busboyRead(contentType, body, cuts, reading));
+}
+
+function busboyRead(
+  contentType: string,
+  body: Uint8Array,
+  cuts: number[],
+  reading: OriginReading,
+): Promise<void> {
   return new Promise((resolve) => {
     let bb: busboy.Busboy;
     try {
@@ -71,7 +100,7 @@ export function busboyReading(contentType: string, body: Uint8Array, cuts: numbe
       bb = busboy({ headers: { "content-type": contentType }, defCharset: "latin1" });
     } catch (e) {
       reading.error = String(e);
-      resolve(reading);
+      resolve();
       return;
     }
     let open = 0;
@@ -80,7 +109,7 @@ export function busboyReading(contentType: string, body: Uint8Array, cuts: numbe
       if (!closed || open > 0) return;
       // busboy's urlencoded reading is not a multipart one.
       if (!/^\s*multipart\//i.test(contentType)) reading.values = [];
-      resolve(reading);
+      resolve();
     };
     bb.on("file", (_name, stream) => {
       open++;
@@ -114,12 +143,20 @@ export function busboyReading(contentType: string, body: Uint8Array, cuts: numbe
   });
 }
 
-export async function formidableReading(
+export function formidableReading(
   contentType: string,
   body: Uint8Array,
   cuts: number[],
 ): Promise<OriginReading> {
-  const reading: OriginReading = { parser: "formidable", values: [], error: null };
+  return readWith("formidable", (reading) => formidableRead(contentType, body, cuts, reading));
+}
+
+async function formidableRead(
+  contentType: string,
+  body: Uint8Array,
+  cuts: number[],
+  reading: OriginReading,
+): Promise<void> {
   const files = new Map<unknown, Buffer[]>();
   const form = formidable({
     allowEmptyFiles: true,
@@ -153,11 +190,13 @@ export async function formidableReading(
   // Formidable accepts anything naming "multipart"; its other plugins (JSON, urlencoded,
   // octet-stream) are not multipart readings.
   if ((form as unknown as { type?: string }).type !== "multipart") reading.values = [];
-  return reading;
 }
 
-export async function formDataReading(contentType: string, body: Uint8Array): Promise<OriginReading> {
-  const reading: OriginReading = { parser: "Request.formData", values: [], error: null };
+export function formDataReading(contentType: string, body: Uint8Array): Promise<OriginReading> {
+  return readWith("Request.formData", (reading) => formDataRead(contentType, body, reading));
+}
+
+async function formDataRead(contentType: string, body: Uint8Array, reading: OriginReading): Promise<void> {
   try {
     const req = new Request("http://origin.test/", {
       method: "POST",
@@ -177,7 +216,6 @@ export async function formDataReading(contentType: string, body: Uint8Array): Pr
   }
   // An urlencoded or text/plain reading is not a multipart one.
   if (!/^\s*multipart\//i.test(contentType)) reading.values = [];
-  return reading;
 }
 
 /**
