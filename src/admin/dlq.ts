@@ -3,9 +3,9 @@
  * lists API): how many messages are parked, and replaying them into MATCHES.
  */
 import { Hono } from "hono";
-import { listDeadLetters, replayDeadLetters } from "../consumer/dead-letter.ts";
+import { listDeadLetters, replayDeadLetters } from "../cases/dead-letter.ts";
+import { auditListChange } from "../cases/list-audit.ts";
 import type { Env } from "../env.ts";
-import { auditListChange } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
 
 export const dlqRoutes = new Hono<{ Bindings: Env; Variables: { actor: string } }>();

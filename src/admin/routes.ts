@@ -6,6 +6,7 @@
  * counts and history. Every change is written to D1 `audit_log` with the acting token's name.
  */
 import { Hono } from "hono";
+import { auditListChange } from "../cases/list-audit.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
 import { type ImportEvent, importEvents, isImportFormat } from "../lists/import/index.ts";
@@ -14,7 +15,6 @@ import { forgetManifest, type ListMeta, listStatus } from "../lists/manifest.ts"
 import { isHashAlgo, type ListOp } from "../lists/ops.ts";
 import { publishDelta } from "../lists/publish.ts";
 import { KvListStore } from "../lists/store.ts";
-import { auditListChange } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
 
 export interface AdminEnv {

@@ -3,7 +3,8 @@
  * some active list holds PDQ entries) decode → PDQ → near-duplicate search. Files a reviewer
  * allow-listed as false positives lose their hits.
  */
-import type { GateConfig } from "../config.ts";
+
+import { isAllowListed } from "../cases/allow-list.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
 import { withDecodedImage } from "../image/decode.ts";
@@ -15,9 +16,9 @@ import { matchDigests } from "../match/exact.ts";
 import { matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
-import { isAllowListed } from "../review/allow-list.ts";
 import type { HeldBody } from "../scan/hold.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
+import type { GateConfig } from "./config.ts";
 
 export interface FileJudgement {
   hits: MatchHit[];

@@ -1,5 +1,5 @@
-import type { RequestInfo } from "../act/messages.ts";
-import type { GateConfig } from "../config.ts";
+import type { RequestInfo } from "../cases/messages.ts";
+import type { GateConfig } from "./config.ts";
 
 /** Longest header value copied into a case: keeps messages small whatever a client sends. */
 const MAX_VALUE = 512;

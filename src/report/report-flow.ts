@@ -6,13 +6,14 @@
  * left) stays `submitting` and is never resent automatically: an admin resolves it with the
  * report id from NCMEC or explicitly allows a resubmit.
  */
-import type { MatchMessage } from "../act/messages.ts";
+
+import { AUDIT, revealedFiles, writeAudit } from "../cases/audit.ts";
+import type { MatchMessage } from "../cases/messages.ts";
+import { transition } from "../cases/workflow.ts";
 import type { Env } from "../env.ts";
-import { AUDIT, writeAudit } from "../review/audit.ts";
-import { revealedFiles } from "../review/evidence-view.ts";
-import { transition } from "../review/workflow.ts";
 import { type ReportConfig, reportConfig } from "./config.ts";
 import { CyberTipClient, CyberTipError } from "./cybertip-client.ts";
+import type { ReportDeps } from "./deps.ts";
 import { advance, createReport, type FileProgress, getReport, type ReportRow, saveFiles } from "./store.ts";
 import { validateFileInfoXml, validateReportXml } from "./validate.ts";
 import { sendWebhookReport } from "./webhook.ts";
@@ -37,11 +38,6 @@ export class ReportFlowError extends Error {
     this.name = "ReportFlowError";
     this.code = code;
   }
-}
-
-export interface ReportDeps {
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ReportOutcome {

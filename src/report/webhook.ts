@@ -3,7 +3,7 @@
  * is the idempotency key (the receiver must dedupe on it); an optional HMAC-SHA256 signature of
  * the body lets the receiver check the sender.
  */
-import type { ReportDeps } from "./report-flow.ts";
+import type { ReportDeps } from "./deps.ts";
 
 const ATTEMPTS = 3;
 const BACKOFF_MS = 500;

@@ -4,7 +4,7 @@
  * `GET /xsd` of the test endpoint before going live). Every text value is escaped here, in one
  * place; `validate.ts` re-parses the result before anything is sent.
  */
-import type { MatchedFile, MatchMessage } from "../act/messages.ts";
+import type { MatchedFile, MatchMessage } from "../cases/messages.ts";
 
 export const INCIDENT_TYPES = [
   "Child Pornography (possession, manufacture, and distribution)",

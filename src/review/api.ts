@@ -1,20 +1,22 @@
 /** JSON API of the review app, mounted at /review/api. */
 import { Hono } from "hono";
-import { isCaseId } from "../act/case-id.ts";
-import type { MatchMessage } from "../act/messages.ts";
 import { requireRole } from "../auth/middleware.ts";
 import { roleAtLeast } from "../auth/roles.ts";
-import { type ReportDeps, reportCase, resolveUncertain, retractReport } from "../report/report-flow.ts";
+import { allowListStatements } from "../cases/allow-list.ts";
+import { AUDIT, auditStatement } from "../cases/audit.ts";
+import { isCaseId } from "../cases/case-id.ts";
+import type { MatchMessage } from "../cases/messages.ts";
+import { getCase, listCases, openCasesWithDigest } from "../cases/store.ts";
+import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
+import type { ReportDeps } from "../report/deps.ts";
+import { reportCase, resolveUncertain, retractReport } from "../report/report-flow.ts";
 import { getReport } from "../report/store.ts";
-import { allowListStatements } from "./allow-list.ts";
-import { AUDIT, auditStatement } from "./audit.ts";
 import { ApiError } from "./errors.ts";
 import { revealEvidence } from "./evidence-view.ts";
+import { parseCaseQuery } from "./query.ts";
 import { csrfProtect } from "./security.ts";
 import { getSettings, parseSettings, putSettingsStatement } from "./settings.ts";
-import { getCase, listCases, openCasesWithDigest, parseCaseQuery } from "./store.ts";
 import type { ReviewBindings } from "./types.ts";
-import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "./workflow.ts";
 
 const DECISIONS = ["start", "confirm", "dismiss", "escalate"] as const;
 type Decision = (typeof DECISIONS)[number];

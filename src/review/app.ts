@@ -3,15 +3,16 @@
  * `app.route("/review", reviewApp)` before the gate's catch-all.
  */
 import { Hono } from "hono";
-import { isCaseId } from "../act/case-id.ts";
 import { type AuthOptions, authenticate, requireRole } from "../auth/middleware.ts";
-import type { ReportDeps } from "../report/report-flow.ts";
+import { isCaseId } from "../cases/case-id.ts";
+import { getCase, listCases } from "../cases/store.ts";
+import type { ReportDeps } from "../report/deps.ts";
 import { createApi } from "./api.ts";
 import { toApiError } from "./errors.ts";
+import { parseCaseQuery } from "./query.ts";
 import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
 import { REVIEW_CSS, REVIEW_JS } from "./static.ts";
-import { getCase, listCases, parseCaseQuery } from "./store.ts";
 import type { ReviewBindings } from "./types.ts";
 import { casePage, queuePage } from "./ui.ts";
 

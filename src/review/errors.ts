@@ -1,10 +1,10 @@
 /** Errors of the review app and their one mapping to HTTP (generic body; detail to logs). */
 import { AuthConfigError } from "../auth/roles.ts";
+import { WorkflowError } from "../cases/workflow.ts";
 import { ReportConfigError } from "../report/config.ts";
 import { ReportFlowError } from "../report/report-flow.ts";
 import { ReportValidationError } from "../report/validate.ts";
-import { QueryError } from "./store.ts";
-import { WorkflowError } from "./workflow.ts";
+import { QueryError } from "./query.ts";
 
 export class ApiError extends Error {
   readonly status: 400 | 403 | 404 | 409 | 410 | 422 | 502 | 503;

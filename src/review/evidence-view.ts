@@ -3,8 +3,9 @@
  * reveal is in the audit log (a failed audit write means no bytes). The reveal record is
  * what a CyberTipline report's fileViewedByEsp is decided from.
  */
-import type { MatchMessage } from "../act/messages.ts";
-import { AUDIT, auditStatement, fileSubject } from "./audit.ts";
+
+import { AUDIT, auditStatement, fileSubject } from "../cases/audit.ts";
+import type { MatchMessage } from "../cases/messages.ts";
 import { getSettings } from "./settings.ts";
 
 /** Types served inline (shown in an <img>); anything else is an attachment. */
@@ -65,20 +66,4 @@ export async function revealEvidence(
       "content-security-policy": "default-src 'none'; sandbox",
     },
   });
-}
-
-/** Files of a case a reviewer revealed (distinct indexes), from the audit log. */
-export async function revealedFiles(db: D1Database, caseId: string): Promise<Set<number>> {
-  const rows = await db
-    .prepare(
-      "SELECT DISTINCT subject FROM audit_log WHERE action = ?1 AND substr(subject, 1, length(?2)) = ?2",
-    )
-    .bind(AUDIT.reveal, `case:${caseId}/file-`)
-    .all<{ subject: string }>();
-  const out = new Set<number>();
-  for (const r of rows.results) {
-    const n = Number(r.subject.slice(r.subject.lastIndexOf("-") + 1));
-    if (Number.isInteger(n)) out.add(n);
-  }
-  return out;
 }

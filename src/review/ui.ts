@@ -1,10 +1,11 @@
 /** Server-rendered pages of the review UI (behaviour in static.ts; no inline script or style). */
-import type { MatchedFile } from "../act/messages.ts";
+
 import type { Principal } from "../auth/roles.ts";
+import type { MatchedFile } from "../cases/messages.ts";
+import type { CaseDetail, CaseQuery, CaseSummary } from "../cases/store.ts";
+import { CASE_STATUSES } from "../cases/workflow.ts";
 import { html, type Safe } from "./html.ts";
 import type { ReviewerSettings } from "./settings.ts";
-import type { CaseDetail, CaseQuery, CaseSummary } from "./store.ts";
-import { CASE_STATUSES } from "./workflow.ts";
 
 function layout(title: string, me: Principal, csrf: string, body: Safe): string {
   return html`<!doctype html>

@@ -8,9 +8,11 @@
  * size: about one block for a put, about one part for a multipart upload.
  */
 import { concatBytes } from "../bytes.ts";
-import { SPOOL_PART_BYTES } from "../config.ts";
 import { viaBinding } from "../errors.ts";
 import type { MemoryBudget } from "./budget.ts";
+
+/** R2 multipart parts must be at least 5 MiB (all but the last); the spool writes parts of exactly this size. */
+export const SPOOL_PART_BYTES = 5 * 1024 * 1024;
 
 export interface HoldOptions {
   bucket: R2Bucket;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { MatchMessage } from "../../src/act/messages.ts";
+import type { MatchMessage } from "../../src/cases/messages.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { GateMessage, MatchMessage } from "../../src/act/messages.ts";
+import type { GateMessage, MatchMessage } from "../../src/cases/messages.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
 import { imagesInLine } from "../../src/image/one-at-a-time.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";

@@ -16,7 +16,7 @@ import {
   reviewEnv,
   seedCase,
   testKeys,
-} from "../review/fixtures.ts";
+} from "../helpers/cases.ts";
 import { FakeCyberTip } from "./fake-cybertip.ts";
 
 const noSleep = async () => {};

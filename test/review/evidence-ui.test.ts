@@ -2,9 +2,9 @@
 // mount in the Worker's main app.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { revealedFiles } from "../../src/cases/audit.ts";
 import { app as mainApp } from "../../src/index.ts";
 import { createReviewApp } from "../../src/review/app.ts";
-import { revealedFiles } from "../../src/review/evidence-view.ts";
 import {
   accessJwt,
   bearer,
@@ -16,7 +16,7 @@ import {
   testBytes,
   testKeys,
   VIEWER_TOKEN,
-} from "./fixtures.ts";
+} from "../helpers/cases.ts";
 
 const app = createReviewApp({ keys: testKeys });
 const E = reviewEnv();

@@ -1,13 +1,12 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SPOOL_PART_BYTES } from "../../src/config.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
 import { SCAN_BLOCK_BYTES } from "../../src/scan/blocks.ts";
 import { MemoryBudget } from "../../src/scan/budget.ts";
-import { BodyHold } from "../../src/scan/hold.ts";
+import { BodyHold, SPOOL_PART_BYTES } from "../../src/scan/hold.ts";
 import { scanUpload } from "../../src/scan/scan-upload.ts";
-import { Injector } from "../faults/inject.ts";
+import { Injector } from "../helpers/fault-inject.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart, chunkedStream } from "../helpers/multipart.ts";

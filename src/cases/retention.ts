@@ -1,0 +1,108 @@
+/**
+ * Retention, run from the scheduled handler. Reported cases keep their evidence and data at
+ * least one year after the report (18 U.S.C. 2258A(h)); a configured period below that is
+ * raised to it. Dismissed cases are purged after DISMISSED_RETENTION_DAYS (EU 2021/1232: delete
+ * what a report does not need) unless a finished report still binds them. Purging deletes the
+ * R2 evidence first, then scrubs personal data from D1 and marks the case; a crash in between
+ * is repaired by the next run. Cases still open (new, in review, confirmed, appealed) are kept.
+ */
+import type { Env } from "../env.ts";
+import { AUDIT, auditStatement } from "./audit.ts";
+
+/** The legal minimum: one year after a report. */
+export const MIN_REPORTED_RETENTION_DAYS = 365;
+export const DEFAULT_DISMISSED_RETENTION_DAYS = 30;
+/** Cases purged per run: keeps one cron invocation well inside its CPU and subrequest limits. */
+export const PURGE_BATCH = 50;
+
+const DAY_MS = 86_400_000;
+
+export interface RetentionPolicy {
+  reportedDays: number;
+  dismissedDays: number;
+}
+
+export function retentionPolicy(env: Env): RetentionPolicy {
+  const num = (v: string | undefined, d: number) => {
+    const n = Number(v);
+    return v !== undefined && v !== "" && Number.isFinite(n) && n >= 0 ? Math.floor(n) : d;
+  };
+  const reported = num(env.REPORTED_RETENTION_DAYS, MIN_REPORTED_RETENTION_DAYS);
+  if (reported < MIN_REPORTED_RETENTION_DAYS) {
+    console.warn(
+      `hashgate retention: REPORTED_RETENTION_DAYS=${reported} is below the legal minimum; using 365`,
+    );
+  }
+  return {
+    reportedDays: Math.max(MIN_REPORTED_RETENTION_DAYS, reported),
+    dismissedDays: Math.max(1, num(env.DISMISSED_RETENTION_DAYS, DEFAULT_DISMISSED_RETENTION_DAYS)),
+  };
+}
+
+export interface RetentionResult {
+  reported: string[];
+  dismissed: string[];
+}
+
+async function deleteEvidence(bucket: R2Bucket, caseId: string): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: `evidence/${caseId}/`, ...(cursor ? { cursor } : {}) });
+    if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+}
+
+async function purgeCase(env: Env, caseId: string, why: string, at: string): Promise<void> {
+  await deleteEvidence(env.EVIDENCE, caseId);
+  const db = env.DB;
+  await db.batch([
+    db
+      .prepare(
+        `UPDATE cases SET purged_at = ?1, updated_at = ?1, message = '{"purged":true}', uploader_ip = NULL,
+           identity = NULL, request_path = NULL WHERE id = ?2`,
+      )
+      .bind(at, caseId),
+    db.prepare("UPDATE reports SET xml = NULL, files = '{}' WHERE case_id = ?1").bind(caseId),
+    db.prepare("UPDATE appeals SET complaint = '' WHERE case_id = ?1").bind(caseId),
+    auditStatement(
+      db,
+      { actor: "system:retention", action: AUDIT.purge, subject: `case:${caseId}`, detail: { why } },
+      at,
+    ),
+  ]);
+}
+
+/** Purges what the policy no longer keeps. Returns the purged case ids. */
+export async function enforceRetention(env: Env, now: Date = new Date()): Promise<RetentionResult> {
+  const policy = retentionPolicy(env);
+  const reportedCutoff = new Date(now.getTime() - policy.reportedDays * DAY_MS).toISOString();
+  const dismissedCutoff = new Date(now.getTime() - policy.dismissedDays * DAY_MS).toISOString();
+  const at = now.toISOString();
+  const reported = await env.DB.prepare(
+    `SELECT c.id FROM cases c JOIN reports r ON r.case_id = c.id
+     WHERE c.status = 'reported' AND c.purged_at IS NULL AND r.finished_at IS NOT NULL AND r.finished_at <= ?1
+     LIMIT ${PURGE_BATCH}`,
+  )
+    .bind(reportedCutoff)
+    .all<{ id: string }>();
+  const dismissed = await env.DB.prepare(
+    `SELECT c.id FROM cases c
+     WHERE c.status = 'dismissed' AND c.purged_at IS NULL AND c.decided_at IS NOT NULL AND c.decided_at <= ?1
+       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.id
+         AND (r.finished_at IS NULL OR r.finished_at > ?2) AND r.state NOT IN ('rejected', 'retracted'))
+     LIMIT ${PURGE_BATCH}`,
+  )
+    .bind(dismissedCutoff, reportedCutoff)
+    .all<{ id: string }>();
+  const out: RetentionResult = { reported: [], dismissed: [] };
+  for (const { id } of reported.results) {
+    await purgeCase(env, id, `reported more than ${policy.reportedDays} days ago`, at);
+    out.reported.push(id);
+  }
+  for (const { id } of dismissed.results) {
+    await purgeCase(env, id, `dismissed more than ${policy.dismissedDays} days ago`, at);
+    out.dismissed.push(id);
+  }
+  return out;
+}

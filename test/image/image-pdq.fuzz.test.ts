@@ -1,0 +1,186 @@
+/**
+ * Fuzz target (b): sniffing + decoding + PDQ, the gate's image path (src/gate/judge.ts), on
+ * mutated images of every format. Must hold: a PDQ hash (64 hex digits, quality 0..100) or an
+ * ImageDecodeError, nothing else; an async property per input with a time limit, so a hang
+ * fails. Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
+ * step, sniffing, and seeds from the corpus (fuzz/corpus/image/*.b64).
+ * Test data: two small benign fixture JPEGs and images generated here.
+ */
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { decodeImage } from "../../src/image/decode.ts";
+import { readImageHeader, sniffImage } from "../../src/image/sniff.ts";
+import { ImageDecodeError } from "../../src/image/types.ts";
+import { pdqHash } from "../../src/pdq/worker.ts";
+import { fixtureBytes } from "../helpers/fixtures.ts";
+import { corpus, fuzzRuns, fuzzSeed, logRun } from "../helpers/fuzz-runs.ts";
+import { encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
+import { buildGif } from "./gif-builder.ts";
+import { buildFlatJpeg } from "./jpeg-builder.ts";
+import { encodePng } from "./png-encoder.ts";
+
+const LIMITS = { maxPixels: 4_000_000 };
+/** Per-input limit: the largest seed decodes in a few ms; a minute means a hang. */
+const INPUT_TIMEOUT_MS = 60_000;
+
+type Outcome = "hashed" | ImageDecodeError["code"];
+
+/** The gate's image step on `bytes`; anything thrown but an ImageDecodeError escapes. */
+async function imageOutcome(bytes: Uint8Array): Promise<Outcome> {
+  try {
+    const r = pdqHash(await decodeImage(bytes, LIMITS));
+    expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.quality).toBeGreaterThanOrEqual(0);
+    expect(r.quality).toBeLessThanOrEqual(100);
+    return "hashed";
+  } catch (err) {
+    if (err instanceof ImageDecodeError) return err.code;
+    throw err;
+  }
+}
+
+let seeds: Record<string, Uint8Array> = {};
+beforeAll(async () => {
+  const px = testPattern(20, 14, true);
+  const samples = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+  seeds = {
+    fixtureSmall: await fixtureBytes("pdq/images/misc-images/small.jpg"),
+    fixtureWee: await fixtureBytes("pdq/images/misc-images/wee.jpg"),
+    jpegGrey: await encodeJpeg(px, 20, 14, { grey: true }),
+    jpegProgressive: await encodeJpeg(px, 20, 14, { progressive: true, quality: 70 }),
+    cmyk: buildFlatJpeg({
+      width: 16,
+      height: 8,
+      components: 4,
+      value: (c, bx, by) => (c * 50 + bx * 40 + by * 90) & 255,
+      adobeTransform: 0,
+    }),
+    pngRgba: await encodePng({
+      width: 9,
+      height: 7,
+      colorType: 6,
+      depth: 8,
+      samples: samples(9 * 7 * 4, (i) => (i * 37) & 255),
+    }),
+    pngInterlaced16: await encodePng({
+      width: 11,
+      height: 5,
+      colorType: 4,
+      depth: 16,
+      interlace: true,
+      samples: samples(11 * 5 * 2, (i) => (i * 4099) & 0xffff),
+    }),
+    pngPalette: await encodePng(
+      {
+        width: 8,
+        height: 8,
+        colorType: 3,
+        depth: 2,
+        samples: samples(64, (i) => i & 3),
+        palette: [0, 0, 0, 255, 0, 0, 0, 255, 0, 9, 9, 9],
+        trns: [0, 128],
+      },
+      2,
+    ),
+    gif: buildGif({
+      width: 12,
+      height: 10,
+      globalPalette: [
+        [0, 0, 0],
+        [255, 255, 255],
+        [200, 30, 30],
+        [30, 200, 30],
+      ],
+      frame: {
+        width: 12,
+        height: 10,
+        indices: Uint8Array.from({ length: 120 }, (_, i) => (i * 5) % 4),
+        interlaced: true,
+      },
+    }),
+    webpLossy: await encodeWebp(px, 20, 14, { lossless: false }),
+    webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),
+  };
+  for (const c of corpus("image")) seeds[`corpus:${c.name}`] = c.bytes;
+});
+
+const edit = fc.record({
+  at: fc.nat(),
+  value: fc.nat(255),
+  len: fc.integer({ min: 1, max: 64 }),
+  kind: fc.constantFrom("set", "flip", "cut", "insert", "delete", "duplicate", "zero-run", "ff-run"),
+});
+
+function mutate(
+  src: Uint8Array,
+  edits: { at: number; value: number; len: number; kind: string }[],
+): Uint8Array {
+  let b = src.slice();
+  for (const e of edits) {
+    if (b.length === 0) break;
+    const at = e.at % b.length;
+    const splice = (ins: ArrayLike<number>, drop = 0) =>
+      Uint8Array.from([...b.subarray(0, at), ...Array.from(ins), ...b.subarray(at + drop)]);
+    if (e.kind === "set") b[at] = e.value;
+    else if (e.kind === "flip") b[at] = b[at]! ^ (1 << (e.value & 7));
+    else if (e.kind === "cut") b = b.slice(0, Math.max(1, at));
+    else if (e.kind === "insert") b = splice([e.value]);
+    else if (e.kind === "delete") b = splice([], e.len);
+    else if (e.kind === "duplicate") b = splice(b.slice(at, at + e.len));
+    else b.fill(e.kind === "zero-run" ? 0 : 0xff, at, at + e.len);
+  }
+  return b;
+}
+
+describe("fuzz: image sniff, decode and PDQ", () => {
+  it("hashes every unmodified seed and replays the corpus", async () => {
+    for (const [name, bytes] of Object.entries(seeds)) {
+      const got = await imageOutcome(bytes);
+      if (!name.startsWith("corpus:")) expect([name, got]).toEqual([name, "hashed"]);
+    }
+  });
+
+  it("answers a PDQ hash or an ImageDecodeError for mutated images (property)", async () => {
+    const names = Object.keys(seeds);
+    const runs = fuzzRuns(300);
+    const t0 = Date.now();
+    const seen = new Map<Outcome, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...names),
+        fc.array(edit, { minLength: 1, maxLength: 6 }),
+        async (name, edits) => {
+          const out = await imageOutcome(mutate(seeds[name]!, edits));
+          seen.set(out, (seen.get(out) ?? 0) + 1);
+        },
+      ),
+      { numRuns: runs, seed: fuzzSeed(), timeout: INPUT_TIMEOUT_MS },
+    );
+    logRun(`image/mutated ${JSON.stringify(Object.fromEntries(seen))}`, runs, t0);
+    // The mutations reach both sides: some images survive, some are refused.
+    expect(seen.get("hashed") ?? 0).toBeGreaterThan(0);
+    expect(runs - (seen.get("hashed") ?? 0)).toBeGreaterThan(0);
+  });
+
+  it("sniffs and reads headers of arbitrary bytes behind each magic number without throwing", async () => {
+    const magic = fc.constantFrom(
+      [],
+      [0xff, 0xd8, 0xff],
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      [0x47, 0x49, 0x46, 0x38, 0x39, 0x61],
+      [0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50],
+    );
+    const runs = fuzzRuns(300);
+    const t0 = Date.now();
+    await fc.assert(
+      fc.asyncProperty(magic, fc.uint8Array({ maxLength: 200 }), async (m, tail) => {
+        const b = Uint8Array.from([...m, ...tail]);
+        const header = readImageHeader(b);
+        if (header.ok) expect(header.format).toBe(sniffImage(b));
+        await imageOutcome(b);
+      }),
+      { numRuns: runs, seed: fuzzSeed(), timeout: INPUT_TIMEOUT_MS },
+    );
+    logRun("image/magic+random", runs, t0);
+  });
+});
