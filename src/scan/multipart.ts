@@ -130,6 +130,9 @@ export class MultipartParser {
         }
         if (end - pos > this.limits.maxHeaderBytes) throw malformed("part headers too large");
         if (++this.parts > this.limits.maxParts) throw malformed("too many parts");
+        // busboy searches the whole stream, headers included, for CRLF "--boundary".
+        if (indexOf(buf.subarray(pos, end), this.dashBoundary, 0) >= 0)
+          throw malformed("boundary inside part headers");
         const headers = parseHeaders(dec.decode(buf.subarray(pos, end)));
         checkPartHeaders(headers);
         const next = headerless ? pos + 2 : end + 4;

@@ -82,6 +82,9 @@ export function referenceParts(
       block = new TextDecoder().decode(buf.subarray(headStart, end));
       contentStart = end + 4;
     }
+    // A boundary inside a header block is refused (busboy searches headers for delimiters too).
+    const headEnd = block === "" ? headStart : contentStart - 4;
+    if (find(buf.subarray(0, headEnd), dashBoundary, headStart) >= 0) return "error";
     const params = headerParams(block);
     if (params === "error" || refusedPart(block)) return "error";
     // "--boundary" inside a part ends it when CRLF stands right before it (within the part); anywhere else it is refused.

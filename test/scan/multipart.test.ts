@@ -236,6 +236,10 @@ describe("MultipartParser: bodies origins split elsewhere", () => {
     ["a folded header", `--${B}\r\nContent-Disposition: form-data;\r\n name="f"\r\n\r\nab\r\n--${B}--`],
     ["whitespace before a header's colon", `--${B}\r\nContent-Type : multipart/mixed\r\n\r\nab\r\n--${B}--`],
     [
+      "a header line that begins with the boundary",
+      `--${B}\r\nX-A: 1\r\n--${B}: x\r\n${head}\r\n\r\nab\r\n--${B}--`,
+    ],
+    [
       "a repeated header",
       `--${B}\r\n${head}\r\nContent-Transfer-Encoding: binary\r\nContent-Transfer-Encoding: base64\r\n\r\nYWI=\r\n--${B}--`,
     ],
