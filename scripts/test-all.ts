@@ -1,7 +1,8 @@
 /**
  * `npm test`: every suite, one after another — Vitest inside workerd, the Node-side tests
- * (CLI, list import) with node's test runner, and the review UI in headless Chromium (which
- * says it is skipped when /usr/bin/chromium is absent). Ends with one total line.
+ * (CLI, list import, the multipart differential fuzz target) with node's test runner, and
+ * the review UI in headless Chromium (which says it is skipped when /usr/bin/chromium is
+ * absent). Ends with one total line.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -45,9 +46,13 @@ async function vitest(extra: string[]): Promise<Outcome> {
 }
 
 async function nodeTests(): Promise<Outcome> {
-  const files = readdirSync("test/node")
-    .filter((f) => f.endsWith(".node-test.ts"))
-    .map((f) => join("test/node", f));
+  // Node-side tests live in test/node, and beside the code they test (test/scan: the
+  // differential fuzz target, whose origin parsers are Node libraries).
+  const files = ["test/node", "test/scan"].flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".node-test.ts"))
+      .map((f) => join(dir, f)),
+  );
   const { code, out } = await run("node", ["--test", ...files], true);
   const count = (label: string) => Number(new RegExp(`^(?:ℹ|#) ${label} (\\d+)`, "m").exec(out)?.[1] ?? 0);
   return { passed: count("pass"), failed: count("fail") || (code === 0 ? 0 : 1), code };

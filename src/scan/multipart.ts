@@ -3,12 +3,18 @@
  * it returns events with absolute byte offsets into the body, so a caller that holds the
  * body can later cut out any part's exact bytes. Nothing is buffered but an unfinished
  * header block and the few bytes that might begin a delimiter.
+ *
+ * Written here rather than using a library parser because the gate must read a body exactly
+ * as strictly as the most lenient origin could, or refuse it: wherever origins' parsers
+ * (busboy, formidable, undici, Werkzeug, PHP) may split a body differently, this one throws
+ * instead of choosing a reading. test/scan/multipart-differential.fuzz.node-test.ts checks it
+ * against the npm registry's parsers.
  */
 import { concatBytes } from "../bytes.ts";
-import { GateError } from "../errors.ts";
+import { malformed } from "./content-type.ts";
 
 export interface PartHeaders {
-  /** Header names in lower case; a repeated header keeps its first value. */
+  /** Header names in lower case (a repeated header is refused). */
   raw: Map<string, string>;
   /** `name` parameter of Content-Disposition, or "" if absent. */
   field: string;
@@ -36,26 +42,15 @@ const DASH = 45;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Extracts the boundary from a multipart Content-Type, or throws a 400. */
-export function boundaryOf(contentType: string): string {
-  // Two boundary parameters would let the gate and the origin split the body differently.
-  if ((contentType.match(/;\s*boundary\s*=/gi) ?? []).length > 1)
-    throw malformed("more than one boundary parameter");
-  const m = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
-  const boundary = m ? (m[1] ?? m[2]) : undefined;
-  if (!boundary) throw malformed("multipart body without a valid boundary parameter");
-  return boundary;
-}
-
-function malformed(detail: string): GateError {
-  return new GateError("malformed_multipart", `malformed multipart body: ${detail}`);
-}
+export { boundaryOf } from "./content-type.ts";
 
 type State = "preamble" | "after-delimiter" | "headers" | "body" | "epilogue";
 
 /** Parses one multipart body. Call `push` per chunk, then `finish`. */
 export class MultipartParser {
   private readonly delimiter: Uint8Array; // CRLF "--" boundary
+  /** "--" boundary: inside a part it may only stand right after the part's own CRLF. */
+  private readonly dashBoundary: Uint8Array;
   private readonly limits: MultipartLimits;
   private state: State = "preamble";
   /** Bytes carried over from the previous chunk (an unfinished header block or a possible delimiter start). */
@@ -66,6 +61,7 @@ export class MultipartParser {
 
   constructor(boundary: string, limits: MultipartLimits) {
     this.delimiter = enc.encode(`\r\n--${boundary}`);
+    this.dashBoundary = this.delimiter.subarray(2);
     this.limits = limits;
     this.carry = new Uint8Array([CR, LF]);
   }
@@ -112,18 +108,16 @@ export class MultipartParser {
         return at + this.delimiter.length;
       }
       case "after-delimiter": {
-        // Transport padding (spaces, tabs) may follow the boundary, then CRLF or "--".
-        let i = pos;
-        while (i < buf.length && (buf[i] === 32 || buf[i] === 9)) i++;
-        if (i - pos > 64) throw malformed("boundary followed by junk");
-        if (buf.length - i < 2) return this.keep(buf, pos, base);
-        if (buf[i] === DASH && buf[i + 1] === DASH) {
+        // No transport padding (RFC 2046 allows it; formidable, for one, reads "--boundary " as
+        // part data): the boundary is followed by CRLF, or by "--" at the end.
+        if (buf.length - pos < 2) return this.keep(buf, pos, base);
+        if (buf[pos] === DASH && buf[pos + 1] === DASH) {
           this.state = "epilogue";
-          return i + 2;
+          return pos + 2;
         }
-        if (buf[i] !== CR || buf[i + 1] !== LF) throw malformed("boundary not followed by CRLF");
+        if (buf[pos] !== CR || buf[pos + 1] !== LF) throw malformed("boundary not followed by CRLF");
         this.state = "headers";
-        return i + 2;
+        return pos + 2;
       }
       case "headers": {
         if (buf.length - pos < 2) return this.keep(buf, pos, base);
@@ -136,6 +130,9 @@ export class MultipartParser {
         }
         if (end - pos > this.limits.maxHeaderBytes) throw malformed("part headers too large");
         if (++this.parts > this.limits.maxParts) throw malformed("too many parts");
+        // busboy searches the whole stream, headers included, for CRLF "--boundary".
+        if (indexOf(buf.subarray(pos, end), this.dashBoundary, 0) >= 0)
+          throw malformed("boundary inside part headers");
         const headers = parseHeaders(dec.decode(buf.subarray(pos, end)));
         checkPartHeaders(headers);
         const next = headerless ? pos + 2 : end + 4;
@@ -144,18 +141,28 @@ export class MultipartParser {
         return next;
       }
       case "body": {
-        const at = indexOf(buf, this.delimiter, pos);
+        const at = indexOf(buf, this.dashBoundary, pos);
         if (at < 0) {
-          // Emit everything except a tail that might be the start of a delimiter.
+          // Emit everything except a tail that might begin CRLF "--boundary" or "--boundary".
           const safe = Math.max(pos, buf.length - this.delimiter.length + 1);
-          const tailStart = lastPossibleStart(buf, safe, this.delimiter);
+          const tailStart = Math.min(
+            possibleStart(buf, safe, this.delimiter),
+            possibleStart(buf, safe, this.dashBoundary),
+          );
           if (tailStart > pos) events.push({ type: "data", bytes: buf.subarray(pos, tailStart) });
           return this.keep(buf, tailStart, base);
         }
-        if (at > pos) events.push({ type: "data", bytes: buf.subarray(pos, at) });
-        events.push({ type: "part-end", contentEnd: base + at });
+        // Only CRLF "--boundary" ends a part. After a bare LF or CR, or at the very start of
+        // the content, origins that split lines on LF (Werkzeug) or CR would end the part
+        // where the gate does not: what one of them stores would be bytes the gate never hashed.
+        const delimiterAt = at - 2;
+        // (A CRLF before a possible boundary is never emitted early, so it is in `buf` from `pos`.)
+        if (delimiterAt < pos || buf[delimiterAt] !== CR || buf[delimiterAt + 1] !== LF)
+          throw malformed("boundary inside a part not preceded by CRLF");
+        if (delimiterAt > pos) events.push({ type: "data", bytes: buf.subarray(pos, delimiterAt) });
+        events.push({ type: "part-end", contentEnd: base + delimiterAt });
         this.state = "after-delimiter";
-        return at + this.delimiter.length;
+        return at + this.dashBoundary.length;
       }
       case "epilogue":
         assertBlank(buf, pos, buf.length, "content after the closing boundary");
@@ -193,32 +200,33 @@ function checkPartHeaders(h: PartHeaders): void {
   }
 }
 
-/** The earliest index >= from at which a suffix of buf is a prefix of the delimiter. */
-function lastPossibleStart(buf: Uint8Array, from: number, delim: Uint8Array): number {
+/** The earliest index >= from at which the rest of buf is a prefix of `needle` (buf.length if none). */
+function possibleStart(buf: Uint8Array, from: number, needle: Uint8Array): number {
   for (let s = from; s < buf.length; s++) {
-    if (buf[s] !== CR) continue;
-    let ok = true;
-    for (let k = 1; s + k < buf.length; k++) {
-      if (buf[s + k] !== delim[k]) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return s;
+    if (buf[s] !== needle[0]) continue;
+    let k = 1;
+    while (s + k < buf.length && buf[s + k] === needle[k]) k++;
+    if (s + k === buf.length) return s;
   }
   return buf.length;
 }
 
+/**
+ * First index >= from of `needle` in `buf`, or -1. Scans for the needle's last byte (a
+ * boundary's last character) rather than its first ("-" or CR, common in text and in
+ * hostile bodies made of dashes), then compares backwards.
+ */
 function indexOf(buf: Uint8Array, needle: Uint8Array, from: number): number {
-  const first = needle[0]!;
-  const last = buf.length - needle.length;
-  let i = from;
-  while (i <= last) {
-    i = buf.indexOf(first, i);
-    if (i < 0 || i > last) return -1;
-    let k = 1;
-    while (k < needle.length && buf[i + k] === needle[k]) k++;
-    if (k === needle.length) return i;
+  const end = needle.length - 1;
+  const lastByte = needle[end]!;
+  let i = from + end;
+  while (i < buf.length) {
+    i = buf.indexOf(lastByte, i);
+    if (i < 0) return -1;
+    const start = i - end;
+    let k = 0;
+    while (k < end && buf[start + k] === needle[k]) k++;
+    if (k === end) return start;
     i++;
   }
   return -1;
@@ -235,14 +243,23 @@ function indexOfCrlfCrlf(buf: Uint8Array, from: number): number {
   }
 }
 
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/s;
+
+/**
+ * Reads a part's header block strictly: every line ends in CRLF (no bare CR or LF, which
+ * parsers that split lines on LF read as a line end, possibly the end of the headers), no
+ * folded lines, a token name right before the colon, and no header twice (origins keep the
+ * first or the last, e.g. of two Content-Transfer-Encoding headers).
+ */
 function parseHeaders(block: string): PartHeaders {
   const raw = new Map<string, string>();
-  for (const line of block.split("\r\n")) {
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw malformed("part header line without a name");
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!raw.has(name)) raw.set(name, line.slice(colon + 1).trim());
+  for (const line of block === "" ? [] : block.split("\r\n")) {
+    if (/[\r\n]/.test(line)) throw malformed("part header line not ended by CRLF");
+    const m = HEADER_LINE.exec(line);
+    if (!m) throw malformed(/^[ \t]/.test(line) ? "folded part header" : "part header line without a name");
+    const name = m[1]!.toLowerCase();
+    if (raw.has(name)) throw malformed(`repeated ${name} part header`);
+    raw.set(name, m[2]!);
   }
   const disposition = raw.get("content-disposition") ?? "";
   return {

@@ -8,11 +8,12 @@
 import { GateError } from "../errors.ts";
 import { contentDecoders } from "./content-encoding.ts";
 import { tooLarge, UploadContent } from "./content-stream.ts";
+import { multipartBoundary } from "./content-type.ts";
 import type { DigestAlgo } from "./digests.ts";
 import { type FileSource, fileSource } from "./file-bytes.ts";
 import type { BodyHold, HeldBody } from "./hold.ts";
 import { DEFAULT_MAX_DECODE_RATIO, DEFAULT_MAX_TEXT_FILES, DEFAULT_MIN_TEXT_FILE_BYTES } from "./limits.ts";
-import { boundaryOf, MultipartParser, type PartHeaders } from "./multipart.ts";
+import { MultipartParser, type PartHeaders } from "./multipart.ts";
 import { FileDigest, newFile, type ScannedFile } from "./scanned-file.ts";
 import { TextFiles, type TextKind, TextScanner } from "./text-files.ts";
 
@@ -87,13 +88,12 @@ export async function scanUpload(request: Request, opts: ScanOptions): Promise<S
   const decoders = contentDecoders(request.headers);
   if (declared !== null) opts.hold.declareLength(declared);
   const contentType = request.headers.get("content-type") ?? "";
-  const isMultipart = /^multipart\/form-data\b/i.test(contentType.trim());
-  const parser = isMultipart
-    ? new MultipartParser(boundaryOf(contentType), {
-        maxHeaderBytes: opts.maxPartHeaderBytes,
-        maxParts: MAX_PARTS,
-      })
-    : null;
+  // Every multipart/* type is split into parts (origins parse multipart/mixed and related too).
+  const boundary = multipartBoundary(contentType);
+  const parser =
+    boundary === null
+      ? null
+      : new MultipartParser(boundary, { maxHeaderBytes: opts.maxPartHeaderBytes, maxParts: MAX_PARTS });
   const files: ScannedFile[] = [];
   const text = new TextFiles({
     algos: opts.algos,

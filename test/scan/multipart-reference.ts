@@ -24,14 +24,20 @@ function blank(b: Uint8Array): boolean {
   return b.every((c) => c === 13 || c === 10 || c === 32 || c === 9);
 }
 
-/** A nested multipart part, or one with a transfer encoding other than 7bit/8bit/binary (first header of a name wins). */
+/**
+ * A header block the parser refuses: a line not ended by CRLF, folded, without a token name
+ * right before its colon, or a repeated header; a nested multipart part, or one with a
+ * transfer encoding other than 7bit/8bit/binary.
+ */
 function refusedPart(block: string): boolean {
   const seen = new Map<string, string>();
-  for (const line of block.split("\r\n")) {
+  for (const line of block === "" ? [] : block.split("\r\n")) {
+    if (line.includes("\r") || line.includes("\n")) return true;
     const c = line.indexOf(":");
-    if (c <= 0) continue;
-    const name = line.slice(0, c).trim().toLowerCase();
-    if (!seen.has(name)) seen.set(name, line.slice(c + 1).trim());
+    if (c <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(line.slice(0, c))) return true;
+    const name = line.slice(0, c).toLowerCase();
+    if (seen.has(name)) return true;
+    seen.set(name, line.slice(c + 1).trim());
   }
   const type = seen.get("content-type");
   const cte = seen.get("content-transfer-encoding");
@@ -52,16 +58,15 @@ export function referenceParts(
   buf.set([13, 10]);
   buf.set(body, 2);
   const delim = enc.encode(`\r\n--${boundary}`);
+  const dashBoundary = delim.subarray(2);
   const parts: RefPart[] = [];
   let at = find(buf, delim, 0);
   if (at < 0) return "error";
   // Only blank lines may stand outside the parts.
   if (!blank(buf.subarray(0, at))) return "error";
   for (;;) {
-    let i = at + delim.length;
-    const padStart = i;
-    while (i < buf.length && (buf[i] === 32 || buf[i] === 9)) i++;
-    if (i - padStart > 64) return "error";
+    // No transport padding after a boundary.
+    const i = at + delim.length;
     if (buf.length - i < 2) return "error";
     if (buf[i] === 45 && buf[i + 1] === 45) return blank(buf.subarray(i + 2)) ? parts : "error";
     if (buf[i] !== 13 || buf[i + 1] !== 10) return "error";
@@ -77,10 +82,16 @@ export function referenceParts(
       block = new TextDecoder().decode(buf.subarray(headStart, end));
       contentStart = end + 4;
     }
+    // A boundary inside a header block is refused (busboy searches headers for delimiters too).
+    const headEnd = block === "" ? headStart : contentStart - 4;
+    if (find(buf.subarray(0, headEnd), dashBoundary, headStart) >= 0) return "error";
     const params = headerParams(block);
     if (params === "error" || refusedPart(block)) return "error";
-    const next = find(buf, delim, contentStart);
-    if (next < 0) return "error";
+    // "--boundary" inside a part ends it when CRLF stands right before it (within the part); anywhere else it is refused.
+    const dash = find(buf, dashBoundary, contentStart);
+    if (dash < 0) return "error";
+    const next = dash - 2;
+    if (next < contentStart || buf[next] !== 13 || buf[next + 1] !== 10) return "error";
     parts.push({ ...params, start: contentStart - 2, end: next - 2 });
     at = next;
   }

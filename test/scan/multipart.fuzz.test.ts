@@ -95,6 +95,11 @@ const fragment = fc.oneof(
     `\r\n--${BOUNDARY}`,
     `\r\n--${BOUNDARY}--`,
     `\r\n--${BOUNDARY.slice(0, 3)}`,
+    // Boundaries after a bare LF or CR, or mid-line: origins that split lines differently.
+    `\n--${BOUNDARY}`,
+    `\r--${BOUNDARY}`,
+    `--${BOUNDARY}`,
+    "\n",
     "\r\n",
     "\r\n\r\n",
     "\r",

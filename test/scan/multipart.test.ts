@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GateError } from "../../src/errors.ts";
+import { multipartBoundary } from "../../src/scan/content-type.ts";
 import {
   boundaryOf,
   dispositionParam,
@@ -105,16 +106,18 @@ describe("MultipartParser", () => {
     expect(parse(body, BOUNDARY, cuts)[0]!.data).toEqual(testBytes(200, 4));
   });
 
-  it("accepts blank lines and transport padding around the parts, and refuses other content there", () => {
-    const body = (pre: string, post: string) =>
+  it("accepts blank lines around the parts, and refuses other content there and transport padding", () => {
+    const body = (pre: string, post: string, pad = "") =>
       new TextEncoder().encode(
-        `${pre}--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--${BOUNDARY}--${post}`,
+        `${pre}--${BOUNDARY}${pad}\r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--${BOUNDARY}--${post}`,
       );
     const parts = parse(body("\r\n\r\n", "\r\n\r\n"), BOUNDARY, [3, 17, 40]);
     expect(parts.map((p) => new TextDecoder().decode(p.data))).toEqual(["hello"]);
     // Content the gate does not scan and origins may read differently: refused.
     expect(() => parse(body("preamble\r\n", "\r\n"), BOUNDARY, [])).toThrow(/before the first boundary/);
     expect(() => parse(body("", "\r\nsmuggled"), BOUNDARY, [5])).toThrow(/after the closing boundary/);
+    // RFC 2046 allows padding after a boundary; formidable reads "--boundary  " as part data.
+    expect(() => parse(body("", "", "  "), BOUNDARY, [])).toThrow(/boundary not followed by CRLF/);
   });
 
   it("refuses parts the gate would hash differently from an origin: nested multipart, transfer encodings, two boundaries", () => {
@@ -129,7 +132,7 @@ describe("MultipartParser", () => {
       /Transfer-Encoding/,
     );
     expect(parse(withHeader("Content-Transfer-Encoding: binary"), BOUNDARY, [])).toHaveLength(1);
-    expect(() => boundaryOf("multipart/form-data; boundary=a; boundary=b")).toThrow(/more than one boundary/);
+    expect(() => boundaryOf("multipart/form-data; boundary=a; boundary=b")).toThrow(/repeated boundary/);
   });
 
   it("rejects truncated bodies at every cut point", () => {
@@ -164,6 +167,119 @@ describe("MultipartParser", () => {
       "été.png",
     );
     expect(dispositionParam('form-data; name="f"', "filename")).toBeNull();
+  });
+});
+
+describe("multipartBoundary (RFC 9110 Content-Type, RFC 2046 boundary)", () => {
+  it("reads every multipart/* type, quoted or token boundaries, and leaves other types whole", () => {
+    expect(multipartBoundary("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW")).toBe(
+      "----WebKitFormBoundary7MA4YWxkTrZu0gW",
+    );
+    expect(multipartBoundary('multipart/mixed; boundary="a b,c:d"')).toBe("a b,c:d");
+    expect(multipartBoundary('Multipart/Related;boundary=x; type="text/html"')).toBe("x");
+    expect(multipartBoundary("multipart/x-mixed-replace ;\tcharset=utf-8; BOUNDARY=q")).toBe("q");
+    expect(multipartBoundary("image/png")).toBeNull();
+    expect(multipartBoundary("application/octet-stream; x=boundary")).toBeNull();
+    expect(multipartBoundary(null)).toBeNull();
+  });
+
+  // Each is a Content-Type that origins' parsers read with another boundary than the gate, or
+  // that one of them reads as multipart while the gate would not (see SECURITY.md).
+  it.each([
+    ['multipart/form-data; boundary="a\\"b"', /backslash escape/], // busboy: a"b; formidable: a\
+    ['multipart/form-data; boundary="a\\bc"', /backslash escape/], // busboy: abc; formidable: a\bc
+    ["multipart/form-data; boundary=A; boundary*=utf-8''B", /look-alike boundary\*/],
+    ["multipart/form-data; boundary*=utf-8''B", /look-alike boundary\*/],
+    ["multipart/form-data; xboundary=B; boundary=A", /look-alike xboundary/],
+    ['multipart/form-data; foo="boundary=B"; boundary=A', /boundary= written more than once/],
+    ["multipart/form-data; boundary=A,B", /RFC 9110/],
+    ["multipart/form-data; boundary=A, text/plain", /RFC 9110/],
+    ["multipart/form-data; boundary=A; boundary=B", /repeated boundary/],
+    ["multipart/form-data; boundary=A; Boundary=A", /repeated boundary/],
+    ["multipart/form-data; boundary = A", /RFC 9110/],
+    ["multipart/form-data; boundary=A ; charset=utf-8", /whitespace after the boundary/],
+    ['multipart/form-data; boundary="a;b"', /RFC 2046/],
+    ['multipart/form-data; boundary="ends in space "', /RFC 2046/],
+    [`multipart/form-data; boundary=${"x".repeat(71)}`, /RFC 2046/],
+    ['multipart/form-data; boundary=""', /RFC 2046/],
+    ["multipart/form-data", /without a boundary/],
+    ["text/plain; charset=multipart; boundary=A", /outside the media type/],
+    ["application/x-multipart; boundary=A", /outside the media type/],
+    ['multipart/form-data; boundary="A', /RFC 9110/],
+  ])("refuses %s", (contentType, reason) => {
+    expect(() => multipartBoundary(contentType)).toThrow(reason);
+  });
+});
+
+describe("MultipartParser: bodies origins split elsewhere", () => {
+  const B = "XyZ";
+  const head = 'Content-Disposition: form-data; name="f"; filename="a.bin"';
+  const body = (s: string) => new TextEncoder().encode(s);
+
+  it.each([
+    [
+      "a bare LF before a boundary inside a part",
+      `--${B}\r\n${head}\r\n\r\nab\n--${B}\r\n${head}\r\n\r\nc\r\n--${B}--`,
+    ],
+    [
+      "a bare CR before a boundary inside a part",
+      `--${B}\r\n${head}\r\n\r\nab\r--${B}\r\n${head}\r\n\r\nc\r\n--${B}--`,
+    ],
+    [
+      "a boundary right at the start of a part's content",
+      `--${B}\r\n${head}\r\n\r\n--${B}\r\n${head}\r\n\r\nc\r\n--${B}--`,
+    ],
+    ["a boundary in the middle of a line of content", `--${B}\r\n${head}\r\n\r\nx--${B}--y\r\n--${B}--`],
+    ["an LF-only line end after the part headers", `--${B}\r\n${head}\n\nab\r\n\r\ncd\r\n--${B}--`],
+    ["an LF-only blank line after the part headers", `--${B}\r\n${head}\r\n\nab\r\n\r\ncd\r\n--${B}--`],
+    ["a bare CR inside a header line", `--${B}\r\n${head}\rX: y\r\n\r\nab\r\n--${B}--`],
+    ["a folded header", `--${B}\r\nContent-Disposition: form-data;\r\n name="f"\r\n\r\nab\r\n--${B}--`],
+    ["whitespace before a header's colon", `--${B}\r\nContent-Type : multipart/mixed\r\n\r\nab\r\n--${B}--`],
+    [
+      "a header line that begins with the boundary",
+      `--${B}\r\nX-A: 1\r\n--${B}: x\r\n${head}\r\n\r\nab\r\n--${B}--`,
+    ],
+    [
+      "a repeated header",
+      `--${B}\r\n${head}\r\nContent-Transfer-Encoding: binary\r\nContent-Transfer-Encoding: base64\r\n\r\nYWI=\r\n--${B}--`,
+    ],
+    ["padding after a boundary", `--${B}\r\n${head}\r\n\r\nab\r\n--${B} \r\n${head}\r\n\r\nc\r\n--${B}--`],
+  ])("refuses %s, in every chunking", (_what, text) => {
+    const b = body(text);
+    expect(() => parse(b, B, [])).toThrow(GateError);
+    for (let cut = 1; cut < b.length; cut++)
+      expect(() => parse(b, B, [cut, cut + 1]), `cut ${cut}`).toThrow(GateError);
+  });
+
+  it("still takes CRLF --boundary as the delimiter when the CRLF ends one chunk and the boundary starts the next", () => {
+    const b = body(`--${B}\r\n${head}\r\n\r\nab\r\n--${B}\r\n${head}\r\n\r\n\r\n--${B}--`);
+    const oneShot = parse(b, B, []).map((p) => new TextDecoder().decode(p.data));
+    expect(oneShot).toEqual(["ab", ""]);
+    for (let cut = 1; cut < b.length; cut++)
+      expect(parse(b, B, [cut]).map((p) => new TextDecoder().decode(p.data))).toEqual(oneShot);
+  });
+
+  it("gives the one-shot outcome (parts or refusal) for every chunking of bodies with stray CR, LF and boundaries", () => {
+    const piece = fc.constantFrom("\r", "\n", "\r\n", `--${B}`, "-", "a", `\r\n--${B}\r\n${head}\r\n\r\n`);
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }),
+        fc.array(fc.nat({ max: 200 }), { maxLength: 8 }),
+        (xs, cuts) => {
+          const b = body(`--${B}\r\n${head}\r\n\r\n${xs.join("")}\r\n--${B}--`);
+          const outcome = (at: number[]) => {
+            try {
+              return parse(b, B, at);
+            } catch (e) {
+              if (e instanceof GateError) return e.message;
+              throw e;
+            }
+          };
+          expect(outcome(cuts)).toEqual(outcome([]));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
