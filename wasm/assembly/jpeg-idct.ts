@@ -1,0 +1,109 @@
+// Reduced-size inverse DCTs: a block's 8x8 spectrum rendered as N x N pixels (N = 8, 4, 2, 1)
+// from its top-left N x N coefficients. This is what makes a scaled decode cheap: for N = 1 the
+// pixel is the DC term alone, and no coefficient outside the N x N corner is ever needed.
+//
+// pixel(x, y) = 128 + 1/4 * sum_{u,v < N} C(u) C(v) F(v, u) cos((2x+1)u pi / 2N) cos((2y+1)v pi / 2N)
+// with C(0) = 1/sqrt(2), C(k) = 1: the 8-point IDCT of the standard for N = 8, and for smaller N
+// the same sum over fewer terms, so every N keeps the block's mean (DC / 8 + 128). Separable:
+// a pass along rows, then along columns, in float32 (SIMD for N = 8).
+
+/** Dequantized coefficients of the current block, natural order, float32. */
+export const BLOCK: usize = memory.data(64 * 4, 16);
+const TMP: usize = memory.data(64 * 4, 16);
+// MT[N][u][x] = C(u)/2 * cos((2x+1) u pi / 2N), row-major per N, for N = 1, 2, 4, 8 (8 x 8 slots each).
+const MT: usize = memory.data(4 * 64 * 4, 16);
+let ready = false;
+
+function slotOf(n: i32): usize {
+  return MT + (<usize>(n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3) << 8);
+}
+
+export function initIdct(): void {
+  if (ready) return;
+  for (let s = 0; s < 4; s++) {
+    const n = 1 << s;
+    const m = slotOf(n);
+    for (let u = 0; u < n; u++) {
+      const c = u === 0 ? Math.SQRT1_2 : 1.0;
+      for (let x = 0; x < n; x++) {
+        const v = (c / 2.0) * Math.cos(((2.0 * x + 1.0) * u * Math.PI) / (2.0 * n));
+        store<f32>(m + <usize>((u * 8 + x) << 2), <f32>v);
+      }
+    }
+  }
+  ready = true;
+}
+
+@inline
+function clampByte(v: f32): u8 {
+  const r = <i32>Math.round(<f64>v);
+  return <u8>(r < 0 ? 0 : r > 255 ? 255 : r);
+}
+
+/**
+ * Renders BLOCK as n x n pixels at `out` (row stride `stride` bytes). `acZero`: only the DC term
+ * is non-zero, so every pixel is the same.
+ */
+export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize): void {
+  if (n === 1 || acZero) {
+    const p = clampByte(load<f32>(BLOCK) * 0.125 + 128.0);
+    for (let y = 0; y < n; y++) memory.fill(out + <usize>y * stride, p, <usize>n);
+    return;
+  }
+  if (n === 8) {
+    idct8(out, stride);
+    return;
+  }
+  const m = slotOf(n);
+  // Rows: TMP[v][x] = sum_u F[v][u] * MT[u][x].
+  for (let v = 0; v < n; v++) {
+    for (let x = 0; x < n; x++) {
+      let s: f32 = 0;
+      for (let u = 0; u < n; u++) s += load<f32>(BLOCK + <usize>((v * 8 + u) << 2)) * load<f32>(m + <usize>((u * 8 + x) << 2));
+      store<f32>(TMP + <usize>((v * 8 + x) << 2), s);
+    }
+  }
+  // Columns: out[y][x] = 128 + sum_v MT[v][y] * TMP[v][x].
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      let s: f32 = 128.0;
+      for (let v = 0; v < n; v++) s += load<f32>(m + <usize>((v * 8 + y) << 2)) * load<f32>(TMP + <usize>((v * 8 + x) << 2));
+      store<u8>(out + <usize>y * stride + <usize>x, clampByte(s));
+    }
+  }
+}
+
+/** The full 8x8 IDCT, four columns at a time. */
+function idct8(out: usize, stride: usize): void {
+  const m = slotOf(8);
+  for (let v = 0; v < 8; v++) {
+    const row = BLOCK + <usize>(v << 5);
+    let lo = f32x4.splat(0);
+    let hi = f32x4.splat(0);
+    for (let u = 0; u < 8; u++) {
+      const f = load<f32>(row + <usize>(u << 2));
+      if (f === 0) continue;
+      const c = f32x4.splat(f);
+      const mu = m + <usize>(u << 5);
+      lo = f32x4.add(lo, f32x4.mul(c, v128.load(mu)));
+      hi = f32x4.add(hi, f32x4.mul(c, v128.load(mu, 16)));
+    }
+    v128.store(TMP + <usize>(v << 5), lo);
+    v128.store(TMP + <usize>(v << 5), hi, 16);
+  }
+  const bias = f32x4.splat(128.0);
+  for (let y = 0; y < 8; y++) {
+    let lo = bias;
+    let hi = bias;
+    for (let v = 0; v < 8; v++) {
+      const c = f32x4.splat(load<f32>(m + <usize>((v * 8 + y) << 2)));
+      lo = f32x4.add(lo, f32x4.mul(c, v128.load(TMP + <usize>(v << 5))));
+      hi = f32x4.add(hi, f32x4.mul(c, v128.load(TMP + <usize>(v << 5), 16)));
+    }
+    const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(lo));
+    const b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(hi));
+    const w = i16x8.narrow_i32x4_s(a, b);
+    const bytes = i8x16.narrow_i16x8_u(w, w);
+    store<u64>(out + <usize>y * stride, i64x2.extract_lane(bytes, 0));
+  }
+}
