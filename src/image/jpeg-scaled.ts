@@ -37,7 +37,9 @@ async function coreHasher(): Promise<PdqHasher> {
     const fsName = "node:fs/promises";
     const fs = (await import(fsName)) as { readFile(path: URL): Promise<Uint8Array> };
     const bytes = await fs.readFile(new URL("../../wasm/build/core.wasm", import.meta.url));
-    return PdqHasher.fromModule(new WebAssembly.Module(new Uint8Array(bytes)));
+    // Node only (workerd compiles no bytes at runtime, hence the cast).
+    const Module = WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module;
+    return PdqHasher.fromModule(new Module(new Uint8Array(bytes)));
   })();
   return nodeHasher;
 }

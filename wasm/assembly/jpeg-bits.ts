@@ -32,9 +32,9 @@ export function defineHuffman(slot: i32, counts: usize, avail: i32): i32 {
   let total = 0;
   for (let l = 0; l < 16; l++) total += <i32>load<u8>(counts + <usize>l);
   if (total > 256 || avail < 16 + total) return -1;
-  const vals = HUFFVAL + (<usize>slot << 8);
+  const vals = HUFFVAL + ((<usize>slot) << 8);
   memory.copy(vals, counts + 16, <usize>total);
-  const lut = LUT + (<usize>slot << 10);
+  const lut = LUT + ((<usize>slot) << 10);
   memory.fill(lut, 0, 1024);
   const maxc = MAXCODE + <usize>(slot * 18 * 4);
   const voff = VALOFF + <usize>(slot * 17 * 4);
@@ -42,20 +42,20 @@ export function defineHuffman(slot: i32, counts: usize, avail: i32): i32 {
   let k = 0;
   for (let l = 1; l <= 16; l++) {
     const n = <i32>load<u8>(counts + <usize>(l - 1));
-    store<i32>(voff + (<usize>l << 2), k - code);
+    store<i32>(voff + ((<usize>l) << 2), k - code);
     for (let i = 0; i < n; i++) {
       if (l <= LOOKAHEAD_BITS) {
         const shift = LOOKAHEAD_BITS - l;
         const base = code << shift;
         const entry = <u16>((l << 8) | <i32>load<u8>(vals + <usize>k));
-        for (let j = 0; j < 1 << shift; j++) store<u16>(lut + (<usize>(base + j) << 1), entry);
+        for (let j = 0; j < 1 << shift; j++) store<u16>(lut + ((<usize>(base + j)) << 1), entry);
       }
       code++;
       k++;
     }
     // A code set that overflows its length is not a prefix code.
     if (code > 1 << l) return -1;
-    store<i32>(maxc + (<usize>l << 2), n > 0 ? code - 1 : -1);
+    store<i32>(maxc + ((<usize>l) << 2), n > 0 ? code - 1 : -1);
     code <<= 1;
   }
   store<i32>(maxc + (17 << 2), 0x7fffffff); // sentinel: no code is longer than 16 bits
@@ -65,10 +65,10 @@ export function defineHuffman(slot: i32, counts: usize, avail: i32): i32 {
 }
 
 function buildFastAc(slot: i32): void {
-  const fast = FAST_AC + (<usize>(slot - 4) << 13);
-  const lut = LUT + (<usize>slot << 10);
+  const fast = FAST_AC + ((<usize>(slot - 4)) << 13);
+  const lut = LUT + ((<usize>slot) << 10);
   for (let i = 0; i < 1 << FAST_BITS; i++) {
-    const e = <i32>load<u16>(lut + (<usize>(i >> (FAST_BITS - LOOKAHEAD_BITS)) << 1));
+    const e = <i32>load<u16>(lut + ((<usize>(i >> (FAST_BITS - LOOKAHEAD_BITS))) << 1));
     let out = 0;
     const l = e >> 8;
     const rs = e & 0xff;
@@ -78,7 +78,7 @@ function buildFastAc(slot: i32): void {
       const v = bits < 1 << (s - 1) ? bits - (1 << s) + 1 : bits;
       out = (v << 16) | ((rs >> 4) << 8) | (l + s);
     }
-    store<i32>(fast + (<usize>i << 2), out);
+    store<i32>(fast + ((<usize>i) << 2), out);
   }
 }
 
@@ -86,10 +86,11 @@ function buildFastAc(slot: i32): void {
  * One AC coefficient from table `slot` if code and value fit the fast table:
  * (value << 16) | (run << 8) | bits consumed; 0 otherwise (nothing consumed: use decodeSymbol).
  */
-@inline
 export function decodeFastAc(slot: i32): i32 {
   if (cnt < 16) fill();
-  const e = load<i32>(FAST_AC + (<usize>(slot - 4) << 13) + (<usize>(<i32>(acc >> <u64>(64 - FAST_BITS))) << 2));
+  const e = load<i32>(
+    FAST_AC + ((<usize>(slot - 4)) << 13) + ((<usize>(<i32>(acc >> <u64>(64 - FAST_BITS)))) << 2),
+  );
   if (e !== 0) {
     const l = e & 0xff;
     acc <<= <u64>l;
@@ -106,6 +107,8 @@ export function huffmanDefined(slot: i32): bool {
 export function resetHuffman(): void {
   memory.fill(DEFINED, 0, 8);
 }
+
+const BYTE_ONES: u64 = ((<u64>0x01010101) << 32) | 0x01010101;
 
 // Bit reader state: `acc` holds `cnt` bits, most significant first; `pad` of them (the last
 // ones) are zero padding past the data.
@@ -150,9 +153,9 @@ function fill(): void {
   if (!atMarker && pos + 8 <= end) {
     const w = bswap<u64>(load<u64>(INPUT + <usize>pos));
     const take = (64 - cnt) >> 3;
-    const range: u64 = ~(<u64>0) << <u64>(64 - 8 * take);
+    const range: u64 = ~(<u64>0) << (<u64>(64 - 8 * take));
     const nw = ~w;
-    const ffBytes = (nw - 0x0101010101010101) & ~nw & 0x8080808080808080;
+    const ffBytes = (nw - BYTE_ONES) & ~nw & (BYTE_ONES << 7);
     if ((ffBytes & range) === 0) {
       acc |= (w & range) >> <u64>cnt;
       cnt += 8 * take;
@@ -181,12 +184,11 @@ function fill(): void {
     } else {
       pad += 8;
     }
-    acc |= b << <u64>(56 - cnt);
+    acc |= b << (<u64>(56 - cnt));
     cnt += 8;
   }
 }
 
-@inline
 function note(): void {
   if (cnt < pad) overran = true;
 }
@@ -222,7 +224,7 @@ export function receiveExtend(s: i32): i32 {
 export function decodeSymbol(slot: i32): i32 {
   if (cnt < 16) fill();
   const peek = <i32>(acc >> <u64>(64 - LOOKAHEAD_BITS));
-  const e = <i32>load<u16>(LUT + (<usize>slot << 10) + (<usize>peek << 1));
+  const e = <i32>load<u16>(LUT + ((<usize>slot) << 10) + ((<usize>peek) << 1));
   if (e !== 0) {
     const l = e >> 8;
     acc <<= <u64>l;
@@ -233,7 +235,7 @@ export function decodeSymbol(slot: i32): i32 {
   const maxc = MAXCODE + <usize>(slot * 18 * 4);
   let l = LOOKAHEAD_BITS + 1;
   let code = <i32>(acc >> <u64>(64 - l));
-  while (l <= 16 && code > load<i32>(maxc + (<usize>l << 2))) {
+  while (l <= 16 && code > load<i32>(maxc + ((<usize>l) << 2))) {
     l++;
     code = <i32>(acc >> <u64>(64 - l));
   }
@@ -241,8 +243,8 @@ export function decodeSymbol(slot: i32): i32 {
   acc <<= <u64>l;
   cnt -= l;
   note();
-  const idx = code + load<i32>(VALOFF + <usize>(slot * 17 * 4) + (<usize>l << 2));
-  return <i32>load<u8>(HUFFVAL + (<usize>slot << 8) + <usize>(idx & 0xff));
+  const idx = code + load<i32>(VALOFF + <usize>(slot * 17 * 4) + ((<usize>l) << 2));
+  return <i32>load<u8>(HUFFVAL + ((<usize>slot) << 8) + <usize>(idx & 0xff));
 }
 
 /**
@@ -252,10 +254,15 @@ export function decodeSymbol(slot: i32): i32 {
 export function takeRestart(expected: i32): bool {
   bitsReset();
   // Skip fill bytes (0xFF) before the marker, which the standard allows.
-  while (pos + 1 < end && load<u8>(INPUT + <usize>pos) === 0xff && load<u8>(INPUT + <usize>(pos + 1)) === 0xff)
+  while (
+    pos + 1 < end &&
+    load<u8>(INPUT + <usize>pos) === 0xff &&
+    load<u8>(INPUT + <usize>(pos + 1)) === 0xff
+  )
     pos++;
   if (pos + 1 >= end) return false;
-  if (load<u8>(INPUT + <usize>pos) !== 0xff || <i32>load<u8>(INPUT + <usize>(pos + 1)) !== 0xd0 + expected) return false;
+  if (load<u8>(INPUT + <usize>pos) !== 0xff || <i32>load<u8>(INPUT + <usize>(pos + 1)) !== 0xd0 + expected)
+    return false;
   pos += 2;
   return true;
 }

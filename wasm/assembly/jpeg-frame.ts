@@ -26,9 +26,9 @@ export const MODEL_YCCK: i32 = 4;
 
 /** Zig-zag index -> natural (row-major) index within the 8x8 block. */
 export const ZIGZAG: usize = memory.data<u8>([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-  54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
+  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46,
+  53, 60, 61, 54, 47, 55, 62, 63,
 ]);
 /** Quantisation tables, natural order, 4 x 64 x u16. */
 export const QUANT: usize = memory.data(4 * 64 * 2, 16);
@@ -53,11 +53,9 @@ export const F_COEF: i32 = 13; // progressive: address of its coefficient record
 export const F_REC: i32 = 14; // progressive: bytes per block record
 export const F_KEEP: i32 = 15; // progressive: highest zig-zag index any decoded band reaches
 
-@inline
 export function cf(c: i32, f: i32): i32 {
   return load<i32>(COMP + <usize>((c * 16 + f) << 2));
 }
-@inline
 export function setCf(c: i32, f: i32, v: i32): void {
   store<i32>(COMP + <usize>((c * 16 + f) << 2), v);
 }
@@ -106,7 +104,14 @@ export function quantDefined(t: i32): bool {
 
 /** APP14: remembers Adobe's colour transform flag (0: none, 1: YCbCr, 2: YCCK). */
 export function readAdobe(p: usize, len: i32): i32 {
-  if (len >= 12 && load<u8>(p) === 0x41 && load<u8>(p, 1) === 0x64 && load<u8>(p, 2) === 0x6f && load<u8>(p, 3) === 0x62 && load<u8>(p, 4) === 0x65) {
+  if (
+    len >= 12 &&
+    load<u8>(p) === 0x41 &&
+    load<u8>(p, 1) === 0x64 &&
+    load<u8>(p, 2) === 0x6f &&
+    load<u8>(p, 3) === 0x62 &&
+    load<u8>(p, 4) === 0x65
+  ) {
     adobeTransform = <i32>load<u8>(p, 11);
   }
   return OK;
@@ -122,8 +127,11 @@ export function readQuant(p: usize, len: i32): i32 {
     if (tq > 3 || pq > 1 || i + 64 * (pq + 1) > len) return ERR_CORRUPT;
     const t = QUANT + <usize>(tq << 7);
     for (let k = 0; k < 64; k++) {
-      const v = pq === 0 ? <i32>load<u8>(p + <usize>(i + k)) : (<i32>load<u8>(p + <usize>(i + 2 * k)) << 8) | <i32>load<u8>(p + <usize>(i + 2 * k + 1));
-      store<u16>(t + (<usize>load<u8>(ZIGZAG + <usize>k) << 1), <u16>v);
+      const v =
+        pq === 0
+          ? <i32>load<u8>(p + <usize>(i + k))
+          : ((<i32>load<u8>(p + <usize>(i + 2 * k))) << 8) | <i32>load<u8>(p + <usize>(i + 2 * k + 1));
+      store<u16>(t + ((<usize>load<u8>(ZIGZAG + <usize>k)) << 1), <u16>v);
     }
     store<u8>(QUANT_DEFINED + <usize>tq, 1);
     i += 64 * (pq + 1);
@@ -147,7 +155,7 @@ export function readHuffman(p: usize, len: i32): i32 {
 
 export function readRestartInterval(p: usize, len: i32): i32 {
   if (len < 2) return ERR_CORRUPT;
-  restartInterval = (<i32>load<u8>(p) << 8) | <i32>load<u8>(p, 1);
+  restartInterval = ((<i32>load<u8>(p)) << 8) | <i32>load<u8>(p, 1);
   return OK;
 }
 
@@ -157,8 +165,8 @@ export function readFrame(marker: i32, p: usize, len: i32): i32 {
   if (marker === 0xc3 || (marker >= 0xc5 && marker <= 0xc7) || marker >= 0xc9) return ERR_UNSUPPORTED;
   if (len < 6) return ERR_CORRUPT;
   if (load<u8>(p) !== 8) return ERR_UNSUPPORTED;
-  frameHeight = (<i32>load<u8>(p, 1) << 8) | <i32>load<u8>(p, 2);
-  frameWidth = (<i32>load<u8>(p, 3) << 8) | <i32>load<u8>(p, 4);
+  frameHeight = ((<i32>load<u8>(p, 1)) << 8) | <i32>load<u8>(p, 2);
+  frameWidth = ((<i32>load<u8>(p, 3)) << 8) | <i32>load<u8>(p, 4);
   components = <i32>load<u8>(p, 5);
   // Height 0 (defined later by a DNL marker) is not supported.
   if (frameWidth === 0 || frameHeight === 0) return ERR_UNSUPPORTED;
@@ -210,9 +218,11 @@ function chooseModel(): void {
   if (components === 1) model = MODEL_GREY;
   else if (components === 4) model = adobeTransform === 2 ? MODEL_YCCK : MODEL_CMYK;
   else if (adobeTransform === 0) model = MODEL_RGB;
-  else if (adobeTransform < 0 && cf(0, F_ID) === 0x52 && cf(1, F_ID) === 0x47 && cf(2, F_ID) === 0x42) model = MODEL_RGB;
+  else if (adobeTransform < 0 && cf(0, F_ID) === 0x52 && cf(1, F_ID) === 0x47 && cf(2, F_ID) === 0x42)
+    model = MODEL_RGB;
   else model = MODEL_YCC;
-  for (let c = 0; c < components; c++) setCf(c, F_NEED, model === MODEL_GREY || model === MODEL_YCC ? (c === 0 ? 1 : 0) : 1);
+  for (let c = 0; c < components; c++)
+    setCf(c, F_NEED, model === MODEL_GREY || model === MODEL_YCC ? (c === 0 ? 1 : 0) : 1);
 }
 
 /** The largest reduction (8, 4, 2) whose output keeps the luma's shorter side >= the target. */
@@ -250,7 +260,8 @@ export function workBytes(): usize {
     n += align16(planeBytes(c));
     if (progressive) n += align16(<usize>cf(c, F_PBW) * <usize>cf(c, F_PBH) * <usize>recordBytes(c));
   }
-  if (!(model === MODEL_GREY || model === MODEL_YCC)) n += align16(<usize>combinedWidth() * <usize>combinedHeight());
+  if (!(model === MODEL_GREY || model === MODEL_YCC))
+    n += align16(<usize>combinedWidth() * <usize>combinedHeight());
   return n;
 }
 
@@ -310,7 +321,6 @@ export function allocate(): i32 {
   return OK;
 }
 
-@inline
 function clamp255(v: f32): f32 {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
@@ -349,7 +359,6 @@ export function combineLuma(): void {
   }
 }
 
-@inline
 function sample(c: i32, x: i32, y: i32): f32 {
   const sx = <i32>((<i64>x * cf(c, F_H)) / hmax);
   const sy = <i32>((<i64>y * cf(c, F_V)) / vmax);

@@ -15,7 +15,7 @@ const MT: usize = memory.data(4 * 64 * 4, 16);
 let ready = false;
 
 function slotOf(n: i32): usize {
-  return MT + (<usize>(n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3) << 8);
+  return MT + ((<usize>(n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3)) << 8);
 }
 
 export function initIdct(): void {
@@ -34,7 +34,6 @@ export function initIdct(): void {
   ready = true;
 }
 
-@inline
 function clampByte(v: f32): u8 {
   const r = <i32>Math.round(<f64>v);
   return <u8>(r < 0 ? 0 : r > 255 ? 255 : r);
@@ -59,7 +58,8 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize): void
   for (let v = 0; v < n; v++) {
     for (let x = 0; x < n; x++) {
       let s: f32 = 0;
-      for (let u = 0; u < n; u++) s += load<f32>(BLOCK + <usize>((v * 8 + u) << 2)) * load<f32>(m + <usize>((u * 8 + x) << 2));
+      for (let u = 0; u < n; u++)
+        s += load<f32>(BLOCK + <usize>((v * 8 + u) << 2)) * load<f32>(m + <usize>((u * 8 + x) << 2));
       store<f32>(TMP + <usize>((v * 8 + x) << 2), s);
     }
   }
@@ -67,7 +67,8 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize): void
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       let s: f32 = 128.0;
-      for (let v = 0; v < n; v++) s += load<f32>(m + <usize>((v * 8 + y) << 2)) * load<f32>(TMP + <usize>((v * 8 + x) << 2));
+      for (let v = 0; v < n; v++)
+        s += load<f32>(m + <usize>((v * 8 + y) << 2)) * load<f32>(TMP + <usize>((v * 8 + x) << 2));
       store<u8>(out + <usize>y * stride + <usize>x, clampByte(s));
     }
   }

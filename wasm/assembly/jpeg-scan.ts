@@ -84,11 +84,11 @@ function readScanHeader(p: usize, len: i32): i32 {
     let c = 0;
     while (c < components && cf(c, F_ID) !== id) c++;
     if (c === components) return ERR_CORRUPT;
-    for (let j = 0; j < i; j++) if (load<i32>(SCAN_COMP + (<usize>j << 2)) === c) return ERR_CORRUPT;
+    for (let j = 0; j < i; j++) if (load<i32>(SCAN_COMP + ((<usize>j) << 2)) === c) return ERR_CORRUPT;
     const t = <i32>load<u8>(p + <usize>(2 + 2 * i));
-    store<i32>(SCAN_COMP + (<usize>i << 2), c);
-    store<i32>(SCAN_DC + (<usize>i << 2), t >> 4);
-    store<i32>(SCAN_AC + (<usize>i << 2), 4 + (t & 15));
+    store<i32>(SCAN_COMP + ((<usize>i) << 2), c);
+    store<i32>(SCAN_DC + ((<usize>i) << 2), t >> 4);
+    store<i32>(SCAN_AC + ((<usize>i) << 2), 4 + (t & 15));
     if (t >> 4 > 3 || (t & 15) > 3) return ERR_CORRUPT;
   }
   const q = p + <usize>(1 + 2 * scanCount);
@@ -112,7 +112,8 @@ function readScanHeader(p: usize, len: i32): i32 {
 /** True when the scan cannot change anything the luma needs, so its data can be skipped. */
 function skippable(): bool {
   if (!progressive) {
-    for (let i = 0; i < scanCount; i++) if (cf(load<i32>(SCAN_COMP + (<usize>i << 2)), F_NEED) !== 0) return false;
+    for (let i = 0; i < scanCount; i++)
+      if (cf(load<i32>(SCAN_COMP + ((<usize>i) << 2)), F_NEED) !== 0) return false;
     return true;
   }
   if (ss === 0) return false; // DC scans: interleaved, cheap, and they set the DC predictors
@@ -125,7 +126,7 @@ export function planScan(p: usize, len: i32): i32 {
   if (r !== OK) return r;
   if (!progressive || skippable()) return OK;
   for (let i = 0; i < scanCount; i++) {
-    const c = load<i32>(SCAN_COMP + (<usize>i << 2));
+    const c = load<i32>(SCAN_COMP + ((<usize>i) << 2));
     if (cf(c, F_NEED) !== 0) setCf(c, F_KEEP, max(cf(c, F_KEEP), se));
   }
   return OK;
@@ -138,10 +139,10 @@ export function beginScan(p: usize, len: i32): i32 {
   done = true;
   if (skippable()) return 1;
   for (let i = 0; i < scanCount; i++) {
-    const c = load<i32>(SCAN_COMP + (<usize>i << 2));
+    const c = load<i32>(SCAN_COMP + ((<usize>i) << 2));
     if (!quantDefined(cf(c, F_TQ))) return ERR_CORRUPT;
-    if (ss === 0 && ah === 0 && !huffmanDefined(load<i32>(SCAN_DC + (<usize>i << 2)))) return ERR_CORRUPT;
-    if (se > 0 && !huffmanDefined(load<i32>(SCAN_AC + (<usize>i << 2)))) return ERR_CORRUPT;
+    if (ss === 0 && ah === 0 && !huffmanDefined(load<i32>(SCAN_DC + ((<usize>i) << 2)))) return ERR_CORRUPT;
+    if (se > 0 && !huffmanDefined(load<i32>(SCAN_AC + ((<usize>i) << 2)))) return ERR_CORRUPT;
     // A band the planning pass did not see (the file changed between passes) would overflow a record.
     if (progressive && ss > 0 && cf(c, F_NEED) !== 0 && se > cf(c, F_KEEP)) return ERR_CORRUPT;
   }
@@ -160,7 +161,7 @@ export function beginScan(p: usize, len: i32): i32 {
   memory.fill(DC_PRED, 0, 16);
   for (let k = 0; k < 64; k++) {
     const z = <i32>load<u8>(ZIGZAG + <usize>k);
-    store<u8>(IN_CORNER + <usize>k, (z >> 3) < blockSize && (z & 7) < blockSize ? 1 : 0);
+    store<u8>(IN_CORNER + <usize>k, z >> 3 < blockSize && (z & 7) < blockSize ? 1 : 0);
   }
   initIdct();
   bitsStartScan();
@@ -204,7 +205,7 @@ function decodeMcu(): i32 {
   const mx = mcu % unitsX;
   const my = mcu / unitsX;
   for (let i = 0; i < scanCount; i++) {
-    const c = load<i32>(SCAN_COMP + (<usize>i << 2));
+    const c = load<i32>(SCAN_COMP + ((<usize>i) << 2));
     const h = cf(c, F_H);
     const v = cf(c, F_V);
     for (let by = 0; by < v; by++) {
@@ -231,21 +232,20 @@ function decodeBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
   return ah === 0 ? acFirst(i, rec, keep, need) : acRefine(i, rec, keep, need);
 }
 
-@inline
 function stride(c: i32): i32 {
   return cf(c, F_STRIDE) / blockSize; // blocks per row of the MCU grid
 }
 
 function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
-  const dcTable = load<i32>(SCAN_DC + (<usize>i << 2));
-  const acTable = load<i32>(SCAN_AC + (<usize>i << 2));
+  const dcTable = load<i32>(SCAN_DC + ((<usize>i) << 2));
+  const acTable = load<i32>(SCAN_AC + ((<usize>i) << 2));
   const t = decodeSymbol(dcTable);
   if (t < 0 || t > 11) return ERR_CORRUPT;
-  const predAt = DC_PRED + (<usize>i << 2);
+  const predAt = DC_PRED + ((<usize>i) << 2);
   const dc = load<i32>(predAt) + receiveExtend(t);
   store<i32>(predAt, dc);
   const need = cf(c, F_NEED) !== 0;
-  const q = QUANT + (<usize>cf(c, F_TQ) << 7);
+  const q = QUANT + ((<usize>cf(c, F_TQ)) << 7);
   if (need) {
     for (let y = 0; y < blockSize; y++) memory.fill(BLOCK + <usize>(y << 5), 0, <usize>(blockSize << 2));
     store<f32>(BLOCK, <f32>(dc * <i32>load<u16>(q)));
@@ -287,15 +287,20 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
   if (k > 64) return ERR_CORRUPT;
   if (need && bx < cf(c, F_BW) && by < cf(c, F_BH)) {
     const st = <usize>cf(c, F_STRIDE);
-    idctBlock(blockSize, acZero, <usize>cf(c, F_PLANE) + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize), st);
+    idctBlock(
+      blockSize,
+      acZero,
+      <usize>cf(c, F_PLANE) + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize),
+      st,
+    );
   }
   return OK;
 }
 
 function dcFirst(i: i32, rec: usize): i32 {
-  const t = decodeSymbol(load<i32>(SCAN_DC + (<usize>i << 2)));
+  const t = decodeSymbol(load<i32>(SCAN_DC + ((<usize>i) << 2)));
   if (t < 0 || t > 11) return ERR_CORRUPT;
-  const predAt = DC_PRED + (<usize>i << 2);
+  const predAt = DC_PRED + ((<usize>i) << 2);
   const dc = load<i32>(predAt) + receiveExtend(t);
   store<i32>(predAt, dc);
   store<i16>(rec, <i16>(dc << al));
@@ -308,23 +313,20 @@ function dcRefine(rec: usize): i32 {
 }
 
 // Non-zero test and update for zig-zag index k of a record: values up to `keep`, mask above.
-@inline
 function nonZero(rec: usize, keep: i32, k: i32): bool {
-  if (k <= keep) return load<i16>(rec + (<usize>k << 1)) !== 0;
-  return (load<u64>(maskAt(rec, keep)) & (<u64>1 << <u64>k)) !== 0;
+  if (k <= keep) return load<i16>(rec + ((<usize>k) << 1)) !== 0;
+  return (load<u64>(maskAt(rec, keep)) & ((<u64>1) << (<u64>k))) !== 0;
 }
 
-@inline
 function maskAt(rec: usize, keep: i32): usize {
-  return rec + <usize>((((keep + 1) * 2) + 7) & ~7);
+  return rec + <usize>(((keep + 1) * 2 + 7) & ~7);
 }
 
-@inline
 function setValue(rec: usize, keep: i32, need: bool, k: i32, v: i32): void {
-  if (k <= keep) store<i16>(rec + (<usize>k << 1), <i16>v);
+  if (k <= keep) store<i16>(rec + ((<usize>k) << 1), <i16>v);
   else if (need) {
     const m = maskAt(rec, keep);
-    store<u64>(m, load<u64>(m) | (<u64>1 << <u64>k));
+    store<u64>(m, load<u64>(m) | ((<u64>1) << (<u64>k)));
   }
 }
 
@@ -333,7 +335,7 @@ function acFirst(i: i32, rec: usize, keep: i32, need: bool): i32 {
     eobrun--;
     return OK;
   }
-  const table = load<i32>(SCAN_AC + (<usize>i << 2));
+  const table = load<i32>(SCAN_AC + ((<usize>i) << 2));
   for (let k = ss; k <= se; k++) {
     const rs = decodeSymbol(table);
     if (rs < 0) return ERR_CORRUPT;
@@ -357,7 +359,7 @@ function acFirst(i: i32, rec: usize, keep: i32, need: bool): i32 {
 function acRefine(i: i32, rec: usize, keep: i32, need: bool): i32 {
   const p1 = 1 << al;
   const m1 = -1 << al;
-  const table = load<i32>(SCAN_AC + (<usize>i << 2));
+  const table = load<i32>(SCAN_AC + ((<usize>i) << 2));
   let k = ss;
   if (eobrun === 0) {
     for (; k <= se; k++) {
@@ -395,10 +397,9 @@ function acRefine(i: i32, rec: usize, keep: i32, need: bool): i32 {
   return OK;
 }
 
-@inline
 function refine(rec: usize, keep: i32, k: i32, p1: i32, m1: i32): void {
   if (getBit() === 0 || k > keep) return;
-  const at = rec + (<usize>k << 1);
+  const at = rec + ((<usize>k) << 1);
   const v = <i32>load<i16>(at);
   if ((v & p1) === 0) store<i16>(at, <i16>(v >= 0 ? v + p1 : v + m1));
 }
@@ -408,7 +409,7 @@ export function finishProgressive(): i32 {
   if (!progressive) return OK;
   for (let c = 0; c < components; c++) {
     if (cf(c, F_NEED) === 0) continue;
-    const q = QUANT + (<usize>cf(c, F_TQ) << 7);
+    const q = QUANT + ((<usize>cf(c, F_TQ)) << 7);
     const recBytes = <usize>cf(c, F_REC);
     const st = <usize>cf(c, F_STRIDE);
     const perRow = <usize>stride(c);
@@ -421,7 +422,7 @@ export function finishProgressive(): i32 {
         for (let y = 0; y < blockSize; y++) memory.fill(BLOCK + <usize>(y << 5), 0, <usize>(blockSize << 2));
         let acZero = true;
         for (let k = 0; k <= needK; k++) {
-          const v = <i32>load<i16>(rec + (<usize>k << 1));
+          const v = <i32>load<i16>(rec + ((<usize>k) << 1));
           if (v === 0 || load<u8>(IN_CORNER + <usize>k) === 0) continue;
           const z = <usize>load<u8>(ZIGZAG + <usize>k);
           store<f32>(BLOCK + (((z >> 3) * 8 + (z & 7)) << 2), <f32>(v * <i32>load<u16>(q + (z << 1))));
@@ -438,7 +439,7 @@ export function finishProgressive(): i32 {
 export function prepareCorner(): void {
   for (let k = 0; k < 64; k++) {
     const z = <i32>load<u8>(ZIGZAG + <usize>k);
-    store<u8>(IN_CORNER + <usize>k, (z >> 3) < blockSize && (z & 7) < blockSize ? 1 : 0);
+    store<u8>(IN_CORNER + <usize>k, z >> 3 < blockSize && (z & 7) < blockSize ? 1 : 0);
   }
   initIdct();
 }
