@@ -53,8 +53,8 @@ export function defineHuffman(slot: i32, counts: usize, avail: i32): i32 {
       code++;
       k++;
     }
-    // A code set that overflows its length is not a prefix code.
-    if (code > 1 << l) return -1;
+    // A code set that overflows its length, or uses the all-ones code, is refused (as libjpeg does).
+    if (code >= 1 << l) return -1;
     store<i32>(maxc + ((<usize>l) << 2), n > 0 ? code - 1 : -1);
     code <<= 1;
   }

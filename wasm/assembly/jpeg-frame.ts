@@ -241,7 +241,7 @@ function chooseScale(): void {
   }
   blockSize = 8 / reduction;
   needK = blockSize === 1 ? 0 : blockSize === 2 ? 4 : blockSize === 4 ? 24 : 63;
-  for (let c = 0; c < components; c++) setCf(c, F_KEEP, -1);
+  for (let c = 0; c < components; c++) setCf(c, F_KEEP, needK);
 }
 
 export function frameDefined(): bool {

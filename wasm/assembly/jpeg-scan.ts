@@ -117,19 +117,59 @@ function skippable(): bool {
     return true;
   }
   if (ss === 0) return false; // DC scans: interleaved, cheap, and they set the DC predictors
-  return cf(load<i32>(SCAN_COMP), F_NEED) === 0 || ss > needK;
+  const c = load<i32>(SCAN_COMP);
+  return cf(c, F_NEED) === 0 || ss > cf(c, F_KEEP);
 }
 
-/** First pass over the SOS headers: how far the bands that will be decoded reach, per component. */
+// AC bands seen by the planning pass: (component, ss, se) per scan.
+const MAX_PLANNED: i32 = 1024;
+const PLANNED: usize = memory.data(MAX_PLANNED * 3 * 4, 16);
+let planned = 0;
+
+export function planReset(): void {
+  planned = 0;
+}
+
+/** First pass over the SOS headers: remembers every AC band of a needed component. */
 export function planScan(p: usize, len: i32): i32 {
   const r = readScanHeader(p, len);
   if (r !== OK) return r;
-  if (!progressive || skippable()) return OK;
-  for (let i = 0; i < scanCount; i++) {
-    const c = load<i32>(SCAN_COMP + ((<usize>i) << 2));
-    if (cf(c, F_NEED) !== 0) setCf(c, F_KEEP, max(cf(c, F_KEEP), se));
-  }
+  if (!progressive || ss === 0) return OK;
+  const c = load<i32>(SCAN_COMP);
+  if (cf(c, F_NEED) === 0) return OK;
+  if (planned === MAX_PLANNED) return ERR_CORRUPT;
+  const at = PLANNED + <usize>(planned * 12);
+  store<i32>(at, c);
+  store<i32>(at, ss, 4);
+  store<i32>(at, se, 8);
+  planned++;
   return OK;
+}
+
+/**
+ * How far each needed component's decoded bands reach. A band that starts above needK can be
+ * skipped only if no decoded band covers its coefficients later: a refinement scan reads their
+ * history (which are non-zero). So the reach grows to a fixed point over the planned bands.
+ */
+export function planFinish(): void {
+  for (let c = 0; c < components; c++) {
+    if (cf(c, F_NEED) === 0) continue;
+    let keep = needK;
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (let i = 0; i < planned; i++) {
+        const at = PLANNED + <usize>(i * 12);
+        if (load<i32>(at) !== c || load<i32>(at, 4) > keep) continue;
+        const e = load<i32>(at, 8);
+        if (e > keep) {
+          keep = e;
+          grew = true;
+        }
+      }
+    }
+    setCf(c, F_KEEP, keep);
+  }
 }
 
 /** Starts a scan. Returns 1 if its data is to be skipped, 0 to decode it, or an error. */

@@ -24,11 +24,12 @@ import {
   readRestartInterval,
   workBytes,
 } from "./jpeg-frame";
-import { beginScan, finishProgressive, planScan, prepareCorner, scanData, scanDone } from "./jpeg-scan";
+import { beginScan, finishProgressive, planFinish, planReset, planScan, prepareCorner, scanData, scanDone } from "./jpeg-scan";
 
 /** Starts an image; `shortSide` is the smallest shorter side the output may have (<= 0: full size). */
 export function jpegBegin(shortSide: i32): void {
   frameReset(shortSide);
+  planReset();
 }
 
 export function jpegInputPtr(): usize {
@@ -57,10 +58,12 @@ export function jpegPlanScan(len: i32): i32 {
 
 /** Bytes the decode will add to linear memory (call after planning). */
 export function jpegWorkBytes(): f64 {
+  planFinish();
   return <f64>workBytes();
 }
 
 export function jpegAllocate(): i32 {
+  planFinish();
   const r = allocate();
   if (r === OK) prepareCorner();
   return r;
