@@ -48,7 +48,7 @@ export async function hashFile(file: string, hasher: PdqHasher): Promise<FileHas
     pdq: null,
   };
   try {
-    out.pdq = hasher.hash(await decodeImage(bytes, { maxPixels: MAX_PIXELS }));
+    out.pdq = hasher.hash(await decodeImage(bytes, { maxPixels: MAX_PIXELS, fullResolution: true }));
   } catch (e) {
     if (!(e instanceof ImageDecodeError)) throw e;
     out.pdqError = `${e.code}: ${e.message}`;

@@ -5,7 +5,9 @@
  *
  * Decoder choice (measured 2026-11-28 on the 29 fixture JPEGs, Node 22, this 2-core machine,
  * both decoders in one process, mean of 3 runs after a warm-up):
- * - JPEG: jSquash's MozJPEG build (libjpeg-turbo's decoder in WASM, @jsquash/jpeg 1.6.0),
+ * - JPEG in the gate: hashgate's own scaled luma decoder in the WASM core (jpeg-scaled.ts says
+ *   why): luma only, at the DCT scale that keeps the shorter side >= 512 px.
+ * - JPEG at full resolution (`fullResolution`, for `hashgate hash`): jSquash's MozJPEG build (libjpeg-turbo's decoder in WASM, @jsquash/jpeg 1.6.0),
  *   imported as a WebAssembly.Module in workerd. Its pixels equal the reference decoder's
  *   exactly (max abs difference 0 on all 7 `pixels/*.decoded.png` fixtures: same islow IDCT
  *   and fancy upsampling; PDQ distance to fullres_hex 0 on all 26 JPEGs of quality >= 50), and
@@ -23,6 +25,7 @@
  */
 import { decodeGif } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
+import { decodeJpegScaled } from "./jpeg-scaled.ts";
 import { decodePng } from "./png.ts";
 import { readImageHeader } from "./sniff.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
@@ -43,8 +46,11 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   }
   let image: DecodedImage;
   try {
-    if (format === "jpeg") image = await decodeJpeg(bytes);
-    else if (format === "png") image = await decodePng(bytes, limits);
+    if (format === "jpeg") {
+      image = limits.fullResolution
+        ? await decodeJpeg(bytes)
+        : await decodeJpegScaled(bytes, limits.reserve ? { reserve: limits.reserve } : {});
+    } else if (format === "png") image = await decodePng(bytes, limits);
     else if (format === "gif") image = decodeGif(bytes, limits.maxPixels);
     else image = await decodeWebp(bytes);
   } catch (err) {

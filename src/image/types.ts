@@ -14,6 +14,14 @@ export type ImageFormat = "jpeg" | "png" | "gif" | "webp";
 export interface DecodeLimits {
   /** Largest width × height decoded; larger images are refused from their header (decompression bombs). */
   maxPixels: number;
+  /**
+   * Decode at the stored size (lists are prepared from full-resolution hashes: `hashgate hash`).
+   * Otherwise JPEGs are decoded as the gate hashes them: luma only, reduced by a DCT scale
+   * while the shorter side stays >= 512 (jpeg-scaled.ts).
+   */
+  fullResolution?: boolean;
+  /** Told the bytes of memory a decode will take before it takes them (the isolate's budget); may throw to refuse. */
+  reserve?: (bytes: number) => void;
 }
 
 /** Why an image could not be decoded. `code` is stable; `message` is for logs. */

@@ -37,14 +37,14 @@ export interface EncodeSpec {
 }
 
 const ZIGZAG = [
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-  54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
+  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46,
+  53, 60, 61, 54, 47, 55, 62, 63,
 ];
 const LUMA_Q = [
-  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
-  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
-  72, 92, 95, 98, 112, 100, 103, 99,
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22,
+  29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103,
+  121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
 class Bits {
@@ -111,6 +111,7 @@ function quantise(spec: EncodeSpec, q: number[]): { coefs: Int32Array[]; bw: num
     const h = single ? Math.ceil(ch / 8) : my * c.v;
     const out = new Int32Array(w * h * 64);
     const px = new Float64Array(64);
+    const rows = new Float64Array(64);
     for (let by = 0; by < h; by++) {
       for (let bx = 0; bx < w; bx++) {
         for (let i = 0; i < 64; i++) {
@@ -118,12 +119,20 @@ function quantise(spec: EncodeSpec, q: number[]): { coefs: Int32Array[]; bw: num
           const y = Math.min(ch - 1, by * 8 + (i >> 3));
           px[i] = c.samples[y * cw + x]! - 128;
         }
+        // Separable DCT: along rows, then along columns.
+        for (let y = 0; y < 8; y++) {
+          for (let u = 0; u < 8; u++) {
+            let s = 0;
+            for (let x = 0; x < 8; x++) s += px[y * 8 + x]! * cos[x * 8 + u]!;
+            rows[y * 8 + u] = s;
+          }
+        }
         for (let k = 0; k < 64; k++) {
           const z = ZIGZAG[k]!;
           const v = z >> 3;
           const u = z & 7;
           let s = 0;
-          for (let i = 0; i < 64; i++) s += px[i]! * cos[(i & 7) * 8 + u]! * cos[(i >> 3) * 8 + v]!;
+          for (let y = 0; y < 8; y++) s += rows[y * 8 + u]! * cos[y * 8 + v]!;
           s *= (u === 0 ? Math.SQRT1_2 : 1) * (v === 0 ? Math.SQRT1_2 : 1) * 0.25;
           out[(by * w + bx) * 64 + k] = Math.round(s / q[z]!);
         }
@@ -162,7 +171,8 @@ export function encodeTestJpeg(spec: EncodeSpec): Uint8Array {
   );
   out.push(...segment(0xc4, [0x00, ...DC_COUNTS, ...Array.from({ length: 12 }, (_, i) => i)]));
   out.push(...segment(0xc4, [0x10, ...AC_COUNTS, ...Array.from({ length: 256 }, (_, i) => i)]));
-  if (spec.restartInterval) out.push(...segment(0xdd, [spec.restartInterval >> 8, spec.restartInterval & 255]));
+  if (spec.restartInterval)
+    out.push(...segment(0xdd, [spec.restartInterval >> 8, spec.restartInterval & 255]));
   const all = comps.map((_, i) => i);
   const scans: Scan[] =
     spec.scans ??
@@ -170,7 +180,15 @@ export function encodeTestJpeg(spec: EncodeSpec): Uint8Array {
       ? all.map((c) => ({ comps: [c], ss: 0, se: 63, ah: 0, al: 0 }))
       : [{ comps: all, ss: 0, se: 63, ah: 0, al: 0 }]);
   for (const scan of scans) {
-    out.push(...segment(0xda, [scan.comps.length, ...scan.comps.flatMap((c) => [comps[c]!.id, 0x00]), scan.ss, scan.se, (scan.ah << 4) | scan.al]));
+    out.push(
+      ...segment(0xda, [
+        scan.comps.length,
+        ...scan.comps.flatMap((c) => [comps[c]!.id, 0x00]),
+        scan.ss,
+        scan.se,
+        (scan.ah << 4) | scan.al,
+      ]),
+    );
     out.push(...encodeScan(spec, scan, coefs, bw, bh, hmax, vmax, !spec.scans));
   }
   out.push(0xff, 0xd9);
@@ -296,8 +314,12 @@ function encodeScan(
   };
   const single = scan.comps.length === 1;
   const c0 = scan.comps[0]!;
-  const unitsX = single ? Math.ceil(Math.ceil((spec.width * comps[c0]!.h) / hmax) / 8) : Math.ceil(spec.width / (8 * hmax));
-  const unitsY = single ? Math.ceil(Math.ceil((spec.height * comps[c0]!.v) / vmax) / 8) : Math.ceil(spec.height / (8 * vmax));
+  const unitsX = single
+    ? Math.ceil(Math.ceil((spec.width * comps[c0]!.h) / hmax) / 8)
+    : Math.ceil(spec.width / (8 * hmax));
+  const unitsY = single
+    ? Math.ceil(Math.ceil((spec.height * comps[c0]!.v) / vmax) / 8)
+    : Math.ceil(spec.height / (8 * vmax));
   const ri = spec.restartInterval ?? 0;
   let rst = 0;
   for (let m = 0; m < unitsX * unitsY; m++) {
@@ -389,7 +411,12 @@ export function seeded(seed: number): () => number {
 /** A smooth, photo-like test plane (gradients and a few discs), w x h. */
 export function photoPlane(w: number, h: number, seed: number): Uint8Array {
   const rand = seeded(seed);
-  const discs = Array.from({ length: 6 }, () => ({ x: rand() * w, y: rand() * h, r: (0.1 + rand() * 0.3) * Math.min(w, h), v: rand() * 120 - 60 }));
+  const discs = Array.from({ length: 6 }, () => ({
+    x: rand() * w,
+    y: rand() * h,
+    r: (0.1 + rand() * 0.3) * Math.min(w, h),
+    v: rand() * 120 - 60,
+  }));
   const out = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {

@@ -6,7 +6,8 @@ import { encodeJpeg, testPattern } from "./encoders.ts";
 import { fixtureImages, sofOffset } from "./fixture-list.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
 
-const LIMITS = { maxPixels: 50_000_000 };
+// Full resolution: these tests hold the libjpeg path `hashgate hash` uses (jpeg-scaled.test.ts: the gate's path).
+const LIMITS = { maxPixels: 50_000_000, fullResolution: true };
 
 describe("JPEG decoding", () => {
   it("decodes every fixture JPEG (baseline and progressive) to its size as opaque RGBA, as stored", async () => {

@@ -4,7 +4,7 @@ import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { fixtureImages } from "./fixture-list.ts";
 
-const LIMITS = { maxPixels: 50_000_000 };
+const LIMITS = { maxPixels: 50_000_000, fullResolution: true };
 
 function hamming(a: string, b: string): number {
   let d = 0;
