@@ -16,6 +16,7 @@ import { matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import { isAllowListed } from "../review/allow-list.ts";
+import { isolateBudget, type MemoryBudget } from "../scan/budget.ts";
 import type { HeldBody } from "../scan/hold.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
 
@@ -44,7 +45,8 @@ export async function judgeUpload(
       if ("error" in image) j.imageError = image.error;
       else {
         j.pdq = { hash: image.hash, quality: image.quality };
-        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image))));
+        const budget = isolateBudget(cfg.isolateMemoryBytes);
+        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image, budget))));
       }
     }
     out.push(j);
@@ -58,23 +60,42 @@ type ImageResult = { hash: string; quality: number; dihedral: string[] } | { err
 /**
  * Decodes and PDQ-hashes one image. Time is bounded through size: Workers' clocks do not advance
  * during computation, so the bound is IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (checked from the
- * header before decoding), whose worst case the benchmark measures.
+ * header before decoding), whose worst case the benchmark measures. Memory: the decode reserves
+ * what the header says it will map from the isolate's budget before mapping it. If the budget
+ * cannot cover it the image is not decoded ("too-large", then IMAGE_FAILURE_POLICY): it does not
+ * wait, because decodes run one at a time and the memory it would wait for is held by uploads
+ * whose own images queue behind it.
  */
 async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
   const size = file.end - file.start;
   if (size > cfg.imageMaxBytes) return { error: "too-large" };
   // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
   return oneImageAtATime(async () => {
+    const budget = isolateBudget(cfg.isolateMemoryBytes);
+    let reserved = 0;
+    const reserve = (n: number) => reserveForImage(budget, n, () => (reserved += n));
     try {
       const data = await body.range(file.start, file.end);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-      return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels, reserve }, pdqHash);
     } catch (e) {
       if (e instanceof ImageDecodeError) return { error: e.code };
       throw e;
+    } finally {
+      budget.give(reserved);
     }
   });
+}
+
+function reserveForImage(budget: MemoryBudget, n: number, taken: () => void): void {
+  if (!budget.tryTake(n)) {
+    throw new ImageDecodeError(
+      "too-large",
+      `decode needs ${n} bytes; the isolate's memory budget has ${budget.limit - budget.inUse} left`,
+    );
+  }
+  taken();
 }
 
 /**

@@ -44,6 +44,9 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
       `${format} ${width}x${height} exceeds ${limits.maxPixels} pixels`,
     );
   }
+  // JPEGs reserve their exact need from their headers inside the scaled decoder; the other
+  // decoders build the image at full size (at most 4 bytes per pixel).
+  if (format !== "jpeg" || limits.fullResolution) limits.reserve?.(width * height * 4);
   let image: DecodedImage;
   try {
     if (format === "jpeg") {

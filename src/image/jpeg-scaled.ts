@@ -1,3 +1,4 @@
+/// <reference path="../wasm.d.ts" />
 /**
  * JPEG for PDQ: only the luma, decoded at the largest DCT reduction (1/8, 1/4, 1/2) that keeps
  * the shorter side at or above 512 pixels, by hashgate's WASM core (wasm/assembly/jpeg*.ts).
@@ -21,6 +22,14 @@ export const PDQ_SHORT_SIDE = 512;
 // Encoders write ≤ ~20 scans (libjpeg's default progressive script has 10). Each scan costs a
 // pass over the blocks, so thousands of tiny scans are a CPU bomb; TurboJPEG's own guard is 500.
 const MAX_SCANS = 200;
+/**
+ * Most memory one decode may map, whoever calls (the gate also reserves it from the isolate's
+ * budget first): a few bytes cannot claim 65535 x 65535 pixels and make the core map 64 MiB
+ * or more for them. A 250-megapixel photo needs about 4 MiB at scale 1/8.
+ */
+export const MAX_DECODE_BYTES = 48 * 1024 * 1024;
+/** The hasher's strip buffer (1 MiB) and blur rows of a reduced image, rounded up. */
+const HASH_WORKSPACE_BYTES = 2 * 1024 * 1024;
 
 let nodeHasher: Promise<PdqHasher> | undefined;
 
@@ -29,8 +38,11 @@ function isWorkerd(): boolean {
   return nav?.userAgent === "Cloudflare-Workers";
 }
 
-/** The isolate's core instance (the PDQ hasher's, so decode and hash share one linear memory). */
-async function coreHasher(): Promise<PdqHasher> {
+/**
+ * The isolate's core instance (the PDQ hasher's, so decode and hash share one linear memory).
+ * In Node (CLI, benchmarks) one instance per process, compiled from wasm/build/core.wasm.
+ */
+export async function coreHasher(): Promise<PdqHasher> {
   if (isWorkerd()) return (await import("../pdq/worker.ts")).pdqHasher();
   nodeHasher ??= (async () => {
     // Node: a non-literal specifier keeps bundlers from pulling node:fs into the Worker.
@@ -54,7 +66,16 @@ export async function decodeJpegScaled(
   const hasher = await coreHasher();
   const r = hasher.decodeJpegLuma(bytes, structure.segments, {
     shortSide: opts.shortSide ?? PDQ_SHORT_SIDE,
-    ...(opts.reserve ? { reserve: opts.reserve } : {}),
+    reserve: (work: number) => {
+      if (work > MAX_DECODE_BYTES) {
+        throw new ImageDecodeError(
+          "too-large",
+          `JPEG decode would map ${work} bytes (limit ${MAX_DECODE_BYTES})`,
+        );
+      }
+      // The core's work area, the plane's copy handed to the hasher, the hash's strip and blur rows.
+      opts.reserve?.(2 * work + HASH_WORKSPACE_BYTES);
+    },
   });
   if (!r.ok) throw new ImageDecodeError(r.failure, `JPEG luma decode: ${r.failure}`);
   return r.image;

@@ -20,7 +20,7 @@ describe("JPEG decoding", () => {
       expect(img.pixels.length).toBe(f.width * f.height * 4);
       for (let i = 3; i < img.pixels.length; i += 4 * 997) expect(img.pixels[i]).toBe(255);
     }
-  });
+  }, 60_000);
 
   it("gives the reference decoder's pixels on the 7 pixel fixtures (max abs difference 0)", async () => {
     const [, ...rows] = (await fixtureText("pdq/pixels.tsv")).trim().split("\n");

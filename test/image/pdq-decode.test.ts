@@ -32,7 +32,7 @@ describe("decodeImage + PDQ against the reference hashes", () => {
       expect(quality, f.file).toBe(f.fullresQuality);
     }
     console.log(`JPEG PDQ distance to fullres_hex, max ${max}: ${distances.join(" ")}`);
-  });
+  }, 60_000);
 
   it("hashes every fixture PNG to exactly fullres_hex", async () => {
     const pngs = (await fixtureImages()).filter((f) => f.format === "PNG");

@@ -24,7 +24,16 @@ import {
   readRestartInterval,
   workBytes,
 } from "./jpeg-frame";
-import { beginScan, finishProgressive, planFinish, planReset, planScan, prepareCorner, scanData, scanDone } from "./jpeg-scan";
+import {
+  beginScan,
+  finishProgressive,
+  planFinish,
+  planReset,
+  planScan,
+  prepareCorner,
+  scanData,
+  scanDone,
+} from "./jpeg-scan";
 
 /** Starts an image; `shortSide` is the smallest shorter side the output may have (<= 0: full size). */
 export function jpegBegin(shortSide: i32): void {
