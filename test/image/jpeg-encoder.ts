@@ -149,7 +149,7 @@ function quantise(spec: EncodeSpec, q: number[]): { coefs: Int32Array[]; bw: num
 export function encodeTestJpeg(spec: EncodeSpec): Uint8Array {
   const scale = spec.quality < 50 ? 5000 / spec.quality : 200 - 2 * spec.quality;
   const q = LUMA_Q.map((v) => Math.min(255, Math.max(1, Math.floor((v * scale + 50) / 100))));
-  const { coefs, bw, bh } = quantise(spec, q);
+  const { coefs, bw } = quantise(spec, q);
   const comps = spec.components;
   const hmax = Math.max(...comps.map((c) => c.h));
   const vmax = Math.max(...comps.map((c) => c.v));
@@ -189,7 +189,7 @@ export function encodeTestJpeg(spec: EncodeSpec): Uint8Array {
         (scan.ah << 4) | scan.al,
       ]),
     );
-    out.push(...encodeScan(spec, scan, coefs, bw, bh, hmax, vmax, !spec.scans));
+    out.push(...encodeScan(spec, scan, coefs, bw, hmax, vmax, !spec.scans));
   }
   out.push(0xff, 0xd9);
   return Uint8Array.from(out);
@@ -200,7 +200,6 @@ function encodeScan(
   scan: Scan,
   coefs: Int32Array[],
   bw: number[],
-  bh: number[],
   hmax: number,
   vmax: number,
   baseline: boolean,
