@@ -40,17 +40,18 @@ function clampByte(v: f32): u8 {
 }
 
 /**
- * Renders BLOCK as n x n pixels at `out` (row stride `stride` bytes). `acZero`: only the DC term
- * is non-zero, so every pixel is the same.
+ * Renders BLOCK as n x n pixels at `out` (row stride `stride` bytes). `rows`: bit v set when
+ * row v of the spectrum has a non-zero coefficient (bit 0 alone: only the DC term may be
+ * non-zero... or the first row), 0 or 1 with `acZero` meaning every pixel is the same.
  */
-export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize): void {
+export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize, rows: i32 = 0xff): void {
   if (n === 1 || acZero) {
     const p = clampByte(load<f32>(BLOCK) * 0.125 + 128.0);
     for (let y = 0; y < n; y++) memory.fill(out + <usize>y * stride, p, <usize>n);
     return;
   }
   if (n === 8) {
-    idct8(out, stride);
+    idct8(out, stride, rows);
     return;
   }
   const m = slotOf(n);
@@ -74,10 +75,11 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize): void
   }
 }
 
-/** The full 8x8 IDCT, four columns at a time. */
-function idct8(out: usize, stride: usize): void {
+/** The full 8x8 IDCT, four columns at a time; spectrum rows whose bit in `rows` is clear are zero and skipped. */
+function idct8(out: usize, stride: usize, rows: i32): void {
   const m = slotOf(8);
   for (let v = 0; v < 8; v++) {
+    if (((rows >> v) & 1) === 0) continue;
     const row = BLOCK + <usize>(v << 5);
     let lo = f32x4.splat(0);
     let hi = f32x4.splat(0);
@@ -97,6 +99,7 @@ function idct8(out: usize, stride: usize): void {
     let lo = bias;
     let hi = bias;
     for (let v = 0; v < 8; v++) {
+      if (((rows >> v) & 1) === 0) continue;
       const c = f32x4.splat(load<f32>(m + <usize>((v * 8 + y) << 2)));
       lo = f32x4.add(lo, f32x4.mul(c, v128.load(TMP + <usize>(v << 5))));
       hi = f32x4.add(hi, f32x4.mul(c, v128.load(TMP + <usize>(v << 5), 16)));

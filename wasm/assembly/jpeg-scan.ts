@@ -291,6 +291,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
     store<f32>(BLOCK, <f32>(dc * <i32>load<u16>(q)));
   }
   let acZero = true;
+  let rows = 1; // spectrum rows holding a non-zero coefficient (row 0 has the DC term)
   let k = 1;
   while (k < 64) {
     const f = decodeFastAc(acTable);
@@ -301,6 +302,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
         const z = <usize>load<u8>(ZIGZAG + <usize>k);
         store<f32>(BLOCK + (z << 2), <f32>((f >> 16) * <i32>load<u16>(q + (z << 1))));
         acZero = false;
+        rows |= 1 << <i32>(z >> 3);
       }
       k++;
       continue;
@@ -321,6 +323,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
       const z = <usize>load<u8>(ZIGZAG + <usize>k);
       store<f32>(BLOCK + (z << 2), <f32>(v * <i32>load<u16>(q + (z << 1))));
       acZero = false;
+      rows |= 1 << <i32>(z >> 3);
     }
     k++;
   }
@@ -461,14 +464,16 @@ export function finishProgressive(): i32 {
         const rec = <usize>cf(c, F_COEF) + (<usize>by * perRow + <usize>bx) * recBytes;
         for (let y = 0; y < blockSize; y++) memory.fill(BLOCK + <usize>(y << 5), 0, <usize>(blockSize << 2));
         let acZero = true;
+        let rows = 1;
         for (let k = 0; k <= needK; k++) {
           const v = <i32>load<i16>(rec + ((<usize>k) << 1));
           if (v === 0 || load<u8>(IN_CORNER + <usize>k) === 0) continue;
           const z = <usize>load<u8>(ZIGZAG + <usize>k);
           store<f32>(BLOCK + (((z >> 3) * 8 + (z & 7)) << 2), <f32>(v * <i32>load<u16>(q + (z << 1))));
           if (k > 0) acZero = false;
+          rows |= 1 << <i32>(z >> 3);
         }
-        idctBlock(blockSize, acZero, plane + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize), st);
+        idctBlock(blockSize, acZero, plane + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize), st, rows);
       }
     }
   }
