@@ -427,3 +427,90 @@ export function photoPlane(w: number, h: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A large YCbCr 4:2:0 JPEG made of flat 8x8 luma blocks (DC only, quantiser 1, grey chroma),
+ * fast enough to write 48-megapixel test photos inside a test: `luma(bx, by)` gives the value
+ * of luma block (bx, by). The image is W x H with W, H multiples of 16.
+ */
+export function encodeFlatPhoto(
+  width: number,
+  height: number,
+  luma: (bx: number, by: number) => number,
+): Uint8Array {
+  let buf = new Uint8Array(1 << 20);
+  let n = 0;
+  let acc = 0;
+  let bits = 0;
+  const byte = (b: number) => {
+    if (n + 2 > buf.length) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    buf[n++] = b;
+  };
+  const put = (value: number, length: number) => {
+    acc = (acc << length) | (value & ((1 << length) - 1));
+    bits += length;
+    while (bits >= 8) {
+      const b = (acc >> (bits - 8)) & 255;
+      byte(b);
+      if (b === 0xff) byte(0);
+      bits -= 8;
+    }
+    acc &= (1 << bits) - 1;
+  };
+  const head = [
+    0xff,
+    0xd8,
+    ...segment(0xdb, [0, ...new Array(64).fill(1)]),
+    ...segment(0xc0, [
+      8,
+      height >> 8,
+      height & 255,
+      width >> 8,
+      width & 255,
+      3,
+      1,
+      0x22,
+      0,
+      2,
+      0x11,
+      0,
+      3,
+      0x11,
+      0,
+    ]),
+    ...segment(0xc4, [0x00, ...DC_COUNTS, ...Array.from({ length: 12 }, (_, i) => i)]),
+    ...segment(0xc4, [0x10, ...AC_COUNTS, ...Array.from({ length: 256 }, (_, i) => i)]),
+    ...segment(0xda, [3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]),
+  ];
+  for (const b of head) byte(b);
+  const eob = AC_CODES[0]!;
+  const dc0 = DC_CODES[0]!;
+  let pred = 0;
+  for (let my = 0; my < height / 16; my++) {
+    for (let mx = 0; mx < width / 16; mx++) {
+      for (let k = 0; k < 4; k++) {
+        const dc =
+          8 * (Math.max(0, Math.min(255, Math.round(luma(mx * 2 + (k & 1), my * 2 + (k >> 1))))) - 128);
+        const diff = dc - pred;
+        pred = dc;
+        const size = bitLength(diff);
+        const c = DC_CODES[size]!;
+        put(c.code, c.len);
+        if (size > 0) put(diff < 0 ? diff + (1 << size) - 1 : diff, size);
+        put(eob.code, eob.len);
+      }
+      for (let k = 0; k < 2; k++) {
+        put(dc0.code, dc0.len); // chroma stays at 128: DC difference 0
+        put(eob.code, eob.len);
+      }
+    }
+  }
+  while (bits !== 0) put(1, 1);
+  byte(0xff);
+  byte(0xd9);
+  return buf.slice(0, n);
+}
