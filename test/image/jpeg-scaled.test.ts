@@ -113,7 +113,7 @@ describe("scaled JPEG luma decoding (the gate's JPEG path)", () => {
     }
     expect(checked).toBe(17);
     console.log(`scaled JPEG PDQ distance to fullres_hex: ${report.join(", ")}`);
-  });
+  }, 60_000);
 
   it("gives libjpeg's grey levels at full scale (greyscale, within 1 level: float vs integer IDCT)", async () => {
     for (const sampling of [[[1, 1]], [[2, 2]]]) {
@@ -130,7 +130,7 @@ describe("scaled JPEG luma decoding (the gate's JPEG path)", () => {
       for (let i = 0; i < 75 * 53; i++) max = Math.max(max, Math.abs(ours.pixels[i]! - ref.pixels[i]!));
       expect(max).toBeLessThanOrEqual(1);
     }
-  });
+  }, 60_000);
 
   it("takes the luma of YCbCr files from Y alone, matching libjpeg's RGB through PDQ's luma", async () => {
     // A photo fixture at scale 1/1 (shorter side 1004 < 1024): Y vs 0.299 R + 0.587 G + 0.114 B.
@@ -144,7 +144,7 @@ describe("scaled JPEG luma decoding (the gate's JPEG path)", () => {
       sum += Math.abs(0.299 * p[0]! + 0.587 * p[1]! + 0.114 * p[2]! - ours.pixels[i]!);
     }
     expect(sum / (ours.width * ours.height)).toBeLessThan(1.5);
-  });
+  }, 60_000);
 
   it("renders 1/2, 1/4 and 1/8 close to the area average of the full decode, for every sampling", async () => {
     for (const sampling of SAMPLINGS) {
@@ -166,7 +166,7 @@ describe("scaled JPEG luma decoding (the gate's JPEG path)", () => {
         expect(sum / want.length, `${JSON.stringify(sampling)} 1/${r}`).toBeLessThan(3);
       }
     }
-  });
+  }, 60_000);
 
   it("decodes progressive files in random valid scan orders exactly as their baseline twin, at every scale, with and without restarts", async () => {
     const rand = seeded(12);

@@ -75,39 +75,59 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize, rows:
   }
 }
 
-/** The full 8x8 IDCT, four columns at a time; spectrum rows whose bit in `rows` is clear are zero and skipped. */
+/**
+ * The full 8x8 IDCT, four columns at a time; spectrum rows whose bit in `rows` is clear are
+ * zero and skipped. Both passes split even and odd frequencies: MT[u][7 - x] = (-1)^u MT[u][x],
+ * so outputs x and 7 - x are the even sum plus or minus the odd sum.
+ */
 function idct8(out: usize, stride: usize, rows: i32): void {
   const m = slotOf(8);
+  // Rows: TMP[v][0..3] = E + O, TMP[v][7..4] = E - O, with E, O the even and odd u terms.
   for (let v = 0; v < 8; v++) {
+    const at = TMP + <usize>(v << 5);
     if (((rows >> v) & 1) === 0) continue;
     const row = BLOCK + <usize>(v << 5);
-    let lo = f32x4.splat(0);
-    let hi = f32x4.splat(0);
-    for (let u = 0; u < 8; u++) {
-      const f = load<f32>(row + <usize>(u << 2));
-      if (f === 0) continue;
-      const c = f32x4.splat(f);
-      const mu = m + <usize>(u << 5);
-      lo = f32x4.add(lo, f32x4.mul(c, v128.load(mu)));
-      hi = f32x4.add(hi, f32x4.mul(c, v128.load(mu, 16)));
-    }
-    v128.store(TMP + <usize>(v << 5), lo);
-    v128.store(TMP + <usize>(v << 5), hi, 16);
+    let e = f32x4.mul(f32x4.splat(load<f32>(row)), v128.load(m));
+    e = f32x4.add(e, f32x4.mul(f32x4.splat(load<f32>(row, 8)), v128.load(m, 2 * 32)));
+    e = f32x4.add(e, f32x4.mul(f32x4.splat(load<f32>(row, 16)), v128.load(m, 4 * 32)));
+    e = f32x4.add(e, f32x4.mul(f32x4.splat(load<f32>(row, 24)), v128.load(m, 6 * 32)));
+    let o = f32x4.mul(f32x4.splat(load<f32>(row, 4)), v128.load(m, 32));
+    o = f32x4.add(o, f32x4.mul(f32x4.splat(load<f32>(row, 12)), v128.load(m, 3 * 32)));
+    o = f32x4.add(o, f32x4.mul(f32x4.splat(load<f32>(row, 20)), v128.load(m, 5 * 32)));
+    o = f32x4.add(o, f32x4.mul(f32x4.splat(load<f32>(row, 28)), v128.load(m, 7 * 32)));
+    v128.store(at, f32x4.add(e, o));
+    const d = f32x4.sub(e, o);
+    v128.store(at, v128.shuffle<f32>(d, d, 3, 2, 1, 0), 16);
   }
+  // Columns: out[y] = E_y + O_y, out[7 - y] = E_y - O_y over the spectrum rows v.
   const bias = f32x4.splat(128.0);
-  for (let y = 0; y < 8; y++) {
-    let lo = bias;
-    let hi = bias;
+  for (let y = 0; y < 4; y++) {
+    let elo = bias;
+    let ehi = bias;
+    let olo = f32x4.splat(0);
+    let ohi = f32x4.splat(0);
     for (let v = 0; v < 8; v++) {
       if (((rows >> v) & 1) === 0) continue;
       const c = f32x4.splat(load<f32>(m + <usize>((v * 8 + y) << 2)));
-      lo = f32x4.add(lo, f32x4.mul(c, v128.load(TMP + <usize>(v << 5))));
-      hi = f32x4.add(hi, f32x4.mul(c, v128.load(TMP + <usize>(v << 5), 16)));
+      const t = TMP + <usize>(v << 5);
+      if ((v & 1) === 0) {
+        elo = f32x4.add(elo, f32x4.mul(c, v128.load(t)));
+        ehi = f32x4.add(ehi, f32x4.mul(c, v128.load(t, 16)));
+      } else {
+        olo = f32x4.add(olo, f32x4.mul(c, v128.load(t)));
+        ohi = f32x4.add(ohi, f32x4.mul(c, v128.load(t, 16)));
+      }
     }
-    const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(lo));
-    const b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(hi));
-    const w = i16x8.narrow_i32x4_s(a, b);
-    const bytes = i8x16.narrow_i16x8_u(w, w);
-    store<u64>(out + <usize>y * stride, i64x2.extract_lane(bytes, 0));
+    storeRow(out + <usize>y * stride, f32x4.add(elo, olo), f32x4.add(ehi, ohi));
+    storeRow(out + <usize>(7 - y) * stride, f32x4.sub(elo, olo), f32x4.sub(ehi, ohi));
   }
+}
+
+/** Rounds, clamps to 0..255 and stores 8 pixels. */
+function storeRow(at: usize, lo: v128, hi: v128): void {
+  const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(lo));
+  const b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(hi));
+  const w = i16x8.narrow_i32x4_s(a, b);
+  const bytes = i8x16.narrow_i16x8_u(w, w);
+  store<u64>(at, i64x2.extract_lane(bytes, 0));
 }
