@@ -16,6 +16,7 @@ import { fixtureBytes } from "../helpers/fixtures.ts";
 import { encodeJpeg, encodeWebp, testPattern } from "../image/encoders.ts";
 import { buildGif } from "../image/gif-builder.ts";
 import { buildFlatJpeg } from "../image/jpeg-builder.ts";
+import { encodeTestJpeg, photoPlane, randomScript, seeded } from "../image/jpeg-encoder.ts";
 import { encodePng } from "../image/png-encoder.ts";
 import { corpus, fuzzRuns, fuzzSeed, logRun } from "./runs.ts";
 
@@ -97,6 +98,29 @@ beforeAll(async () => {
         indices: Uint8Array.from({ length: 120 }, (_, i) => (i * 5) % 4),
         interlaced: true,
       },
+    }),
+    // The scaled JPEG decoder's paths: successive approximation with restarts, odd sampling.
+    jpegProgressiveSa: encodeTestJpeg({
+      width: 21,
+      height: 13,
+      components: [
+        { id: 1, h: 2, v: 2, samples: photoPlane(21, 13, 1) },
+        { id: 2, h: 1, v: 1, samples: photoPlane(11, 7, 2) },
+        { id: 3, h: 1, v: 1, samples: photoPlane(11, 7, 3) },
+      ],
+      quality: 80,
+      restartInterval: 2,
+      scans: randomScript(3, seeded(5)),
+    }),
+    jpegSampling41: encodeTestJpeg({
+      width: 19,
+      height: 9,
+      components: [
+        { id: 1, h: 4, v: 1, samples: photoPlane(19, 9, 4) },
+        { id: 2, h: 1, v: 1, samples: photoPlane(5, 9, 5) },
+        { id: 3, h: 1, v: 1, samples: photoPlane(5, 9, 6) },
+      ],
+      quality: 75,
     }),
     webpLossy: await encodeWebp(px, 20, 14, { lossless: false }),
     webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),
