@@ -302,7 +302,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
         const z = <usize>load<u8>(ZIGZAG + <usize>k);
         store<f32>(BLOCK + (z << 2), <f32>((f >> 16) * <i32>load<u16>(q + (z << 1))));
         acZero = false;
-        rows |= 1 << <i32>(z >> 3);
+        rows |= 1 << (<i32>(z >> 3));
       }
       k++;
       continue;
@@ -323,7 +323,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
       const z = <usize>load<u8>(ZIGZAG + <usize>k);
       store<f32>(BLOCK + (z << 2), <f32>(v * <i32>load<u16>(q + (z << 1))));
       acZero = false;
-      rows |= 1 << <i32>(z >> 3);
+      rows |= 1 << (<i32>(z >> 3));
     }
     k++;
   }
@@ -471,9 +471,15 @@ export function finishProgressive(): i32 {
           const z = <usize>load<u8>(ZIGZAG + <usize>k);
           store<f32>(BLOCK + (((z >> 3) * 8 + (z & 7)) << 2), <f32>(v * <i32>load<u16>(q + (z << 1))));
           if (k > 0) acZero = false;
-          rows |= 1 << <i32>(z >> 3);
+          rows |= 1 << (<i32>(z >> 3));
         }
-        idctBlock(blockSize, acZero, plane + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize), st, rows);
+        idctBlock(
+          blockSize,
+          acZero,
+          plane + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize),
+          st,
+          rows,
+        );
       }
     }
   }
