@@ -8,7 +8,6 @@
  *   node --expose-gc bench/lib/image-peak.ts <image> <warm-up image>
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { withDecodedImage } from "../../src/image/decode.ts";
 import { coreHasher } from "../../src/image/jpeg-scaled.ts";
 

@@ -36,7 +36,7 @@ export function initIdct(): void {
 
 function clampByte(v: f32): u8 {
   const r = <i32>Math.round(<f64>v);
-  return <u8>(r < 0 ? 0 : r > 255 ? 255 : r);
+  return <u8>(r < 0 ? 0 : Math.min(r, 255));
 }
 
 /**

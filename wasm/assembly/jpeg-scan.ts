@@ -335,6 +335,7 @@ function baselineBlock(i: i32, c: i32, bx: i32, by: i32): i32 {
       acZero,
       <usize>cf(c, F_PLANE) + <usize>by * <usize>blockSize * st + <usize>(bx * blockSize),
       st,
+      rows,
     );
   }
   return OK;
