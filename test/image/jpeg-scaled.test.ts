@@ -281,6 +281,22 @@ describe("scaled JPEG luma decoding (the gate's JPEG path)", () => {
     }
   });
 
+  it("refuses a file whose luma scan is missing (no pixels of an earlier image can show through)", async () => {
+    const comps = planes(32, 32, SAMPLINGS[3]!);
+    const whole = encodeTestJpeg({
+      width: 32,
+      height: 32,
+      components: comps,
+      quality: 90,
+      separateScans: true,
+    });
+    const sos = [...whole.keys()].filter((i) => whole[i] === 0xff && whole[i + 1] === 0xda);
+    expect(sos).toHaveLength(3);
+    const withoutLuma = Uint8Array.from([...whole.subarray(0, sos[0]), ...whole.subarray(sos[1])]);
+    await decodeJpegScaled(whole, { shortSide: 0 }); // the core's memory now holds this image's luma
+    await expect(decodeJpegScaled(withoutLuma, { shortSide: 0 })).rejects.toMatchObject({ code: "corrupt" });
+  });
+
   it("refuses coded data that ends early even when EOI is present, and restart markers out of order", async () => {
     const comps = planes(64, 64, [[1, 1]]);
     const whole = encodeTestJpeg({ width: 64, height: 64, components: comps, quality: 90 });

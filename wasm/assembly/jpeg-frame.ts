@@ -296,6 +296,8 @@ export function allocate(): i32 {
     if (cf(c, F_NEED) === 0) continue;
     setCf(c, F_PLANE, <i32>p);
     setCf(c, F_STRIDE, cf(c, F_PBW) * blockSize);
+    // Linear memory keeps the last image's pixels: none of them may survive into this one.
+    memory.fill(p, 0, planeBytes(c));
     p += align16(planeBytes(c));
     if (progressive) {
       const n = <usize>cf(c, F_PBW) * <usize>cf(c, F_PBH) * <usize>recordBytes(c);

@@ -69,6 +69,8 @@ let nextRst = 0;
 let eobrun = 0;
 let done = true;
 const DC_PRED: usize = memory.data(4 * 4, 16);
+/** Per component: 1 once a scan carrying it has been decoded (a needed component without one is corrupt). */
+const SEEN: usize = memory.data(4, 16);
 /** Scratch record for blocks of components the luma does not need (their values are dropped). */
 const SCRATCH: usize = memory.data(64 * 2 + 8, 16);
 /** For the current blockSize: 1 if zig-zag index k lies in the blockSize x blockSize corner. */
@@ -128,6 +130,14 @@ let planned = 0;
 
 export function planReset(): void {
   planned = 0;
+  memory.fill(SEEN, 0, 4);
+}
+
+/** True when every component the luma needs was in some decoded scan. */
+export function neededSeen(): bool {
+  for (let c = 0; c < components; c++)
+    if (cf(c, F_NEED) !== 0 && load<u8>(SEEN + <usize>c) === 0) return false;
+  return true;
 }
 
 /** First pass over the SOS headers: remembers every AC band of a needed component. */
@@ -194,6 +204,7 @@ export function beginScan(p: usize, len: i32): i32 {
     unitsX = mcusX;
     mcuTotal = mcusX * mcusY;
   }
+  for (let i = 0; i < scanCount; i++) store<u8>(SEEN + <usize>load<i32>(SCAN_COMP + ((<usize>i) << 2)), 1);
   mcu = 0;
   todo = restartInterval;
   nextRst = 0;

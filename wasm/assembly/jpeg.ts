@@ -27,6 +27,7 @@ import {
 import {
   beginScan,
   finishProgressive,
+  neededSeen,
   planFinish,
   planReset,
   planScan,
@@ -87,6 +88,7 @@ export function jpegScanDone(): bool {
 }
 
 export function jpegFinish(): i32 {
+  if (!neededSeen()) return ERR_CORRUPT; // e.g. a baseline file without its luma scan
   prepareCorner();
   const r = finishProgressive();
   if (r !== OK) return r;
