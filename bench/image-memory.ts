@@ -5,8 +5,13 @@
  * WASM decoders and PDQ core as in workerd), as the rise of the process's peak RSS over a
  * warmed-up baseline, so one-off costs (compiling the decoders) are not counted.
  *
+ * The file's bytes are loaded before the baseline is taken: they are the upload the gate
+ * already holds, so the figure is what decoding adds. Target (issue 12): a JPEG of any size up
+ * to 100 MP peaks at most 24 MiB above the baseline (the scaled luma decode, jpeg-scaled.ts).
+ *
  *   npx node bench/image-memory.ts      (or: npm run bench -- image-memory)
- *   MP=4,12 npx node bench/image-memory.ts   (other sizes, in megapixels; default 2,8,16)
+ *   MP=4,12 npx node bench/image-memory.ts   (other JPEG sizes, in megapixels; default 2,12,48,100)
+ *   PNG_MP=2,8 ...                           (PNG sizes; default 2,8,16: PNG is decoded at full size here)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,8 +28,12 @@ const ISOLATE_BYTES = 128 * 1024 * 1024;
 const HOLD_ISOLATE_BYTES = 32 * 1024 * 1024;
 /** What the rest of the isolate is assumed to take: code, compiled WASM, JS heap, a small PDQ index. */
 const BASELINE_BYTES = 24 * 1024 * 1024;
-const MEGAPIXELS = (process.env.MP ?? "2,8,16").split(",").map(Number);
-if (MEGAPIXELS.some((mp) => !(mp > 0 && mp <= 64))) throw new Error("MP: megapixels between 0 and 64");
+const JPEG_MEGAPIXELS = (process.env.MP ?? "2,12,48,100").split(",").map(Number);
+const PNG_MEGAPIXELS = (process.env.PNG_MP ?? "2,8,16").split(",").map(Number);
+if ([...JPEG_MEGAPIXELS, ...PNG_MEGAPIXELS].some((mp) => !(mp > 0 && mp <= 100)))
+  throw new Error("MP: megapixels between 0 and 100");
+/** Issue 12: one JPEG decode + hash, any size up to 100 MP, at most this far above the baseline. */
+const JPEG_PEAK_TARGET = 24 * 1024 * 1024;
 
 type Kind = "jpeg baseline" | "jpeg progressive" | "png rgb" | "png rgba";
 
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
   for (const kind of kinds) {
     const warm = join(dir, `warm-${kind.replace(" ", "-")}`);
     writeFileSync(warm, encode(kind, pattern(64, 48), 64, 48));
-    for (const mp of MEGAPIXELS) {
+    for (const mp of kind.startsWith("jpeg") ? JPEG_MEGAPIXELS : PNG_MEGAPIXELS) {
       const w = Math.round(Math.sqrt((mp * 1e6 * 4) / 3));
       const h = Math.round((w * 3) / 4);
       const file = join(dir, `${kind.replace(" ", "-")}-${mp}`);
@@ -113,12 +122,13 @@ async function main(): Promise<void> {
         { encoding: "utf8" },
       );
       const r = JSON.parse(out.trim().split("\n").pop()!) as { pixels: number; bytes: number; peak: number };
-      const bpp = r.peak / r.pixels;
-      points.set(kind, [...(points.get(kind) ?? []), [r.pixels, r.peak]]);
+      // Per pixel of the file (a JPEG decodes reduced: r.pixels is what came out).
+      const bpp = r.peak / (w * h);
+      points.set(kind, [...(points.get(kind) ?? []), [w * h, r.peak]]);
       rows.push([
         kind,
         `${w}x${h}`,
-        fixed(r.pixels / 1e6, 1),
+        fixed((w * h) / 1e6, 1),
         fixed(r.bytes / 2 ** 20, 1),
         fixed(r.peak / 2 ** 20, 0),
         fixed(bpp, 1),
@@ -128,12 +138,19 @@ async function main(): Promise<void> {
   }
   console.log("Peak memory while one image is decoded and PDQ-hashed (Node 22, the Worker's decoding code)");
   console.log(renderTable(["image", "size", "MP", "file MiB", "peak MiB", "bytes/pixel"], rows));
+  const jpegPeaks = [...points]
+    .filter(([k]) => k.startsWith("jpeg"))
+    .flatMap(([, p]) => p.map(([, peak]) => peak));
+  const worst = Math.max(...jpegPeaks);
+  console.log(
+    `\ntarget (issue 12): ${worst <= JPEG_PEAK_TARGET ? "PASS" : "MISS"}  JPEG peak above baseline <= 24 MiB up to ${Math.max(...JPEG_MEGAPIXELS)} MP: worst ${fixed(worst / 2 ** 20, 1)} MiB`,
+  );
   const room = ISOLATE_BYTES - HOLD_ISOLATE_BYTES - BASELINE_BYTES;
   console.log(
-    `\nIMAGE_MAX_PIXELS that fits a ${ISOLATE_BYTES / 2 ** 20} MiB isolate beside a full ${HOLD_ISOLATE_BYTES / 2 ** 20} MiB hold budget` +
+    `\nPNG size that fits a ${ISOLATE_BYTES / 2 ** 20} MiB isolate beside a full ${HOLD_ISOLATE_BYTES / 2 ** 20} MiB hold budget` +
       ` and ~${BASELINE_BYTES / 2 ** 20} MiB for the rest (${fixed(room / 2 ** 20, 0)} MiB for one image; images are decoded one at a time per isolate):`,
   );
-  for (const [kind, pts] of points) {
+  for (const [kind, pts] of [...points].filter(([k]) => k.startsWith("png"))) {
     // Peak = fixed + perPixel × pixels, fitted by least squares over the sizes measured.
     const { fixedBytes, perPixel } = linearFit(pts);
     const fits = (room - fixedBytes) / perPixel;

@@ -18,6 +18,7 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   HOLD_MEMORY_BYTES?: string;
   HOLD_ISOLATE_BYTES?: string;
+  ISOLATE_MEMORY_BYTES?: string;
   MAX_PART_HEADER_BYTES?: string;
   FAIL_MODE?: string;
   IDENTITY_HEADERS?: string;

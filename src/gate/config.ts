@@ -35,6 +35,8 @@ export interface GateConfig {
   holdMemoryBytes: number;
   /** Memory all uploads held at once in one isolate may use; beyond it uploads spool to R2. */
   holdIsolateBytes: number;
+  /** The isolate's one memory budget: held bodies (up to holdIsolateBytes), image decodes, PDQ indexes. */
+  isolateMemoryBytes: number;
   /** A multipart part's header block larger than this is malformed. */
   maxPartHeaderBytes: number;
   /** What to do when KV, R2 or the queue fails during a scan. */
@@ -194,6 +196,14 @@ export function parseConfig(env: Env): GateConfig {
       0,
       96 * 1024 * 1024,
     ),
+    // 128 MB per isolate, less ~40 MB for code, compiled WASM modules and the JS heap.
+    isolateMemoryBytes: intVar(
+      "ISOLATE_MEMORY_BYTES",
+      env.ISOLATE_MEMORY_BYTES,
+      80 * 1024 * 1024,
+      1024 * 1024,
+      120 * 1024 * 1024,
+    ),
     maxPartHeaderBytes: intVar(
       "MAX_PART_HEADER_BYTES",
       env.MAX_PART_HEADER_BYTES,
@@ -204,8 +214,9 @@ export function parseConfig(env: Env): GateConfig {
     failMode,
     identityHeaders: listVar(env.IDENTITY_HEADERS, "").map((h) => h.toLowerCase()),
     imageMaxBytes: intVar("IMAGE_MAX_BYTES", env.IMAGE_MAX_BYTES, 50 * 1024 * 1024, 1, HARD_MAX_BODY_BYTES),
-    // 6 MP: what one decode may take beside a full hold budget in a 128 MB isolate (README: Images).
-    imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 6_000_000, 1, 500_000_000),
+    // Only against absurd headers: the memory a decode takes is reserved from the isolate's
+    // budget (ISOLATE_MEMORY_BYTES), and JPEGs decode reduced (README: Images).
+    imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 250_000_000, 1, 1_000_000_000),
     imageFailurePolicy: imagePolicy,
     imageMaxPerRequest: intVar(
       "IMAGE_MAX_PER_REQUEST",

@@ -19,7 +19,7 @@ import type { Env } from "../env.ts";
 import { errorResponse, GateError, isLimitError, ScanInfrastructureError, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
-import { isolateBudget } from "../scan/budget.ts";
+import { holdShare, isolateBudget } from "../scan/budget.ts";
 import { BodyHold } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
 import { BodySha256 } from "./body-digest.ts";
@@ -76,7 +76,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     bucket: env.EVIDENCE,
     spoolKey: `spool/${crypto.randomUUID()}`,
     holdMemoryBytes: cfg.holdMemoryBytes,
-    budget: isolateBudget(cfg.holdIsolateBytes),
+    budget: holdShare(isolateBudget(cfg.isolateMemoryBytes), cfg.holdIsolateBytes),
   });
   let scan: ScanResult;
   try {

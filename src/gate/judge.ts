@@ -23,6 +23,7 @@ import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import type { PdqResult } from "../pdq/core.ts";
 import { pdqHash } from "../pdq/worker.ts";
+import { isolateBudget, type MemoryBudget } from "../scan/budget.ts";
 import type { FileSource } from "../scan/file-bytes.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
 import type { GateConfig } from "./config.ts";
@@ -114,7 +115,7 @@ export async function judgeUpload(
     decoded++;
     const image = await hashImage(scan.source, file, cfg);
     const before = j.hits.length;
-    await matchFrames(env, lists, image, j, t);
+    await matchFrames(env, lists, image, j, t, isolateBudget(cfg.isolateMemoryBytes));
     if (j.imageError && j.hits.length === before) j.unscannedReason = "image-error";
     if (j.hits.length > before) pdqHit.push(i);
   }
@@ -140,6 +141,7 @@ async function matchFrames(
   image: ImageResult,
   j: FileJudgement,
   timeoutMs: number,
+  budget: MemoryBudget,
 ): Promise<void> {
   if (image.error) j.imageError = image.error;
   const animated = image.frames.length > 1;
@@ -150,7 +152,7 @@ async function matchFrames(
   for (const { index, pdq } of image.frames) {
     if (seen.has(pdq.hash)) continue;
     seen.add(pdq.hash);
-    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq), timeoutMs);
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq, budget), timeoutMs);
     if (hits.length === 0) continue;
     j.pdq = { hash: pdq.hash, quality: pdq.quality };
     j.hits.push(...(animated ? hits.map((h) => ({ ...h, frame: index })) : hits));
@@ -162,17 +164,28 @@ async function matchFrames(
  * Decodes and PDQ-hashes one image, every hashed frame of an animation (image/frames.ts, which
  * bounds frames and canvas). Time is bounded through size: Workers' clocks do not advance
  * during computation, so the bound is IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (checked from the
- * header before decoding), whose worst case the benchmark measures.
+ * header before decoding), whose worst case the benchmark measures. Memory: the decode reserves
+ * what the header says it will map from the isolate's budget before mapping it. If the budget
+ * cannot cover it the image is not decoded ("too-large", then IMAGE_FAILURE_POLICY): it does not
+ * wait, because decodes run one at a time and the memory it would wait for is held by uploads
+ * whose own images queue behind it.
  */
 async function hashImage(source: FileSource, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
   if (file.size > cfg.imageMaxBytes) return { frames: [], error: "too-large" };
   // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
   return oneImageAtATime(async () => {
+    const budget = isolateBudget(cfg.isolateMemoryBytes);
+    let reserved = 0;
+    const reserve = (n: number) => reserveForImage(budget, n, () => (reserved += n));
     try {
       const data = await source.bytes(file);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
-      const { frames, error } = await withDecodedFrames(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);
+      const { frames, error } = await withDecodedFrames(
+        bytes,
+        { maxPixels: cfg.imageMaxPixels, reserve },
+        pdqHash,
+      );
       return {
         frames: frames.map(({ index, value }) => ({ index, pdq: value })),
         ...(error ? { error: error.code } : {}),
@@ -180,8 +193,20 @@ async function hashImage(source: FileSource, file: ScannedFile, cfg: GateConfig)
     } catch (e) {
       if (e instanceof ImageDecodeError) return { frames: [], error: e.code };
       throw e;
+    } finally {
+      budget.give(reserved);
     }
   });
+}
+
+function reserveForImage(budget: MemoryBudget, n: number, taken: () => void): void {
+  if (!budget.tryTake(n)) {
+    throw new ImageDecodeError(
+      "too-large",
+      `decode needs ${n} bytes; the isolate's memory budget has ${budget.limit - budget.inUse} left`,
+    );
+  }
+  taken();
 }
 
 /**

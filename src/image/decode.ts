@@ -5,7 +5,9 @@
  *
  * Decoder choice (measured 2026-11-28 on the 29 fixture JPEGs, Node 22, this 2-core machine,
  * both decoders in one process, mean of 3 runs after a warm-up):
- * - JPEG: jSquash's MozJPEG build (libjpeg-turbo's decoder in WASM, @jsquash/jpeg 1.6.0),
+ * - JPEG in the gate: hashgate's own scaled luma decoder in the WASM core (jpeg-scaled.ts says
+ *   why): luma only, at the DCT scale that keeps the shorter side >= 512 px.
+ * - JPEG at full resolution (`fullResolution`, for `hashgate hash`): jSquash's MozJPEG build (libjpeg-turbo's decoder in WASM, @jsquash/jpeg 1.6.0),
  *   imported as a WebAssembly.Module in workerd. Its pixels equal the reference decoder's
  *   exactly (max abs difference 0 on all 7 `pixels/*.decoded.png` fixtures: same islow IDCT
  *   and fancy upsampling; PDQ distance to fullres_hex 0 on all 26 JPEGs of quality >= 50), and
@@ -27,6 +29,7 @@ import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { decodeGif, decodeGifFrames } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
+import { decodeJpegScaled } from "./jpeg-scaled.ts";
 import { decodePng, decodePngFrames } from "./png.ts";
 import { readImageHeader } from "./sniff.ts";
 import { decodeTiff, decodeTiffFrames } from "./tiff.ts";
@@ -46,8 +49,24 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
       `${format} ${width}x${height} exceeds ${limits.maxPixels} pixels`,
     );
   }
+  reserveFor(format, width, height, limits);
   return header;
 }
+
+/**
+ * Tells the isolate's memory budget what a decode will take, before it takes it. JPEGs reserve
+ * their exact need from their headers inside the scaled decoder; PNG, GIF, BMP and TIFF decode
+ * into the PDQ working size, at most the frame canvas (frames.ts: 2048 × 2048); WebP and any
+ * full-resolution decode build the image at full size. At most 4 bytes per pixel.
+ */
+function reserveFor(format: string, width: number, height: number, limits: DecodeLimits): void {
+  if (!limits.reserve) return;
+  if (limits.fullResolution || format === "webp") limits.reserve(width * height * 4);
+  else if (format !== "jpeg") limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
+}
+
+/** Pixels a downscaling decoder holds at most: the animation canvas bound of frames.ts. */
+const WORKING_PIXELS = 2048 * 2048;
 
 /** Any failure of a decoder as an ImageDecodeError. */
 function asDecodeError(format: string, err: unknown): ImageDecodeError {
@@ -69,10 +88,18 @@ function checkedImage(format: string, image: DecodedImage): DecodedImage {
  */
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
   const { format } = checkedHeader(bytes, limits);
+  return decodeStill(bytes, format, limits);
+}
+
+/** The first frame of an image whose header was checked (and its memory reserved). */
+async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimits): Promise<DecodedImage> {
   let image: DecodedImage;
   try {
-    if (format === "jpeg") image = await decodeJpeg(bytes);
-    else if (format === "png") image = await decodePng(bytes, limits);
+    if (format === "jpeg") {
+      image = limits.fullResolution
+        ? await decodeJpeg(bytes)
+        : await decodeJpegScaled(bytes, limits.reserve ? { reserve: limits.reserve } : {});
+    } else if (format === "png") image = await decodePng(bytes, limits);
     else if (format === "gif") image = decodeGif(bytes, limits);
     else if (format === "bmp") image = decodeBmp(bytes, limits);
     else if (format === "tiff") image = await decodeTiff(bytes, limits);
@@ -101,7 +128,7 @@ export async function* decodeImageFrames(
           ? decodeTiffFrames(bytes, limits)
           : null;
   if (!frames) {
-    yield { index: 0, image: await decodeImage(bytes, limits) };
+    yield { index: 0, image: await decodeStill(bytes, format, limits) };
     return;
   }
   for (;;) {

@@ -15,10 +15,14 @@ export interface DecodeLimits {
   /** Largest width × height decoded; larger images are refused from their header (decompression bombs). */
   maxPixels: number;
   /**
-   * Decode at the source's full size instead of the PDQ working size (shorter side 512,
-   * downscale.ts): `hashgate hash` prepares lists from full-resolution hashes, and tests compare.
+   * Decode at the source's full size instead of the PDQ working size: `hashgate hash` prepares
+   * lists from full-resolution hashes, and tests compare. Otherwise PNG, GIF, BMP and TIFF are
+   * area-averaged while decoding (downscale.ts) and JPEGs are decoded as luma only, reduced by a
+   * DCT scale while the shorter side stays >= 512 (jpeg-scaled.ts).
    */
   fullResolution?: boolean;
+  /** Told the bytes of memory a decode will take before it takes them (the isolate's budget); may throw to refuse. */
+  reserve?: (bytes: number) => void;
 }
 
 /** Why an image could not be decoded. `code` is stable; `message` is for logs. */

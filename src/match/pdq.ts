@@ -10,6 +10,7 @@ import { type EntryMembership, entryKey, inVersion } from "../lists/membership.t
 import type { PdqResult } from "../pdq/core.ts";
 import { decodeShard } from "../pdq/shard.ts";
 import { cachedPdqIndex } from "../pdq/worker.ts";
+import type { MemoryBudget } from "../scan/budget.ts";
 import type { MatchHit } from "./types.ts";
 
 /** Query hashes below this quality are too flat to match anything meaningfully (PDQ's own rule). */
@@ -44,11 +45,16 @@ export async function loadPdqIndexes(kv: KVNamespace, lists: ListMeta[]): Promis
 }
 
 /** Matches an image's PDQ hash (and its dihedral variants) against every list with PDQ entries. */
-export async function matchPdq(kv: KVNamespace, lists: ListMeta[], pdq: PdqResult): Promise<MatchHit[]> {
+export async function matchPdq(
+  kv: KVNamespace,
+  lists: ListMeta[],
+  pdq: PdqResult,
+  budget?: MemoryBudget,
+): Promise<MatchHit[]> {
   if (pdq.quality < MIN_PDQ_QUALITY) return [];
   const hits: MatchHit[] = [];
   for (const list of pdqLists(lists)) {
-    const index = await cachedPdqIndex(list.id, String(list.version), () => loadShards(kv, list));
+    const index = await cachedPdqIndex(list.id, String(list.version), () => loadShards(kv, list), budget);
     const m = index.query(pdq.dihedral, list.pdqThreshold);
     if (!m) continue;
     const rec = await kv.get<EntryMembership>(entryKey("pdq", m.hash), "json");

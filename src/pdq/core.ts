@@ -4,6 +4,7 @@
  * module hands out; results are read back from its fixed output buffers. Works with a compiled WebAssembly.Module, so the
  * Worker can import the .wasm as a module and Node can compile it from the file.
  */
+import type { JpegSegment } from "../image/jpeg-markers.ts";
 import type { DecodedImage } from "../image/types.ts";
 
 /** Dihedral order of `PdqResult.dihedral` (rotations counter-clockwise, flipX swaps top/bottom). */
@@ -50,7 +51,41 @@ export interface CoreExports {
   search(nQueries: number, threshold: number): number;
   resultDistance(): number;
   resultQuery(): number;
+  jpegBegin(shortSide: number): void;
+  jpegInputPtr(): number;
+  jpegSegment(marker: number, len: number): number;
+  jpegPlanScan(len: number): number;
+  jpegWorkBytes(): number;
+  jpegAllocate(): number;
+  jpegScanData(n: number, last: number): number;
+  jpegScanDone(): number;
+  jpegFinish(): number;
+  jpegOutPtr(): number;
+  jpegOutWidth(): number;
+  jpegOutHeight(): number;
+  jpegOutStride(): number;
 }
+
+/** Why the core's JPEG decoder stopped (wasm/assembly/jpeg-frame.ts). */
+export type JpegCoreFailure = "corrupt" | "too-large" | "unsupported" | "truncated";
+const JPEG_FAILURES: Record<number, JpegCoreFailure> = {
+  [-1]: "corrupt",
+  [-2]: "too-large",
+  [-3]: "unsupported",
+  [-4]: "truncated",
+};
+/** Size of the core's input window (wasm/assembly/jpeg-bits.ts: INPUT_BYTES). */
+const JPEG_WINDOW = 65536;
+const FRAME_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+export interface JpegLumaOptions {
+  /** Smallest shorter side of the output; the decoder picks the largest DCT reduction that keeps it (0: full size). */
+  shortSide: number;
+  /** Told how many bytes of WASM memory the decode will map, before it maps them; may throw to refuse. */
+  reserve?: (bytes: number) => void;
+}
+
+export type JpegLumaResult = { ok: true; image: DecodedImage } | { ok: false; failure: JpegCoreFailure };
 
 /** Instantiates the core (it has no imports). */
 export function instantiateCore(mod: WebAssembly.Module): CoreExports {
@@ -117,6 +152,65 @@ export class PdqHasher {
     const out = new Uint8Array(core.memory.buffer, core.hashesPtr(), 8 * 32);
     const dihedral = Array.from({ length: 8 }, (_, v) => bytesToHex(out.subarray(v * 32, v * 32 + 32)));
     return { hash: dihedral[0]!, quality, dihedral };
+  }
+
+  /**
+   * Decodes a JPEG's luma at a reduced DCT scale inside the core (only the pixels PDQ needs, see
+   * wasm/assembly/jpeg-frame.ts): segments come from readJpegStructure. The plane is copied
+   * out as a one-channel image; the core's memory then serves the hash.
+   */
+  decodeJpegLuma(bytes: Uint8Array, segments: readonly JpegSegment[], opts: JpegLumaOptions): JpegLumaResult {
+    const core = this.#core;
+    const fail = (code: number): JpegLumaResult => ({ ok: false, failure: JPEG_FAILURES[code] ?? "corrupt" });
+    const put = (from: number, to: number) =>
+      new Uint8Array(core.memory.buffer, core.jpegInputPtr(), to - from).set(bytes.subarray(from, to));
+    core.jpegBegin(opts.shortSide);
+    // First pass: colour model and frame, then every scan header, so memory is sized up front.
+    const frame = segments.filter((s) => s.marker === 0xee || FRAME_MARKERS.has(s.marker));
+    for (const s of frame) {
+      put(s.start, s.end);
+      const r = core.jpegSegment(s.marker, s.end - s.start);
+      if (r < 0) return fail(r);
+    }
+    if (!frame.some((s) => FRAME_MARKERS.has(s.marker))) return fail(-1);
+    for (const s of segments) {
+      if (s.marker !== 0xda) continue;
+      put(s.start, s.end);
+      const r = core.jpegPlanScan(s.end - s.start);
+      if (r < 0) return fail(r);
+    }
+    opts.reserve?.(core.jpegWorkBytes());
+    const a = core.jpegAllocate();
+    if (a < 0) return fail(a);
+    for (const s of segments) {
+      if (s.marker === 0xee || FRAME_MARKERS.has(s.marker)) continue;
+      put(s.start, s.end);
+      const r = core.jpegSegment(s.marker, s.end - s.start);
+      if (r < 0) return fail(r);
+      if (s.marker !== 0xda || r === 1) continue;
+      // Stream the scan's coded data through the window; the core stops at MCU boundaries.
+      let p = s.end;
+      const end = s.dataEnd!;
+      while (!core.jpegScanDone()) {
+        const n = Math.min(JPEG_WINDOW, end - p);
+        put(p, p + n);
+        const last = p + n === end;
+        const used = core.jpegScanData(n, last ? 1 : 0);
+        if (used < 0) return fail(used);
+        if (used === 0 && !last && !core.jpegScanDone()) return fail(-1);
+        if (last && !core.jpegScanDone()) return fail(-4);
+        p += used;
+      }
+    }
+    const f = core.jpegFinish();
+    if (f < 0) return fail(f);
+    const width = core.jpegOutWidth();
+    const height = core.jpegOutHeight();
+    const stride = core.jpegOutStride();
+    const plane = new Uint8Array(core.memory.buffer, core.jpegOutPtr(), stride * height);
+    const pixels = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) pixels.set(plane.subarray(y * stride, y * stride + width), y * width);
+    return { ok: true, image: { width, height, channels: 1, pixels } };
   }
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */

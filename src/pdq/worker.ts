@@ -4,6 +4,7 @@
  */
 import core from "../../wasm/build/core.wasm";
 import type { DecodedImage } from "../image/types.ts";
+import type { MemoryBudget } from "../scan/budget.ts";
 import { PdqHasher, type PdqResult } from "./core.ts";
 import { PdqIndex, type PdqIndexPart } from "./index.ts";
 
@@ -37,6 +38,8 @@ export function pdqHash(img: DecodedImage): PdqResult {
 interface CachedIndex {
   version: string;
   index: Promise<PdqIndex>;
+  /** Bytes taken from the isolate's memory budget while this index is cached. */
+  charged: { budget: MemoryBudget; bytes: number } | null;
 }
 const indexes = new Map<string, CachedIndex>();
 
@@ -49,18 +52,31 @@ export function cachedPdqIndex(
   listId: string,
   version: string,
   load: () => Promise<readonly PdqIndexPart[]>,
+  budget?: MemoryBudget,
 ): Promise<PdqIndex> {
   const hit = indexes.get(listId);
   if (hit && hit.version === version) return hit.index;
-  const index = (async () => {
+  if (hit) release(hit);
+  const entry: CachedIndex = { version, index: Promise.resolve(null as unknown as PdqIndex), charged: null };
+  entry.index = (async () => {
     const pdq = PdqIndex.fromModule(core);
     pdq.load(await load());
+    // The index is needed to match at all, so it is charged even past the budget: images then find less room.
+    if (budget && indexes.get(listId) === entry) {
+      const bytes = pdq.memoryBytes() + pdq.size * 4;
+      budget.forceTake(bytes);
+      entry.charged = { budget, bytes };
+    }
     return pdq;
   })();
-  const entry = { version, index };
   indexes.set(listId, entry);
-  index.catch(() => {
+  entry.index.catch(() => {
     if (indexes.get(listId) === entry) indexes.delete(listId);
   });
-  return index;
+  return entry.index;
+}
+
+function release(entry: CachedIndex): void {
+  if (entry.charged) entry.charged.budget.give(entry.charged.bytes);
+  entry.charged = null;
 }

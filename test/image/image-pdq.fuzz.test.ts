@@ -20,6 +20,7 @@ import { encodeBmp } from "./bmp-builder.ts";
 import { encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
 import { buildGif } from "./gif-builder.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
+import { encodeTestJpeg, photoPlane, randomScript, seeded } from "./jpeg-encoder.ts";
 import { encodePng } from "./png-encoder.ts";
 import { encodeTiff } from "./tiff-builder.ts";
 
@@ -193,6 +194,29 @@ beforeAll(async () => {
       channels: 1,
       samples: samples(36, (i) => (i >> 2) * 20),
       compression: 32773,
+    }),
+    // The scaled JPEG decoder's paths: successive approximation with restarts, odd sampling.
+    jpegProgressiveSa: encodeTestJpeg({
+      width: 21,
+      height: 13,
+      components: [
+        { id: 1, h: 2, v: 2, samples: photoPlane(21, 13, 1) },
+        { id: 2, h: 1, v: 1, samples: photoPlane(11, 7, 2) },
+        { id: 3, h: 1, v: 1, samples: photoPlane(11, 7, 3) },
+      ],
+      quality: 80,
+      restartInterval: 2,
+      scans: randomScript(3, seeded(5)),
+    }),
+    jpegSampling41: encodeTestJpeg({
+      width: 19,
+      height: 9,
+      components: [
+        { id: 1, h: 4, v: 1, samples: photoPlane(19, 9, 4) },
+        { id: 2, h: 1, v: 1, samples: photoPlane(5, 9, 5) },
+        { id: 3, h: 1, v: 1, samples: photoPlane(5, 9, 6) },
+      ],
+      quality: 75,
     }),
     webpLossy: await encodeWebp(px, 20, 14, { lossless: false }),
     webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),

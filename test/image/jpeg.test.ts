@@ -6,7 +6,8 @@ import { encodeJpeg, testPattern } from "./encoders.ts";
 import { fixtureImages, sofOffset } from "./fixture-list.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
 
-const LIMITS = { maxPixels: 50_000_000 };
+// Full resolution: these tests hold the libjpeg path `hashgate hash` uses (jpeg-scaled.test.ts: the gate's path).
+const LIMITS = { maxPixels: 50_000_000, fullResolution: true };
 
 describe("JPEG decoding", () => {
   it("decodes every fixture JPEG (baseline and progressive) to its size as opaque RGBA, as stored", async () => {
@@ -19,7 +20,7 @@ describe("JPEG decoding", () => {
       expect(img.pixels.length).toBe(f.width * f.height * 4);
       for (let i = 3; i < img.pixels.length; i += 4 * 997) expect(img.pixels[i]).toBe(255);
     }
-  });
+  }, 60_000);
 
   it("gives the reference decoder's pixels on the 7 pixel fixtures (max abs difference 0)", async () => {
     const [, ...rows] = (await fixtureText("pdq/pixels.tsv")).trim().split("\n");

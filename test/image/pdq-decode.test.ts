@@ -4,7 +4,7 @@ import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { fixtureImages } from "./fixture-list.ts";
 
-const LIMITS = { maxPixels: 50_000_000 };
+const LIMITS = { maxPixels: 50_000_000, fullResolution: true };
 
 function hamming(a: string, b: string): number {
   let d = 0;
@@ -32,7 +32,7 @@ describe("decodeImage + PDQ against the reference hashes", () => {
       expect(quality, f.file).toBe(f.fullresQuality);
     }
     console.log(`JPEG PDQ distance to fullres_hex, max ${max}: ${distances.join(" ")}`);
-  });
+  }, 60_000);
 
   it("hashes every fixture PNG decoded at full resolution to exactly fullres_hex", async () => {
     const pngs = (await fixtureImages()).filter((f) => f.format === "PNG");

@@ -77,3 +77,17 @@ test("reports a missing file and rejects unknown options", async () => {
     console.error = err;
   }
 });
+
+test("--gate adds the gate's reduced hash next to the full-resolution one", { skip }, async () => {
+  const hasher = await loadHasher();
+  const file = join(FIXTURES, "images/reg-test-input/exif-rotn/exif-rotn-6.jpg");
+  const h = await hashFile(file, hasher, true);
+  const want = manifest().find((r) => r.file === "images/reg-test-input/exif-rotn/exif-rotn-6.jpg")!;
+  // Full resolution stays the list hash; the gate's is decoded at 1/4 (1008x756) and close to it.
+  assert.equal(h.pdq?.hash !== undefined && distance(h.pdq.hash, want.fullres_hex!) <= 4, true);
+  assert.ok(h.gate && !("error" in h.gate));
+  assert.deepEqual([h.gate.width, h.gate.height], [1008, 756]);
+  assert.equal(h.gate.distance, distance(h.gate.pdq.hash, h.pdq!.hash));
+  assert.ok(h.gate.distance! <= 8, `gate hash ${h.gate.distance} bits from full resolution`);
+  assert.equal((await hashFile(file, hasher)).gate, undefined);
+});

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MemoryBudget } from "../../src/scan/budget.ts";
+import { holdShare, MemoryBudget } from "../../src/scan/budget.ts";
 import { BodyHold } from "../../src/scan/hold.ts";
 import { testBytes } from "../helpers/lists.ts";
 
@@ -45,5 +45,29 @@ describe("the isolate's shared hold budget", () => {
     expect(budget.inUse).toBe(5000);
     await h.abort();
     expect(budget.inUse).toBe(0);
+  });
+});
+
+describe("one budget for holds, image decodes and PDQ indexes", () => {
+  it("caps holds at their share while images and indexes draw on the whole budget", async () => {
+    const root = new MemoryBudget(100_000);
+    const holds = holdShare(root, 40_000);
+    const a = hold(holds);
+    await a.append(testBytes(30_000, 5));
+    const b = hold(holds);
+    await b.append(testBytes(20_000, 6)); // 50,000 held would pass the holds' share of 40,000: spools
+    const heldB = await b.close();
+    expect(heldB.spooled).toBe(true);
+    expect([holds.inUse, root.inUse]).toEqual([30_000, 30_000]);
+    root.forceTake(50_000); // a PDQ index: charged even though it leaves little room
+    expect(root.tryTake(30_000)).toBe(false); // an image decode that does not fit is refused
+    expect(root.tryTake(20_000)).toBe(true);
+    expect(holds.tryTake(1)).toBe(false); // the root is full: holds spool even under their cap
+    root.give(20_000);
+    root.give(50_000);
+    const heldA = await a.close();
+    await heldA.discard();
+    await heldB.discard();
+    expect([holds.inUse, root.inUse]).toEqual([0, 0]);
   });
 });

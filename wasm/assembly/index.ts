@@ -2,6 +2,21 @@
 // hashes into buffers whose addresses it gets from here, calls begin/feed/finish or search, and
 // reads results back from fixed output buffers. The algorithm lives in the other files of this directory.
 
+export {
+  jpegAllocate,
+  jpegBegin,
+  jpegFinish,
+  jpegInputPtr,
+  jpegOutHeight,
+  jpegOutPtr,
+  jpegOutStride,
+  jpegOutWidth,
+  jpegPlanScan,
+  jpegScanData,
+  jpegScanDone,
+  jpegSegment,
+  jpegWorkBytes,
+} from "./jpeg";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
