@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BulkFileStore } from "../src/cli/bulk-file-store.ts";
 import { runImport } from "../src/cli/lists-import.ts";
+import { cliKeyring } from "../src/cli/node-list-key.ts";
 import { foldDigest } from "../src/lists/fold.ts";
 import { createList } from "../src/lists/govern.ts";
 import { numberedLines } from "../src/lists/import/lines.ts";
@@ -76,6 +77,7 @@ try {
     file,
     options: {},
     actor: "bench",
+    keys: await cliKeyring("local", {}),
     target: "bench",
     checkpointPath: join(dir, "checkpoint.json"),
   });

@@ -17,6 +17,10 @@ export interface Env {
   IMAGE_MAX_BYTES?: string;
   IMAGE_MAX_PIXELS?: string;
   IMAGE_FAILURE_POLICY?: string;
+  /** The hash lists' secret (README "List confidentiality"): `wrangler secret put LIST_KEY`. */
+  LIST_KEY?: string;
+  /** The previous list secret, set only while `hashgate lists rekey` re-publishes the lists. */
+  LIST_KEY_PREVIOUS?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

@@ -6,6 +6,7 @@
  * counts and history. Every change is written to D1 `audit_log` with the acting token's name.
  */
 import { Hono } from "hono";
+import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
 import { type ImportEvent, importEvents, isImportFormat } from "../lists/import/index.ts";
@@ -17,7 +18,7 @@ import { KvListStore } from "../lists/store.ts";
 import { auditListChange } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
 
-export interface AdminEnv {
+export interface AdminEnv extends ListKeyEnv {
   HASHES: KVNamespace;
   DB: D1Database;
   ADMIN_TOKEN?: string;
@@ -165,7 +166,10 @@ adminRoutes.post("/lists/:id/delta", async (c) => {
   if (ops.length > MAX_ADMIN_DELTA_OPS)
     throw new ListError("invalid", `more than ${MAX_ADMIN_DELTA_OPS} ops: use the CLI`);
   const skipped = events.filter((e) => e.kind === "skip").length;
-  const r = await publishDelta(new KvListStore(c.env.HASHES), id, ops, { actor: c.var.actor });
+  const r = await publishDelta(new KvListStore(c.env.HASHES), id, ops, {
+    actor: c.var.actor,
+    keys: await listKeyring(c.env),
+  });
   const detail = {
     version: r.version,
     base: r.base,

@@ -10,6 +10,7 @@ import { withDecodedImage } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
+import { listKeyring } from "../lists/env-keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { matchDigests } from "../match/exact.ts";
 import { matchPdq, pdqLists } from "../match/pdq.ts";
@@ -34,17 +35,18 @@ export async function judgeUpload(
   scan: ScanResult,
 ): Promise<FileJudgement[]> {
   const withPdq = pdqLists(lists).length > 0;
+  const keys = () => listKeyring(env);
   const out: FileJudgement[] = [];
   // One file at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
   for (const file of scan.files) {
-    const hits = await viaBinding("KV", () => matchDigests(env.HASHES, lists, file.digests));
+    const hits = await viaBinding("KV", () => matchDigests(env.HASHES, lists, file.digests, keys));
     const j: FileJudgement = { hits };
     if (withPdq && sniffImage(file.head) !== null) {
       const image = await hashImage(scan.body, file, cfg);
       if ("error" in image) j.imageError = image.error;
       else {
         j.pdq = { hash: image.hash, quality: image.quality };
-        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image))));
+        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image, keys))));
       }
     }
     out.push(j);

@@ -1,30 +1,27 @@
 /**
- * Exact-digest matching against the published lists. Each list version carries a prefilter
- * (src/lists/prefilter.ts), loaded once per isolate and version: a digest no list's prefilter
- * holds costs no KV read. Otherwise one KV read per digest (`h/<algo>/<hex>`) answers for every
- * list at once; the membership record says since which version each list holds the entry, so
- * a scan sees exactly the versions of the manifest it read.
+ * Exact-digest matching against the published lists. A digest is first turned into its tag
+ * (HMAC under the list secret, src/lists/keyring.ts): one HMAC per digest and per secret in use
+ * (two only while a rotation runs). Each list version carries a prefilter over tags, loaded once
+ * per isolate and version: a digest no list's prefilter may hold costs no KV read. Otherwise one
+ * KV read per list (`lists/<id>/e/<key id>/<tag>`); the record says since which version the list
+ * holds the entry, so a scan sees exactly the versions of the manifest it read.
  */
-import { foldDigest } from "../lists/fold.ts";
+import { type ListKeyring, tagInput } from "../lists/keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import {
-  type EntryMembership,
-  entryKey,
+  type EntryMeta,
+  type EntryRecord,
   inVersion,
   prefilterKey,
   prefilterShardOf,
+  recordKey,
+  tagKeyPair,
 } from "../lists/membership.ts";
 import { Prefilter } from "../lists/prefilter.ts";
 import type { DigestAlgo, Digests } from "../scan/digests.ts";
 import type { MatchHit } from "./types.ts";
 
-export {
-  type EntryMembership,
-  entryKey,
-  inVersion,
-  prefilterKey,
-  prefilterShardOf,
-} from "../lists/membership.ts";
+export { inVersion, prefilterKey, prefilterShardOf, recordKey } from "../lists/membership.ts";
 
 /** KV edge-cache time for entry reads; KV's minimum. Lists change by new versions, not edits in place. */
 const ENTRY_CACHE_TTL_S = 60;
@@ -69,51 +66,74 @@ export function listPrefilters(kv: KVNamespace, list: ListMeta): Promise<Prefilt
   return p;
 }
 
-/** False only when every list using `algo` has a prefilter and none of them may hold the digest. */
-async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex: string): Promise<boolean> {
-  const key = foldDigest(algo, hex);
-  for (const list of lists) {
-    if (!list.algorithms.includes(algo)) continue;
-    const filters = await listPrefilters(kv, list);
-    if (!filters) return true;
-    if (filters[prefilterShardOf(key[1]!, filters.length)]!.has(key[0]!, key[1]!)) return true;
-  }
-  return false;
+/** False only when the list has a prefilter and it cannot hold the tag. */
+async function mayHold(kv: KVNamespace, list: ListMeta, lo: number, hi: number): Promise<boolean> {
+  const filters = await listPrefilters(kv, list);
+  if (!filters) return true;
+  return filters[prefilterShardOf(hi, filters.length)]!.has(lo, hi);
 }
 
-/** Looks up a file's digests; returns every hit in the given (active) lists. */
+/** The sealed metadata of a record (entry id, category), opened only for a hit. */
+export async function recordMeta(
+  keys: ListKeyring,
+  list: ListMeta,
+  rec: EntryRecord,
+  key: string,
+): Promise<EntryMeta> {
+  if (!rec.x) return {};
+  return JSON.parse(await keys.forId(list.keyId, `list ${list.id}`).openText(rec.x, key)) as EntryMeta;
+}
+
+/**
+ * Looks up a file's digests; returns every hit in the given (active) lists. `keys` is called
+ * only when some list uses one of the digests' algorithms (no list, no secret needed).
+ */
 export async function matchDigests(
   kv: KVNamespace,
   lists: ListMeta[],
   digests: Digests,
+  keys: () => Promise<ListKeyring>,
 ): Promise<MatchHit[]> {
-  const byId = new Map(lists.map((l) => [l.id, l]));
   const candidates = (Object.entries(digests) as [DigestAlgo, string][]).filter(([algo]) =>
     lists.some((l) => l.algorithms.includes(algo)),
   );
-  const needed = await Promise.all(candidates.map(([algo, hex]) => mayHold(kv, lists, algo, hex)));
-  const lookups = candidates.filter((_, i) => needed[i]);
+  if (candidates.length === 0) return [];
+  const ring = await keys();
+  const perDigest = await Promise.all(
+    candidates.map(async ([algo, hex]) => {
+      const lookups: { list: ListMeta; algo: DigestAlgo; key: string }[] = [];
+      const users = lists.filter((l) => l.algorithms.includes(algo));
+      const tags = new Map<string, Uint8Array>();
+      for (const list of users) {
+        const k = ring.forId(list.keyId, `list ${list.id}`);
+        let tag = tags.get(k.id);
+        if (!tag) {
+          tag = await k.tag(tagInput(algo, hex.toLowerCase()));
+          tags.set(k.id, tag);
+        }
+        const [lo, hi] = tagKeyPair(tag);
+        if (await mayHold(kv, list, lo, hi)) lookups.push({ list, algo, key: recordKey(list.id, k.id, tag) });
+      }
+      return lookups;
+    }),
+  );
+  const lookups = perDigest.flat();
   const records = await Promise.all(
-    lookups.map(([algo, hex]) =>
-      kv.get<EntryMembership>(entryKey(algo, hex), { type: "json", cacheTtl: ENTRY_CACHE_TTL_S }),
-    ),
+    lookups.map((l) => kv.get<EntryRecord>(l.key, { type: "json", cacheTtl: ENTRY_CACHE_TTL_S })),
   );
   const hits: MatchHit[] = [];
-  records.forEach((rec, i) => {
-    if (!rec) return;
-    const algo = lookups[i]![0];
-    for (const [listId, m] of Object.entries(rec)) {
-      const list = byId.get(listId);
-      if (!list?.algorithms.includes(algo) || !inVersion(m, list.version, list.abandoned)) continue;
-      hits.push({
-        listId,
-        kind: "exact",
-        action: list.action,
-        algo,
-        category: m.c ?? list.category,
-        ...(m.id ? { entryId: m.id } : {}),
-      });
-    }
-  });
+  for (const [i, rec] of records.entries()) {
+    const { list, algo, key } = lookups[i]!;
+    if (!rec || !inVersion(rec, list.version, list.abandoned)) continue;
+    const meta = await recordMeta(ring, list, rec, key);
+    hits.push({
+      listId: list.id,
+      kind: "exact",
+      action: list.action,
+      algo,
+      category: meta.c ?? list.category,
+      ...(meta.id ? { entryId: meta.id } : {}),
+    });
+  }
   return hits;
 }
