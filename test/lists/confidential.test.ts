@@ -31,7 +31,7 @@ const bytesOf = (hex: string) => Uint8Array.from(hex.match(/../g)!, (h) => Numbe
 const b64 = (b: Uint8Array) => btoa(latin1(b));
 
 /** Every spelling of a digest the dump is searched for. */
-export function spellings(hex: string): string[] {
+function spellings(hex: string): string[] {
   const raw = bytesOf(hex);
   const std = b64(raw);
   const url = std.replaceAll("+", "-").replaceAll("/", "_");
