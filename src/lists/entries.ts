@@ -9,7 +9,7 @@
  * for none). Entries are in publish order; a digest listed twice (a delivery that repeated it)
  * counts once, the later copy's metadata winning, as with import ops.
  */
-import { ALGO_CODE, hexOf } from "./keyring.ts";
+import { ALGO_CODE, hexInto, hexOf } from "./keyring.ts";
 import { HASH_HEX_LENGTH, type HashAlgo } from "./ops.ts";
 
 /** Plain bytes per shard: sealed (+32 bytes) it stays under KV's 25 MiB value limit. */
@@ -49,7 +49,8 @@ export class EntryLog {
     this.reserve(3 + n + len);
     const b = this.buf;
     b[this.size++] = ALGO_CODE[algo];
-    for (let i = 0; i < n; i++) b[this.size++] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    hexInto(hex, b, this.size);
+    this.size += n;
     b[this.size++] = len & 0xff;
     b[this.size++] = len >>> 8;
     if (m) b.set(m, this.size);

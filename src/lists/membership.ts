@@ -29,14 +29,17 @@ export function recordKey(listId: string, keyId: string, tags: Uint8Array, at = 
 
 /** True for membership record keys (the bulk of a list; stores need not keep them in memory). */
 export function isRecordKey(key: string): boolean {
-  return /^lists\/[^/]+\/e\//.test(key);
+  return key.startsWith("lists/") && key.startsWith("/e/", key.indexOf("/", 6));
 }
 
-/** The 64-bit prefilter/key-set key of a tag: its first 8 bytes as two little-endian u32. */
+/** The little-endian u32 at `at` of a tag. */
+export function tagWord(tags: Uint8Array, at: number): number {
+  return (tags[at]! | (tags[at + 1]! << 8) | (tags[at + 2]! << 16) | (tags[at + 3]! << 24)) >>> 0;
+}
+
+/** The 64-bit prefilter/key-set key of a tag: its first 8 bytes as two little-endian u32 [lo, hi]. */
 export function tagKeyPair(tags: Uint8Array, at = 0): [number, number] {
-  const lo = tags[at]! | (tags[at + 1]! << 8) | (tags[at + 2]! << 16) | (tags[at + 3]! << 24);
-  const hi = tags[at + 4]! | (tags[at + 5]! << 8) | (tags[at + 6]! << 16) | (tags[at + 7]! << 24);
-  return [lo >>> 0, hi >>> 0];
+  return [tagWord(tags, at), tagWord(tags, at + 4)];
 }
 
 /**

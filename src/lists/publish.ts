@@ -7,11 +7,11 @@
  */
 
 import { EntryLog, readEntries } from "./entries.ts";
-import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES, tagInput } from "./keyring.ts";
+import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "./keyring.ts";
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
 import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
-import { type EntryMeta, type EntryRecord, inVersion, recordKey, tagKeyPair } from "./membership.ts";
+import { type EntryMeta, type EntryRecord, inVersion, recordKey, tagKeyPair, tagWord } from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
 import type { ListStore } from "./store.ts";
@@ -43,7 +43,8 @@ const metaOf = (ch: { id?: string; c?: string }): EntryMeta => ({
   ...(ch.id ? { id: ch.id } : {}),
   ...(ch.c ? { c: ch.c } : {}),
 });
-const metaJson = (m: EntryMeta) => (m.id || m.c ? JSON.stringify(m) : "");
+/** The JSON sealed for a change's metadata; "" (most digests of most lists) for none. */
+const metaJson = (ch: { id?: string; c?: string }) => (ch.id || ch.c ? JSON.stringify(metaOf(ch)) : "");
 
 /** Builds one new version from ops given in batches; `finish` publishes it. */
 export class VersionBuilder {
@@ -120,7 +121,7 @@ export class VersionBuilder {
     const changes = await this.expand(ops, replay);
     const refs = [...changes.keys()];
     const list = refs.map((r) => changes.get(r)!);
-    const tags = await this.key.tags(list.map((ch) => tagInput(ch.algo, ch.hex)));
+    const tags = await this.key.digestTags(list);
     if (replay) {
       for (const [i, ch] of list.entries()) this.track(refs[i]!, ch, tags, i * TAG_BYTES, true);
       return;
@@ -201,7 +202,7 @@ export class VersionBuilder {
     at: number,
   ): Promise<void> {
     const present = m !== null && inVersion(m, this.base, this.abandoned);
-    const meta = metaJson(metaOf(ch));
+    const meta = metaJson(ch);
     let rec: EntryRecord | null = null;
     let append = false;
     if (ch.add) {
@@ -222,17 +223,16 @@ export class VersionBuilder {
 
   /** Keeps the key set, PDQ set and entry log of the new version in step with the change. */
   private track(ref: string, ch: Change, tags: Uint8Array, at: number, append: boolean, meta?: string): void {
-    const [lo, hi] = tagKeyPair(tags, at);
     if (ch.add) {
-      if (append) this.appended.append(ch.algo, ch.hex, meta ?? metaJson(metaOf(ch)));
+      if (append) this.appended.append(ch.algo, ch.hex, meta ?? metaJson(ch));
       this.removedKeys.delete(ref);
       if (ch.algo === "pdq") this.pdq.set(ch.hex, ch.quality ?? 255);
       else {
         this.algos.add(ch.algo);
-        this.addKeys.push(lo, hi);
+        this.addKeys.push(tagWord(tags, at), tagWord(tags, at + 4));
       }
     } else {
-      this.removedKeys.set(ref, [lo, hi]);
+      this.removedKeys.set(ref, tagKeyPair(tags, at));
       if (ch.algo === "pdq") this.pdq.delete(ch.hex);
     }
   }
