@@ -31,7 +31,8 @@ export class BulkFileStore implements ListStore {
   }
 
   async put(key: string, value: string | Uint8Array): Promise<void> {
-    if (!isRecordKey(key)) this.meta.set(key, value);
+    // Records and entry shards are the bulk of a list and are never read back in the same run.
+    if (!isRecordKey(key) && !key.includes("/entries/")) this.meta.set(key, value);
     await this.writer.add(key, value);
   }
 

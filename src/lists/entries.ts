@@ -27,18 +27,31 @@ export interface StoredEntry {
   meta: string;
 }
 
+/**
+ * Chunk of the entry log. Chunks, not one doubling buffer: a 10M-digest list's ~190 MB never
+ * needs a second, larger copy while growing. No entry spans two chunks.
+ */
+const CHUNK_BYTES = 1 << 20;
+
 /** Growable byte log of entries. */
 export class EntryLog {
-  private buf = new Uint8Array(1 << 16);
+  private readonly chunks: Uint8Array[] = [];
+  private chunk = new Uint8Array(0);
+  private used = 0;
   size = 0;
 
   private reserve(n: number): void {
-    if (this.size + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.size + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.size));
-    this.buf = next;
+    if (this.used + n <= this.chunk.length) return;
+    this.seal();
+    this.chunk = new Uint8Array(Math.max(CHUNK_BYTES, n));
+    this.used = 0;
+  }
+
+  /** Closes the current chunk (trimmed) into the list of full chunks. */
+  private seal(): void {
+    if (this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
+    this.chunk = new Uint8Array(0);
+    this.used = 0;
   }
 
   append(algo: HashAlgo, hex: string, meta = ""): void {
@@ -47,57 +60,96 @@ export class EntryLog {
     if (len > 0xffff) throw new Error("entry metadata longer than 65535 bytes");
     const n = hex.length / 2;
     this.reserve(3 + n + len);
-    const b = this.buf;
-    b[this.size++] = ALGO_CODE[algo];
-    hexInto(hex, b, this.size);
-    this.size += n;
-    b[this.size++] = len & 0xff;
-    b[this.size++] = len >>> 8;
-    if (m) b.set(m, this.size);
-    this.size += len;
+    const b = this.chunk;
+    let at = this.used;
+    b[at++] = ALGO_CODE[algo];
+    hexInto(hex, b, at);
+    at += n;
+    b[at++] = len & 0xff;
+    b[at++] = len >>> 8;
+    if (m) b.set(m, at);
+    this.used = at + len;
+    this.size += 3 + n + len;
   }
 
-  /** Appends plain shard bytes as they are. */
+  /** Appends plain shard bytes (whole entries) as they are. */
   appendRaw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.size);
-    this.size += bytes.length;
+    for (let at = 0; at < bytes.length; ) {
+      let end = at;
+      // As many whole entries as fit the current chunk (or one, in a new chunk).
+      while (end < bytes.length) {
+        const next = entryEnd(bytes, end);
+        if (next - at > this.chunk.length - this.used && end > at) break;
+        if (next - at > this.chunk.length - this.used) this.reserve(next - at);
+        end = next;
+      }
+      this.chunk.set(bytes.subarray(at, end), this.used);
+      this.used += end - at;
+      this.size += end - at;
+      at = end;
+    }
   }
 
-  /** Copies entries of `bytes` (plain shards) that `keep` accepts, unparsed. */
+  /** Copies entries of `bytes` (plain shards) that `keep` accepts. */
   appendFiltered(bytes: Uint8Array, keep: (e: StoredEntry) => boolean): void {
     for (let at = 0; at < bytes.length; ) {
       const [e, next] = readEntry(bytes, at);
-      if (keep(e)) {
-        this.reserve(next - at);
-        this.buf.set(bytes.subarray(at, next), this.size);
-        this.size += next - at;
-      }
+      if (keep(e)) this.appendRaw(bytes.subarray(at, next));
       at = next;
     }
   }
 
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.size);
+  /** Every chunk, in order (each holds whole entries). */
+  parts(): Uint8Array[] {
+    this.seal();
+    return this.chunks;
   }
 
-  /** Splits the log at entry boundaries into plain shards of ≤ ENTRY_SHARD_BYTES (at least one). */
-  shards(limit = ENTRY_SHARD_BYTES): Uint8Array[] {
-    const all = this.bytes();
-    const out: Uint8Array[] = [];
-    let start = 0;
-    let at = 0;
-    while (at < all.length) {
-      const next = readEntry(all, at)[1];
-      if (next - start > limit && at > start) {
-        out.push(all.subarray(start, at));
-        start = at;
+  /** Plain shards of ≤ `limit` bytes at entry boundaries, built one at a time (at least one). */
+  *shards(limit = ENTRY_SHARD_BYTES): Generator<Uint8Array> {
+    let group: Uint8Array[] = [];
+    let bytes = 0;
+    let any = false;
+    const join = () => {
+      const out = new Uint8Array(bytes);
+      let at = 0;
+      for (const c of group) {
+        out.set(c, at);
+        at += c.length;
       }
-      at = next;
-    }
-    if (start < all.length || out.length === 0) out.push(all.subarray(start));
-    return out;
+      group = [];
+      bytes = 0;
+      any = true;
+      return out;
+    };
+    for (const c of this.parts())
+      for (let at = 0; at < c.length; ) {
+        // Whole entries of this chunk that fit the shard's remaining room (at least one per shard).
+        let end = at;
+        while (end < c.length) {
+          const next = entryEnd(c, end);
+          if (bytes + next - at > limit && (end > at || group.length > 0)) break;
+          end = next;
+        }
+        if (end > at) {
+          group.push(c.subarray(at, end));
+          bytes += end - at;
+          at = end;
+        }
+        if (at < c.length) yield join();
+      }
+    if (group.length > 0 || !any) yield join();
   }
+}
+
+/** Where the entry starting at `at` ends (lengths only: no hex). */
+function entryEnd(b: Uint8Array, at: number): number {
+  const algo = ALGO_OF[b[at]!];
+  if (!algo) throw new Error(`entry shard: unknown algorithm code ${b[at]} at byte ${at}`);
+  const lenAt = at + 1 + HASH_HEX_LENGTH[algo] / 2;
+  const end = lenAt + 2 + (b[lenAt]! | (b[lenAt + 1]! << 8));
+  if (lenAt + 2 > b.length || end > b.length) throw new Error("entry shard: truncated entry");
+  return end;
 }
 
 function readEntry(b: Uint8Array, at: number): [StoredEntry, number] {

@@ -138,18 +138,19 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
     const k = pdqShardKey(id, d.next, i);
     await store.put(k, await d.key.sealBlob(id, d.next, pdqShards[i]!, k));
   }
-  const entryShards = d.entries.size > 0 ? d.entries.shards() : [];
-  for (let i = 0; i < entryShards.length; i++) {
-    const k = entriesKey(id, d.next, i);
-    await store.put(k, await d.key.sealBlob(id, d.next, entryShards[i]!, k));
-  }
+  let entryShards = 0;
+  if (d.entries.size > 0)
+    for (const plain of d.entries.shards()) {
+      const k = entriesKey(id, d.next, entryShards++);
+      await store.put(k, await d.key.sealBlob(id, d.next, plain, k));
+    }
   const exactEntries = d.keys ? d.keys.length / 2 : null;
   const shape: VersionShape = {
     algorithms: d.algorithms,
     pdqShards: pdqShards.length,
     prefilterShards: prefilter[0],
     keyShards: keyShardCount,
-    entryShards: entryShards.length,
+    entryShards,
     keyId: d.key.id,
     pdqEntries: d.pdq.size,
     ...(exactEntries === null ? {} : { exactEntries }),

@@ -246,8 +246,9 @@ export class VersionBuilder {
     for (const bytes of this.baseEntries)
       if (!filter) out.appendRaw(bytes);
       else out.appendFiltered(bytes, (e) => !gone(e) && !this.replaced.has(`${e.algo}:${e.hex}`));
-    if (this.removedKeys.size === 0) out.appendRaw(this.appended.bytes());
-    else out.appendFiltered(this.appended.bytes(), (e) => !gone(e));
+    for (const part of this.appended.parts())
+      if (this.removedKeys.size === 0) out.appendRaw(part);
+      else out.appendFiltered(part, (e) => !gone(e));
     return out;
   }
 
