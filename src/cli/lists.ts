@@ -134,6 +134,7 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
           licensedUntil: l.licensedUntil,
           exact: l.exactEntries ?? "?",
           pdq: l.pdqEntries ?? 0,
+          keyId: l.keyId ?? "-",
         }));
         print(v, rows.length ? rows.map((r) => Object.values(r).join("\t")).join("\n") : "no lists", rows);
         return 0;
