@@ -6,7 +6,7 @@
  *
  * Same run, same file, each import in its own Node process (so peak RSS is its own):
  * - **unkeyed**: the import path as it was before list keying (`src/` of BASELINE_REF, extracted
- *   from git into bench/results/), the baseline of issue 14's "within 1.5×" target;
+ *   from git into a temporary directory), the baseline of issue 14's "within 1.5×" target;
  * - **keyed**: today's path (HMAC tag per digest, sealed entry shards).
  * Prints throughput, time, peak RSS, the keyed/unkeyed ratio, prefilter bits/hash and its
  * false-positive rate on 1M random MD5 hashes not in the list (keyed: probed by their tags).
@@ -24,6 +24,7 @@ import {
   rmSync,
   unlinkSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BulkFileStore } from "../src/cli/bulk-file-store.ts";
@@ -176,16 +177,14 @@ if (values.child) {
     rmSync(dir, { recursive: true, force: true });
   }
 } else {
-  const results = join(REPO, "bench", "results");
-  mkdirSync(results, { recursive: true });
-  const dir = mkdtempSync(join(results, "lists-"));
+  const dir = mkdtempSync(join(tmpdir(), "hashgate-bench-lists-"));
   try {
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     const ref = String(values["baseline-ref"]);
     console.log(
       `lists: ${N.toLocaleString("en")} random MD5 hashes (test data); baseline ${ref}; load ${load}`,
     );
-    // The baseline's src/ inside the repository, so its imports resolve against node_modules.
+    // The baseline's src/ (its import path needs no package from node_modules).
     const src = join(dir, "baseline");
     mkdirSync(src);
     execFileSync("sh", ["-c", `git -C "${REPO}" archive ${ref} src | tar -x -C "${src}"`]);
