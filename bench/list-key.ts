@@ -11,7 +11,7 @@
  * time (/proc; steadier on a shared machine, where wall time also counts other processes' turns).
  * Target: ≤ 0.1 ms per file.
  *
- *   npx node bench/list-key.ts [--files 2000] [--rounds 9]
+ *   npx node bench/list-key.ts [--files 20000] [--rounds 7]
  */
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -20,7 +20,7 @@ import { cpuMs, descendantsNamed, HAVE_PROC } from "./lib/proc-cpu.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
 const { values } = parseArgs({
-  options: { files: { type: "string", default: "2000" }, rounds: { type: "string", default: "9" } },
+  options: { files: { type: "string", default: "20000" }, rounds: { type: "string", default: "7" } },
   strict: false,
 });
 const FILES = Number(values.files);
