@@ -60,7 +60,7 @@ async function hits(id: string, md5: string, kv: KVNamespace = env.HASHES): Prom
 }
 
 describe("publishing deltas", () => {
-  it("publishes version 1 with a prefilter, and matches only its entries", async () => {
+  it("publishes version 1 with a prefilter, and matches only its entries", { timeout: 30_000 }, async () => {
     const id = await newList();
     const inList = Array.from({ length: 300 }, (_, i) => randomHex(32, 1000 + i));
     const r = await publishDelta(
