@@ -14,8 +14,6 @@ import {
   ListKey,
   ListKeyError,
   ListKeyring,
-  TAG_BYTES,
-  tagInput,
 } from "../../src/lists/keyring.ts";
 import { readManifest } from "../../src/lists/layout.ts";
 import { forgetManifest, type ListMeta } from "../../src/lists/manifest.ts";
