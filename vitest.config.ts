@@ -24,6 +24,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
+          // The tests' list secret, set here so no developer's .dev.vars is read: TEST ONLY.
+          LIST_KEY: "hashgate-tests-only-list-key-not-a-secret-0001",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole gate on this machine. Applies the D1 migrations to the local state,
- * loads the demo list into local KV, starts the demo origin (unless ORIGIN_URL is set) and runs
+ * loads the demo list into local KV (keyed with HASHGATE_LIST_KEY or the public development key,
+ * which it also gives the Worker as LIST_KEY), starts the demo origin (unless ORIGIN_URL is set) and runs
  * `wrangler dev` on http://127.0.0.1:8787 with local KV, Queues, D1 and R2 (.wrangler/state).
  * Ctrl-C or SIGTERM stops everything it started: wrangler and its workerd run in their own
  * process group, which is signalled whole, and the demo origin closes its port.
@@ -9,16 +10,21 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startDemoOrigin } from "../demo/origin.ts";
+import { DEV_LIST_KEY } from "../src/cli/node-list-key.ts";
 
 const GATE_PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.DEMO_ORIGIN_PORT ?? 8788);
 /** How long wrangler and workerd get to exit after the first signal before they are killed. */
 const STOP_GRACE_MS = 5_000;
+// The lists' secret: HASHGATE_LIST_KEY if set, else the public development key; the CLI's
+// `--local` uses the same, so the demo list it loads is readable by this local Worker.
+const listKey = process.env.HASHGATE_LIST_KEY || DEV_LIST_KEY;
 const env = {
   // Offline machines: Miniflare would try to download the Request.cf object and print a stack trace.
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
+  HASHGATE_LIST_KEY: listKey,
 };
 
 function step(what: string, cmd: string, args: string[]): void {
@@ -66,7 +72,18 @@ if (originUrl === "") {
 
 const wrangler = spawn(
   "npx",
-  ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(GATE_PORT), "--var", `ORIGIN_URL:${originUrl}`],
+  [
+    "wrangler",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(GATE_PORT),
+    "--var",
+    `ORIGIN_URL:${originUrl}`,
+    "--var",
+    `LIST_KEY:${listKey}`,
+  ],
   // Its own process group: npx, wrangler and workerd are signalled together on stop.
   { stdio: ["inherit", "pipe", "inherit"], env, detached: true },
 );

@@ -31,6 +31,10 @@ export interface Env {
   MAX_DECODE_RATIO?: string;
   MIN_TEXT_FILE_BYTES?: string;
   MAX_TEXT_FILES?: string;
+  /** The hash lists' secret (README "List confidentiality"): `wrangler secret put LIST_KEY`. */
+  LIST_KEY?: string;
+  /** The previous list secret, set only while `hashgate lists rekey` re-publishes the lists. */
+  LIST_KEY_PREVIOUS?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

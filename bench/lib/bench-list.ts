@@ -4,7 +4,10 @@
  * match nothing real, plus the digests of one random "listed" payload so a block can be timed.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { cliKeyring, type NodeListKey } from "../../src/cli/node-list-key.ts";
 import { createList } from "../../src/lists/govern.ts";
+import { type ListKeyring, tagInput } from "../../src/lists/keyring.ts";
+import { recordKey } from "../../src/lists/membership.ts";
 import type { ListOp } from "../../src/lists/ops.ts";
 import { publishDelta } from "../../src/lists/publish.ts";
 import { type KvBinding, KvListStore } from "../../src/lists/store.ts";
@@ -14,10 +17,20 @@ const ALGOS = ["md5", "sha1", "sha256"] as const;
 export type BenchAlgo = (typeof ALGOS)[number];
 const NODE_ALGO = { md5: "md5", sha1: "sha1", sha256: "sha256" } as const;
 const HEX_BYTES = { md5: 16, sha1: 20, sha256: 32 } as const;
+/**
+ * The benchmark gate's LIST_KEY (bench/lib/gate-runtime.ts binds it): TEST ONLY, public. The
+ * bench lists are random digests, keyed like a deployment's so the gate pays the HMAC per digest.
+ */
+export const BENCH_LIST_KEY = "hashgate-bench-only-list-key-public-0001";
+
+export function benchKeys(): Promise<ListKeyring<NodeListKey>> {
+  return cliKeyring("remote", { HASHGATE_LIST_KEY: BENCH_LIST_KEY });
+}
+
 /** Puts in flight at once while seeding (Miniflare's KV takes them over one local socket). */
 const SEED_CONCURRENCY = 32;
 
-export function benchManifest(algos: readonly BenchAlgo[] = ALGOS): string {
+export function benchManifest(algos: readonly BenchAlgo[] = ALGOS, keyId?: string): string {
   return JSON.stringify({
     revision: 1,
     updatedAt: new Date().toISOString(),
@@ -35,6 +48,7 @@ export function benchManifest(algos: readonly BenchAlgo[] = ALGOS): string {
         enabled: true,
         version: 1,
         algorithms: [...algos],
+        ...(keyId ? { keyId } : {}),
       },
     ],
   });
@@ -62,7 +76,7 @@ export async function publishBenchList(
       ops.push({ op: "add", hash: { algo, hex: randomBytes(HEX_BYTES[algo]).toString("hex") } });
     }
   }
-  await publishDelta(store, BENCH_LIST_ID, ops, { actor: "bench" });
+  await publishDelta(store, BENCH_LIST_ID, ops, { actor: "bench", keys: await benchKeys() });
   return ops.length;
 }
 
@@ -76,17 +90,20 @@ export async function seedBenchList(
   listed: Buffer,
   randomPerAlgo: number,
 ): Promise<number> {
-  const membership = JSON.stringify({ [BENCH_LIST_ID]: { a: 1 } });
+  const membership = JSON.stringify({ a: 1 });
+  const key = (await benchKeys()).current;
   const keys: string[] = [];
+  const recordOf = async (algo: BenchAlgo, hex: string) =>
+    recordKey(BENCH_LIST_ID, key.id, await key.tag(tagInput(algo, hex)));
   for (const algo of ALGOS) {
-    keys.push(`h/${algo}/${createHash(NODE_ALGO[algo]).update(listed).digest("hex")}`);
+    keys.push(await recordOf(algo, createHash(NODE_ALGO[algo]).update(listed).digest("hex")));
     for (let i = 0; i < randomPerAlgo; i++)
-      keys.push(`h/${algo}/${randomBytes(HEX_BYTES[algo]).toString("hex")}`);
+      keys.push(await recordOf(algo, randomBytes(HEX_BYTES[algo]).toString("hex")));
   }
   for (let i = 0; i < keys.length; i += SEED_CONCURRENCY) {
     await Promise.all(keys.slice(i, i + SEED_CONCURRENCY).map((k) => put(k, membership)));
   }
   // The manifest last, as a publish does: the gate then sees the whole list at once.
-  await put("lists/manifest", benchManifest());
+  await put("lists/manifest", benchManifest(ALGOS, key.id));
   return keys.length;
 }

@@ -19,6 +19,7 @@ import {
   type V4WorkerOptions,
 } from "miniflare";
 import type { KvBinding } from "../../src/lists/store.ts";
+import { BENCH_LIST_KEY } from "./bench-list.ts";
 import { descendantsNamed, HAVE_PROC } from "./proc-cpu.ts";
 import { readWorkerSettings } from "./wrangler-config.ts";
 
@@ -132,7 +133,11 @@ export async function startGate(
   build: BuiltWorker,
   overrides: Record<string, string>,
 ): Promise<GateRuntime> {
-  const vars = { ...readWorkerSettings(join(repoRoot, "wrangler.toml")).vars, ...overrides };
+  const vars = {
+    ...readWorkerSettings(join(repoRoot, "wrangler.toml")).vars,
+    LIST_KEY: BENCH_LIST_KEY,
+    ...overrides,
+  };
   const { mf, served } = await serve({
     modules: bundleModules(build),
     modulesRoot: build.dir,

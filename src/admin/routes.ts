@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import { auditListChange } from "../cases/list-audit.ts";
+import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
 import { type ImportEvent, importEvents, isImportFormat } from "../lists/import/index.ts";
@@ -18,7 +19,7 @@ import { KvListStore } from "../lists/store.ts";
 import { adminAuth } from "./auth.ts";
 import { opsRoutes } from "./ops-routes.ts";
 
-export interface AdminEnv {
+export interface AdminEnv extends ListKeyEnv {
   HASHES: KVNamespace;
   DB: D1Database;
   ADMIN_TOKEN?: string;
@@ -167,7 +168,10 @@ adminRoutes.post("/lists/:id/delta", async (c) => {
   if (ops.length > MAX_ADMIN_DELTA_OPS)
     throw new ListError("invalid", `more than ${MAX_ADMIN_DELTA_OPS} ops: use the CLI`);
   const skipped = events.filter((e) => e.kind === "skip").length;
-  const r = await publishDelta(new KvListStore(c.env.HASHES), id, ops, { actor: c.var.actor });
+  const r = await publishDelta(new KvListStore(c.env.HASHES), id, ops, {
+    actor: c.var.actor,
+    keys: await listKeyring(c.env),
+  });
   const detail = {
     version: r.version,
     base: r.base,

@@ -2,9 +2,10 @@
  * A write-only ListStore for building a list offline: every put goes into wrangler bulk files
  * in a directory (upload them later with `wrangler kv bulk put`, in file-name order, the
  * manifest's file last), and list metadata it wrote is read back from memory. Membership
- * records (`h/…`) are never read, so it suits a first import into an empty namespace —
+ * records (`lists/<id>/e/…`) are never read, so it suits a first import into an empty namespace —
  * the case where the publisher skips reads anyway — and benchmarks of the import path.
  */
+import { isRecordKey } from "../lists/membership.ts";
 import type { ListStore } from "../lists/store.ts";
 import { type BulkUploader, BulkWriter } from "./kv-bulk.ts";
 
@@ -30,7 +31,8 @@ export class BulkFileStore implements ListStore {
   }
 
   async put(key: string, value: string | Uint8Array): Promise<void> {
-    if (!key.startsWith("h/")) this.meta.set(key, value);
+    // Records and entry shards are the bulk of a list and are never read back in the same run.
+    if (!isRecordKey(key) && !key.includes("/entries/")) this.meta.set(key, value);
     await this.writer.add(key, value);
   }
 

@@ -6,6 +6,7 @@
 import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type ImportFormat, type ImportOptions, ImportTally, importEvents } from "../lists/import/index.ts";
+import type { ListKeyring } from "../lists/keyring.ts";
 import type { ListOp } from "../lists/ops.ts";
 import { PUBLISH_BATCH, type PublishResult, VersionBuilder } from "../lists/publish.ts";
 import type { ListStore } from "../lists/store.ts";
@@ -17,6 +18,8 @@ export interface ImportJob {
   file: string;
   options: ImportOptions;
   actor: string;
+  /** The list secrets (HASHGATE_LIST_KEY, and the previous one during a rotation). */
+  keys: ListKeyring;
   /** Names the target (e.g. "local", "remote:production") so a checkpoint is not reused elsewhere. */
   target: string;
   checkpointPath: string;
@@ -43,6 +46,8 @@ interface Checkpoint {
   target: string;
   base: number;
   version: number;
+  /** The key the version is published with: a checkpoint made under another key is not reused. */
+  keyId: string;
   /** Every op of lines ≤ this is written (and flushed) to the store. */
   linesDone: number;
 }
@@ -65,7 +70,7 @@ export async function runImport(
 ): Promise<{ tally: ImportTally; result: PublishResult; resumedAfterLine: number }> {
   const file = resolve(job.file);
   const st = statSync(file);
-  const builder = await VersionBuilder.begin(job.store, job.listId, { actor: job.actor });
+  const builder = await VersionBuilder.begin(job.store, job.listId, { actor: job.actor, keys: job.keys });
   const identity = {
     file,
     size: st.size,
@@ -75,6 +80,7 @@ export async function runImport(
     target: job.target,
     base: builder.base,
     version: builder.next,
+    keyId: builder.key.id,
   };
   const resumeAfter = readCheckpoint(job.checkpointPath, identity);
   const tally = new ImportTally();

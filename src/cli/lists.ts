@@ -9,11 +9,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { IMPORT_FORMATS, ImportTally, importEvents, isImportFormat } from "../lists/import/index.ts";
+import { ListKeyError } from "../lists/keyring.ts";
 import { findList, ListError, readHistory, readManifest } from "../lists/layout.ts";
 import { listStatus } from "../lists/manifest.ts";
 import { isHashAlgo } from "../lists/ops.ts";
+import { VersionBuilder } from "../lists/publish.ts";
 import { auditFromCli } from "./lists-audit.ts";
 import { formatProgress, runImport, StrictImportError } from "./lists-import.ts";
+import { cliKeyring } from "./node-list-key.ts";
 import { WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
 
 const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--env NAME])
@@ -26,11 +29,15 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
   rollback ID               back to the version the current one was built on (one step)
   remove ID                 take the list out of the manifest
   demo                      create and load the quickstart's demo list (once)
+  rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
+                            reading it with HASHGATE_LIST_KEY_PREVIOUS (README: Rotating the list secret)
   import --list ID --format FMT [--algo A] [--min-quality 50] [--strict] [--checkpoint F] FILE
             --dry-run: only read FILE and print the summary (no --list, no target needed)
             FMT: ${IMPORT_FORMATS.join(", ")}
 
-common: --binding HASHES  --persist-to DIR (local state dir)  --actor NAME  --json`;
+common: --binding HASHES  --persist-to DIR (local state dir)  --actor NAME  --json
+secret: HASHGATE_LIST_KEY (the Worker's LIST_KEY) for import, demo and rekey; --local without it
+        uses the public development key that \`npm start\` gives its local Worker`;
 
 const OPTIONS = {
   local: { type: "boolean" },
@@ -127,6 +134,7 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
           licensedUntil: l.licensedUntil,
           exact: l.exactEntries ?? "?",
           pdq: l.pdqEntries ?? 0,
+          keyId: l.keyId ?? "-",
         }));
         print(v, rows.length ? rows.map((r) => Object.values(r).join("\t")).join("\n") : "no lists", rows);
         return 0;
@@ -162,6 +170,8 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         return await importCommand(store, t, rest, v, actor, audit);
       case "demo":
         return await demoCommand(store, t, v, actor, audit);
+      case "rekey":
+        return await rekeyCommand(store, t, id, v, actor, audit);
       default:
         throw new UsageError(`unknown command ${cmd}`);
     }
@@ -196,6 +206,7 @@ async function importCommand(
       ...(v["min-quality"] ? { minPdqQuality: Number(v["min-quality"]) } : {}),
     },
     actor,
+    keys: await cliKeyring(t.mode),
     target: targetName,
     checkpointPath:
       v.checkpoint ?? `${file}.${v.list}.${targetName.replace(/[^a-z0-9]/gi, "_")}.checkpoint.json`,
@@ -230,6 +241,45 @@ async function importCommand(
   ].join("\n");
   print(v, human, summary);
   return tally.errorCount > 0 ? 1 : 0;
+}
+
+/**
+ * Re-publishes lists keyed with another secret under HASHGATE_LIST_KEY, each as a new version
+ * (its base read with HASHGATE_LIST_KEY_PREVIOUS). Lists already under the current key are left.
+ */
+async function rekeyCommand(
+  store: WranglerStore,
+  t: WranglerTarget,
+  only: string | undefined,
+  v: Values,
+  actor: string,
+  audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
+): Promise<number> {
+  const keys = await cliKeyring(t.mode);
+  const lists = (await readManifest(store)).lists.filter((l) => !only || l.id === only);
+  if (only && lists.length === 0) throw new ListError("not-found", `no list "${only}"`);
+  const done: { id: string; from?: string; to: string; version: number }[] = [];
+  for (const list of lists) {
+    if (list.version === 0 || list.keyId === keys.current.id) continue;
+    const b = await VersionBuilder.begin(store, list.id, { actor, keys });
+    const r = await b.finish();
+    await audit("list.rekey", `list:${list.id}`, {
+      version: r.version,
+      from: list.keyId,
+      to: keys.current.id,
+    });
+    done.push({
+      id: list.id,
+      ...(list.keyId ? { from: list.keyId } : {}),
+      to: keys.current.id,
+      version: r.version,
+    });
+  }
+  const human = done.length
+    ? done.map((d) => `${d.id}: version ${d.version} keyed with ${d.to} (was ${d.from})`).join("\n")
+    : `every list is keyed with ${keys.current.id} already`;
+  print(v, human, { keyId: keys.current.id, rekeyed: done });
+  return 0;
 }
 
 /** Reads a list file and reports what an import would do, touching no storage. */
@@ -308,7 +358,7 @@ export async function run(args: string[]): Promise<number> {
     return await command(cmd, cmd === "import" ? undefined : rest[0], rest, parsed.values);
   } catch (e) {
     if (e instanceof UsageError) console.error(`hashgate lists: ${e.message}\n\n${USAGE}`);
-    else if (e instanceof ListError || e instanceof StrictImportError)
+    else if (e instanceof ListError || e instanceof StrictImportError || e instanceof ListKeyError)
       console.error(`hashgate lists: ${e.message}`);
     else throw e;
     return e instanceof UsageError ? 2 : 1;

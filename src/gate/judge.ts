@@ -17,6 +17,8 @@ import { withDecodedFrames } from "../image/decode.ts";
 import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { type Recognition, recognise, type UnscannedReason } from "../image/recognise.ts";
 import { ImageDecodeError } from "../image/types.ts";
+import { listKeyring } from "../lists/env-keyring.ts";
+import type { ListKeyring } from "../lists/keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
@@ -72,6 +74,7 @@ export async function judgeUpload(
   scan: ScanResult,
 ): Promise<FileJudgement[]> {
   const t = cfg.bindingTimeoutMs;
+  const keys = () => listKeyring(env);
   await viaBinding("KV", () => loadPrefilters(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
   const exact = await viaBinding(
     "KV",
@@ -80,6 +83,7 @@ export async function judgeUpload(
         env.HASHES,
         lists,
         scan.files.map((f) => f.digests),
+        keys,
       ),
     t,
   );
@@ -89,7 +93,11 @@ export async function judgeUpload(
   const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
   const images = out.filter((j) => j.recognised?.kind === "image").length;
   if (images > 0 && !blockCertain)
-    await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
+    await viaBinding(
+      "KV",
+      () => loadPdqIndexes(env.HASHES, lists, keys, isolateBudget(cfg.isolateMemoryBytes)),
+      t * LIST_LOAD_TIMEOUTS,
+    );
   let decoded = 0;
   const pdqHit: number[] = [];
   // One image at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
@@ -115,7 +123,7 @@ export async function judgeUpload(
     decoded++;
     const image = await hashImage(scan.source, file, cfg);
     const before = j.hits.length;
-    await matchFrames(env, lists, image, j, t, isolateBudget(cfg.isolateMemoryBytes));
+    await matchFrames(env, lists, image, j, t, keys, isolateBudget(cfg.isolateMemoryBytes));
     if (j.imageError && j.hits.length === before) j.unscannedReason = "image-error";
     if (j.hits.length > before) pdqHit.push(i);
   }
@@ -141,6 +149,7 @@ async function matchFrames(
   image: ImageResult,
   j: FileJudgement,
   timeoutMs: number,
+  keys: () => Promise<ListKeyring>,
   budget: MemoryBudget,
 ): Promise<void> {
   if (image.error) j.imageError = image.error;
@@ -152,7 +161,7 @@ async function matchFrames(
   for (const { index, pdq } of image.frames) {
     if (seen.has(pdq.hash)) continue;
     seen.add(pdq.hash);
-    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq, budget), timeoutMs);
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq, keys, budget), timeoutMs);
     if (hits.length === 0) continue;
     j.pdq = { hash: pdq.hash, quality: pdq.quality };
     j.hits.push(...(animated ? hits.map((h) => ({ ...h, frame: index })) : hits));

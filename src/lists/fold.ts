@@ -1,5 +1,9 @@
 /**
- * A 64-bit key per exact digest (algorithm + hex), the unit of the prefilter and key sets.
+ * `fmix32`, the prefilter's mixing step; and the unkeyed 64-bit fold of a digest that keyed
+ * the prefilter and key sets before lists were keyed under a secret (issue 14: now the first
+ * 64 bits of a digest's tag). The fold stays as bench/list-key.ts's baseline and a test key
+ * generator; nothing stored uses it.
+ *
  * Kept as two u32 words so the hot paths stay in 32-bit integer arithmetic (no BigInt).
  * Two distinct digests share a key with probability ~n²/2⁶⁵: about 3·10⁻⁶ for 10M digests,
  * and a shared key only costs one extra KV read, never a wrong match.

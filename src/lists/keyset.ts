@@ -1,7 +1,8 @@
 /**
- * The exact-digest keys (see fold.ts) of one published list version, sorted and unique. Kept in
- * KV beside the prefilter so the next version's prefilter can be built from a delta alone;
- * a key is a one-way 64-bit fold, so a key set does not reveal the list's digests.
+ * The exact-digest keys of one published list version, sorted and unique: the first 64 bits of
+ * each digest's tag (keyring.ts, an HMAC under the list secret). Kept in KV beside the prefilter
+ * so the next version's prefilter can be built from a delta alone; without the secret a key set
+ * reveals nothing about the list's digests.
  *
  * Sorting uses a BigUint64Array view of the [lo, hi] word pairs: on little-endian hosts (every
  * Workers and Node target) each pair reads as the u64 hi·2³² + lo, and typed-array sort is native.

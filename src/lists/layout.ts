@@ -5,8 +5,14 @@ import { getJson, type ListStore } from "./store.ts";
 export const historyKey = (id: string) => `lists/${id}/history`;
 export const keysKey = (id: string, v: number, shard: number) => `lists/${id}/v/${v}/keys/${shard}`;
 export const pdqShardKey = (id: string, v: number, shard: number) => `lists/${id}/v/${v}/pdq/${shard}`;
-/** Provider entry id → its digests ("algo:hex"), so a tombstone can remove them. */
-export const entryIdKey = (id: string, entryId: string) => `lists/${id}/id/${encodeURIComponent(entryId)}`;
+/** A version's entries (every digest, its entry id and category), sealed: what `rekey` reads. */
+export const entriesKey = (id: string, v: number, shard: number) => `lists/${id}/v/${v}/entries/${shard}`;
+/**
+ * Provider entry id → its digests ("algo:hex", sealed), so a tombstone can remove them. The key
+ * holds the entry id's tag (hex), never the id itself.
+ */
+export const entryIdKey = (id: string, keyId: string, idTagHex: string) =>
+  `lists/${id}/id/${keyId}/${idTagHex}`;
 
 /** One line of a list's history (`lists/<id>/history`). */
 export interface ListVersionRecord {
@@ -27,7 +33,14 @@ export interface ListVersionRecord {
 /** The manifest fields that describe one published version's data. */
 export type VersionShape = Pick<
   ListMeta,
-  "algorithms" | "pdqShards" | "prefilterShards" | "keyShards" | "exactEntries" | "pdqEntries"
+  | "algorithms"
+  | "pdqShards"
+  | "prefilterShards"
+  | "keyShards"
+  | "entryShards"
+  | "keyId"
+  | "exactEntries"
+  | "pdqEntries"
 >;
 
 export const EMPTY_SHAPE: VersionShape = {
@@ -35,6 +48,7 @@ export const EMPTY_SHAPE: VersionShape = {
   pdqShards: 0,
   prefilterShards: 0,
   keyShards: 0,
+  entryShards: 0,
   exactEntries: 0,
   pdqEntries: 0,
 };

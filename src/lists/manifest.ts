@@ -36,6 +36,13 @@ export interface ListMeta {
   prefilterShards?: number;
   /** Key-set values of the published version (lists/<id>/v/<version>/keys/<i>). */
   keyShards?: number;
+  /** Sealed entry shards of the published version (lists/<id>/v/<version>/entries/<i>). */
+  entryShards?: number;
+  /**
+   * Id of the list secret the published version is keyed with (src/lists/keyring.ts): the gate
+   * picks LIST_KEY or LIST_KEY_PREVIOUS by it. Absent: published before lists were keyed.
+   */
+  keyId?: string;
   /** Distinct exact digests and PDQ hashes in the published version. */
   exactEntries?: number;
   pdqEntries?: number;

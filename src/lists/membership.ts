@@ -1,14 +1,45 @@
 /**
- * Membership records (`h/<algo>/<hex>`) and prefilter keys: shared by the gate's matcher and the
- * publisher, free of runtime types so the CLI (Node) can use them too.
+ * Membership records (`lists/<id>/e/<key id>/<tag>`) and prefilter keys: shared by the gate's
+ * matcher and the publisher, free of runtime types so the CLI (Node) can use them too. A record
+ * is per list and per digest tag (src/lists/keyring.ts): its key reveals neither the digest nor
+ * its algorithm, and its metadata (provider entry id, category) is sealed in `x`.
  */
-import type { HashAlgo } from "./ops.ts";
+import { hexOf, TAG_BYTES } from "./keyring.ts";
 
-/** Membership of one digest in the lists: list id → versions (see docs/storage.md). */
-export type EntryMembership = Record<string, { a: number; r?: number; id?: string; c?: string }>;
+/** One digest's membership in one list (see docs/storage.md). */
+export interface EntryRecord {
+  /** Version that added the entry. */
+  a: number;
+  /** Version that removed it. */
+  r?: number;
+  /** Sealed `{"id"?, "c"?}` (ListKey.sealText, the record's KV key as associated data). */
+  x?: string;
+}
 
-export function entryKey(algo: HashAlgo, hex: string): string {
-  return `h/${algo}/${hex.toLowerCase()}`;
+/** The metadata sealed in a record's `x`. */
+export interface EntryMeta {
+  id?: string;
+  c?: string;
+}
+
+/** KV key of list `listId`'s record for a digest tag (the first TAG_BYTES of `tags` at `at`). */
+export function recordKey(listId: string, keyId: string, tags: Uint8Array, at = 0): string {
+  return `lists/${listId}/e/${keyId}/${hexOf(tags.subarray(at, at + TAG_BYTES))}`;
+}
+
+/** True for membership record keys (the bulk of a list; stores need not keep them in memory). */
+export function isRecordKey(key: string): boolean {
+  return key.startsWith("lists/") && key.startsWith("/e/", key.indexOf("/", 6));
+}
+
+/** The little-endian u32 at `at` of a tag. */
+export function tagWord(tags: Uint8Array, at: number): number {
+  return (tags[at]! | (tags[at + 1]! << 8) | (tags[at + 2]! << 16) | (tags[at + 3]! << 24)) >>> 0;
+}
+
+/** The 64-bit prefilter/key-set key of a tag: its first 8 bytes as two little-endian u32 [lo, hi]. */
+export function tagKeyPair(tags: Uint8Array, at = 0): [number, number] {
+  return [tagWord(tags, at), tagWord(tags, at + 4)];
 }
 
 /**

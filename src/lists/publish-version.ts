@@ -1,8 +1,11 @@
 /** The derived data of a list version (key set, prefilter, PDQ shards) and the manifest switch. */
 
+import type { EntryLog } from "./entries.ts";
+import type { ListKey } from "./keyring.ts";
 import { joinKeyShards, keyShards } from "./keyset.ts";
 import {
   appendHistory,
+  entriesKey,
   findList,
   keysKey,
   ListError,
@@ -33,29 +36,43 @@ export interface PublishResult {
   prefilterBitsPerKey: number | null;
 }
 
-/**
- * The base version's key set and PDQ entries. `keys` is null when the base version has no key
- * set (published before prefilters existed): the new version then goes out without a prefilter.
- */
-export async function loadBase(
+export interface BaseVersion {
+  /** Null when the base version has no key set: the new version then goes out without a prefilter. */
+  keys: Uint32Array | null;
+  pdq: Map<string, number>;
+  /** Plain entry shards (src/lists/entries.ts). */
+  entries: Uint8Array[];
+}
+
+/** Reads and opens a sealed value of a list version; a missing or altered one stops the publish. */
+async function openSealed(
   store: ListStore,
+  key: ListKey,
   list: ListMeta,
-): Promise<{ keys: Uint32Array | null; pdq: Map<string, number> }> {
+  kvKey: string,
+): Promise<Uint8Array> {
+  const bytes = await store.getBytes(kvKey);
+  if (!bytes) throw new ListError("conflict", `${kvKey} is missing`);
+  return key.openBlob(list.id, list.version, bytes, kvKey);
+}
+
+/** The base version's key set, PDQ entries and entries, opened with `key` (the base's own). */
+export async function loadBase(store: ListStore, list: ListMeta, key: ListKey): Promise<BaseVersion> {
   const pdq = new Map<string, number>();
-  if (list.version === 0) return { keys: new Uint32Array(0), pdq };
-  for (let i = 0; i < (list.pdqShards ?? 0); i++) {
-    const bytes = await store.getBytes(pdqShardKey(list.id, list.version, i));
-    if (!bytes) throw new ListError("conflict", `PDQ shard ${i} of ${list.id} v${list.version} is missing`);
-    readPdqShard(bytes, pdq);
-  }
-  if (!list.keyShards) return { keys: null, pdq };
+  const base: BaseVersion = { keys: new Uint32Array(0), pdq, entries: [] };
+  if (list.version === 0) return base;
+  for (let i = 0; i < (list.pdqShards ?? 0); i++)
+    readPdqShard(await openSealed(store, key, list, pdqShardKey(list.id, list.version, i)), pdq);
+  for (let i = 0; i < (list.entryShards ?? 0); i++)
+    base.entries.push(await openSealed(store, key, list, entriesKey(list.id, list.version, i)));
+  if (!list.keyShards) return { ...base, keys: null };
   const shards: Uint8Array[] = [];
   for (let i = 0; i < list.keyShards; i++) {
     const bytes = await store.getBytes(keysKey(list.id, list.version, i));
-    if (!bytes) return { keys: null, pdq };
+    if (!bytes) return { ...base, keys: null };
     shards.push(bytes);
   }
-  return { keys: joinKeyShards(shards), pdq };
+  return { ...base, keys: joinKeyShards(shards) };
 }
 
 /** Builds and writes the prefilter(s) of sorted keys; returns their total size. */
@@ -88,6 +105,9 @@ export interface VersionData {
   abandoned: number[];
   keys: Uint32Array | null;
   pdq: Map<string, number>;
+  entries: EntryLog;
+  /** The key the version is published with. */
+  key: ListKey;
   algorithms: DigestAlgo[];
   added: number;
   removed: number;
@@ -98,6 +118,7 @@ export interface VersionData {
 /** Puts a version's shape into its manifest entry. */
 export function applyShape(list: ListMeta, shape: VersionShape): void {
   delete list.exactEntries;
+  delete list.keyId;
   Object.assign(list, shape);
 }
 
@@ -111,14 +132,26 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
     keyShardCount = shards.length;
     for (let i = 0; i < shards.length; i++) await store.put(keysKey(id, d.next, i), shards[i]!);
   }
+  // PDQ shards and entries are sealed under the version's own key (keyring.ts).
   const pdqShards = d.pdq.size > 0 ? encodePdqShards(d.pdq) : [];
-  for (let i = 0; i < pdqShards.length; i++) await store.put(pdqShardKey(id, d.next, i), pdqShards[i]!);
+  for (let i = 0; i < pdqShards.length; i++) {
+    const k = pdqShardKey(id, d.next, i);
+    await store.put(k, await d.key.sealBlob(id, d.next, pdqShards[i]!, k));
+  }
+  let entryShards = 0;
+  if (d.entries.size > 0)
+    for (const plain of d.entries.shards()) {
+      const k = entriesKey(id, d.next, entryShards++);
+      await store.put(k, await d.key.sealBlob(id, d.next, plain, k));
+    }
   const exactEntries = d.keys ? d.keys.length / 2 : null;
   const shape: VersionShape = {
     algorithms: d.algorithms,
     pdqShards: pdqShards.length,
     prefilterShards: prefilter[0],
     keyShards: keyShardCount,
+    entryShards,
+    keyId: d.key.id,
     pdqEntries: d.pdq.size,
     ...(exactEntries === null ? {} : { exactEntries }),
   };

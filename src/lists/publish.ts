@@ -6,11 +6,12 @@
  * are invisible at v (see inVersion).
  */
 
-import { foldInto } from "./fold.ts";
+import { EntryLog, readEntries } from "./entries.ts";
+import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "./keyring.ts";
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
-import { entryIdKey, findList, ListError, readManifest } from "./layout.ts";
+import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
-import { type EntryMembership, entryKey, inVersion } from "./membership.ts";
+import { type EntryMeta, type EntryRecord, inVersion, recordKey, tagKeyPair, tagWord } from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
 import type { ListStore } from "./store.ts";
@@ -21,6 +22,8 @@ export interface PublishOptions {
   /** Who publishes (recorded in history and the audit log). */
   actor: string;
   now?: Date;
+  /** The list secrets: the new version is keyed with `current`; the base is read with its own. */
+  keys: ListKeyring;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -36,6 +39,12 @@ interface Change {
 }
 
 const refOf = (h: HashRef) => `${h.algo}:${h.hex}`;
+const metaOf = (ch: { id?: string; c?: string }): EntryMeta => ({
+  ...(ch.id ? { id: ch.id } : {}),
+  ...(ch.c ? { c: ch.c } : {}),
+});
+/** The JSON sealed for a change's metadata; "" (most digests of most lists) for none. */
+const metaJson = (ch: { id?: string; c?: string }) => (ch.id || ch.c ? JSON.stringify(metaOf(ch)) : "");
 
 /** Builds one new version from ops given in batches; `finish` publishes it. */
 export class VersionBuilder {
@@ -43,62 +52,84 @@ export class VersionBuilder {
   readonly base: number;
   readonly next: number;
   readonly abandoned: number[];
-  /** No list has published anything yet, so no membership record exists to be read. */
+  /** The list has no membership record under the new version's key, so none is read. */
   readonly skipReads: boolean;
+  /** The base version is keyed with another secret: this version re-publishes it under `key`. */
+  readonly rekeying: boolean;
+  readonly key: ListKey;
   private readonly store: ListStore;
   private readonly opts: PublishOptions;
   private readonly addKeys = new KeyBuffer();
   private readonly removedKeys = new Map<string, [number, number]>();
+  /** Base entries whose metadata this delta replaces (their new copy is appended). */
+  private readonly replaced = new Set<string>();
   private readonly idsInDelta = new Map<string, string[]>();
   private readonly algos: Set<DigestAlgo>;
-  private readonly fold = new Uint32Array(2);
+  private readonly appended = new EntryLog();
   private baseKeys: Uint32Array | null = null;
+  private baseEntries: Uint8Array[] = [];
   private pdq = new Map<string, number>();
   added = 0;
   removed = 0;
 
-  private constructor(store: ListStore, list: ListMeta, skipReads: boolean, opts: PublishOptions) {
+  private constructor(store: ListStore, list: ListMeta, opts: PublishOptions) {
     this.store = store;
     this.list = list;
     this.opts = opts;
+    this.key = opts.keys.current;
     this.base = list.version;
     const latest = Math.max(list.latest ?? list.version, list.version);
     this.next = latest + 1;
     const dropped = Array.from({ length: latest - list.version }, (_, i) => list.version + 1 + i);
     this.abandoned = [...(list.abandoned ?? []), ...dropped];
-    this.skipReads = skipReads;
-    this.algos = new Set(list.algorithms);
+    this.rekeying = list.version > 0 && list.keyId !== this.key.id;
+    this.skipReads = this.rekeying || latest === 0;
+    this.algos = new Set(this.rekeying ? [] : list.algorithms);
   }
 
   static async begin(store: ListStore, listId: string, opts: PublishOptions): Promise<VersionBuilder> {
-    const manifest = await readManifest(store);
-    const list = findList(manifest, listId);
-    const othersPublished = manifest.lists.some((l) => l.id !== listId && (l.latest ?? l.version) > 0);
-    const b = new VersionBuilder(store, list, !othersPublished && (list.latest ?? list.version) === 0, opts);
-    const base = await loadBase(store, list);
-    b.baseKeys = base.keys;
-    b.pdq = base.pdq;
+    const list = findList(await readManifest(store), listId);
+    const b = new VersionBuilder(store, list, opts);
+    if (b.rekeying) {
+      // Records of a key this list used before may carry marks that the new version would inherit.
+      const history = await readHistory(store, listId);
+      if (history.some((h) => h.shape?.keyId === b.key.id))
+        throw new ListError(
+          "invalid",
+          `list ${listId} used key ${b.key.id} before: re-key with a new secret`,
+        );
+    }
+    const baseKey = list.version > 0 ? opts.keys.forId(list.keyId, `list ${listId} v${list.version}`) : b.key;
+    const base = await loadBase(store, list, baseKey);
+    if (b.rekeying) {
+      b.baseKeys = new Uint32Array(0);
+      const ops = opsOfEntries(base.entries);
+      for (let i = 0; i < ops.length; i += PUBLISH_BATCH) await b.apply(ops.slice(i, i + PUBLISH_BATCH));
+    } else {
+      b.baseKeys = base.keys;
+      b.pdq = base.pdq;
+      b.baseEntries = base.entries;
+    }
     return b;
   }
 
   /**
    * Applies ops in file order: a later op on the same digest wins. `replay` (resuming an
-   * interrupted import) only rebuilds the in-memory key and PDQ sets of ops already written.
+   * interrupted import) only rebuilds the in-memory key, PDQ and entry sets of ops already written.
    */
   async apply(ops: ListOp[], replay = false): Promise<void> {
     const changes = await this.expand(ops, replay);
     const refs = [...changes.keys()];
+    const list = refs.map((r) => changes.get(r)!);
+    const tags = await this.key.digestTags(list);
     if (replay) {
-      for (const ref of refs) this.track(ref, changes.get(ref)!);
+      for (const [i, ch] of list.entries()) this.track(refs[i]!, ch, tags, i * TAG_BYTES, true);
       return;
     }
-    const records = this.skipReads
-      ? refs.map(() => null)
-      : await this.store.getJsonMany<EntryMembership>(
-          refs.map((r) => entryKey(changes.get(r)!.algo, changes.get(r)!.hex)),
-        );
+    const keys = list.map((_, i) => recordKey(this.list.id, this.key.id, tags, i * TAG_BYTES));
+    const records = this.skipReads ? keys.map(() => null) : await this.store.getJsonMany<EntryRecord>(keys);
     for (let i = 0; i < refs.length; i++)
-      await this.applyChange(refs[i]!, changes.get(refs[i]!)!, records[i] ?? null);
+      await this.applyChange(refs[i]!, list[i]!, records[i] ?? null, keys[i]!, tags, i * TAG_BYTES);
   }
 
   /** Turns entry ops and tombstones into per-digest changes, reading the entry-id index. */
@@ -107,10 +138,15 @@ export class VersionBuilder {
     for (const op of ops)
       if ((op.op === "entry" || op.op === "remove-id") && !this.idsInDelta.has(op.id)) wanted.add(op.id);
     const ids = [...wanted];
-    const stored = this.skipReads
-      ? ids.map(() => null)
-      : await this.store.getJsonMany<string[]>(ids.map((id) => entryIdKey(this.list.id, id)));
-    const known = new Map(ids.map((id, i) => [id, stored[i] ?? []]));
+    const idKeys = await this.entryIdKeys(ids);
+    const known = new Map<string, string[]>();
+    if (!this.skipReads) {
+      const stored = await this.store.getJsonMany<string>(ids.map((id) => idKeys.get(id)!));
+      for (const [i, id] of ids.entries()) {
+        const sealed = stored[i];
+        if (sealed) known.set(id, JSON.parse(await this.key.openText(sealed, idKeys.get(id)!)) as string[]);
+      }
+    }
     const changes = new Map<string, Change>();
     const set = (h: HashRef, ch: Omit<Change, "algo" | "hex">) => {
       const ref = refOf(h);
@@ -137,50 +173,83 @@ export class VersionBuilder {
           for (const h of op.hashes)
             set(h, { add: true, id: op.id, ...(op.category ? { c: op.category } : {}) });
         this.idsInDelta.set(op.id, now);
-        if (!replay) await this.store.put(entryIdKey(this.list.id, op.id), JSON.stringify(now));
+        if (!replay) {
+          const key = idKeys.get(op.id) ?? (await this.entryIdKeys([op.id])).get(op.id)!;
+          await this.store.put(key, JSON.stringify(await this.key.sealText(JSON.stringify(now), key)));
+        }
       }
     }
     return changes;
   }
 
-  private async applyChange(ref: string, ch: Change, existing: EntryMembership | null): Promise<void> {
-    const L = this.list.id;
-    const rec: EntryMembership = existing ?? {};
-    const m = rec[L];
-    const present = m !== undefined && inVersion(m, this.base, this.abandoned);
-    const meta = { ...(ch.id ? { id: ch.id } : {}), ...(ch.c ? { c: ch.c } : {}) };
-    let write = true;
-    if (ch.add) {
-      if (present && m.id === ch.id && m.c === ch.c) write = false;
-      else rec[L] = { a: present ? m.a : this.next, ...meta };
-      if (!present) this.added++;
-    } else if (present) {
-      rec[L] = { ...m, r: this.next };
-      this.removed++;
-    } else if (this.skipReads)
-      rec[L] = { a: this.next, r: this.next }; // cancels an add earlier in this delta
-    else if (m && m.a === this.next) delete rec[L];
-    else write = false;
-    if (write) await this.store.put(entryKey(ch.algo, ch.hex), JSON.stringify(rec));
-    this.track(ref, ch);
+  /** The entry-id index keys of provider entry ids (their tags under the new version's key). */
+  private async entryIdKeys(ids: string[]): Promise<Map<string, string>> {
+    const tags = await this.key.tags(ids.map(entryIdInput));
+    return new Map(
+      ids.map((id, i) => [
+        id,
+        entryIdKey(this.list.id, this.key.id, hexOf(tags.subarray(i * TAG_BYTES, (i + 1) * TAG_BYTES))),
+      ]),
+    );
   }
 
-  /** Keeps the key set and PDQ set of the new version in step with the change. */
-  private track(ref: string, ch: Change): void {
-    if (ch.algo === "pdq") {
-      if (ch.add) this.pdq.set(ch.hex, ch.quality ?? 255);
-      else this.pdq.delete(ch.hex);
-      return;
-    }
+  private async applyChange(
+    ref: string,
+    ch: Change,
+    m: EntryRecord | null,
+    key: string,
+    tags: Uint8Array,
+    at: number,
+  ): Promise<void> {
+    const present = m !== null && inVersion(m, this.base, this.abandoned);
+    const meta = metaJson(ch);
+    let rec: EntryRecord | null = null;
+    let append = false;
     if (ch.add) {
-      this.algos.add(ch.algo);
-      foldInto(ch.algo, ch.hex, this.fold, 0);
-      this.addKeys.push(this.fold[0]!, this.fold[1]!);
+      const same = present && (m.x ? await this.key.openText(m.x, key) : "") === meta;
+      if (!same) {
+        rec = { a: present ? m.a : this.next, ...(meta ? { x: await this.key.sealText(meta, key) } : {}) };
+        append = true;
+        if (present) this.replaced.add(ref);
+      }
+      if (!present) this.added++;
+    } else if (present) {
+      rec = { ...m, r: this.next };
+      this.removed++;
+    } else if (this.skipReads || m?.a === this.next) rec = { a: this.next, r: this.next }; // cancels an add earlier in this version
+    if (rec) await this.store.put(key, JSON.stringify(rec));
+    this.track(ref, ch, tags, at, append, meta);
+  }
+
+  /** Keeps the key set, PDQ set and entry log of the new version in step with the change. */
+  private track(ref: string, ch: Change, tags: Uint8Array, at: number, append: boolean, meta?: string): void {
+    if (ch.add) {
+      if (append) this.appended.append(ch.algo, ch.hex, meta ?? metaJson(ch));
       this.removedKeys.delete(ref);
+      if (ch.algo === "pdq") this.pdq.set(ch.hex, ch.quality ?? 255);
+      else {
+        this.algos.add(ch.algo);
+        this.addKeys.push(tagWord(tags, at), tagWord(tags, at + 4));
+      }
     } else {
-      foldInto(ch.algo, ch.hex, this.fold, 0);
-      this.removedKeys.set(ref, [this.fold[0]!, this.fold[1]!]);
+      this.removedKeys.set(ref, tagKeyPair(tags, at));
+      if (ch.algo === "pdq") this.pdq.delete(ch.hex);
     }
+  }
+
+  /** The new version's entries: the base's minus removed and replaced ones, then the appended. */
+  private entries(): EntryLog {
+    if (this.baseEntries.length === 0 && this.removedKeys.size === 0) return this.appended;
+    const out = new EntryLog();
+    const gone = (e: { algo: string; hex: string }) => this.removedKeys.has(`${e.algo}:${e.hex}`);
+    const filter = this.removedKeys.size + this.replaced.size > 0;
+    for (const bytes of this.baseEntries)
+      if (!filter) out.appendRaw(bytes);
+      else out.appendFiltered(bytes, (e) => !gone(e) && !this.replaced.has(`${e.algo}:${e.hex}`));
+    for (const part of this.appended.parts())
+      if (this.removedKeys.size === 0) out.appendRaw(part);
+      else out.appendFiltered(part, (e) => !gone(e));
+    return out;
   }
 
   /** Writes the version's derived data, history and finally the manifest. */
@@ -199,6 +268,8 @@ export class VersionBuilder {
       abandoned: this.abandoned,
       keys,
       pdq: this.pdq,
+      entries: this.entries(),
+      key: this.key,
       algorithms: [...this.algos].sort(),
       added: this.added,
       removed: this.removed,
@@ -206,6 +277,25 @@ export class VersionBuilder {
       now: this.opts.now ?? new Date(),
     });
   }
+}
+
+/** A version's stored entries as ops, to re-publish them under another key. */
+function opsOfEntries(shards: Uint8Array[]): ListOp[] {
+  const ops: ListOp[] = [];
+  const byId = new Map<string, { hashes: HashRef[]; category?: string }>();
+  for (const bytes of shards)
+    for (const e of readEntries(bytes)) {
+      const m = (e.meta ? JSON.parse(e.meta) : {}) as EntryMeta;
+      const hash = { algo: e.algo, hex: e.hex };
+      if (!m.id) ops.push({ op: "add", hash, ...(m.c ? { category: m.c } : {}) });
+      else {
+        const entry = byId.get(m.id) ?? { hashes: [], ...(m.c ? { category: m.c } : {}) };
+        entry.hashes.push(hash);
+        byId.set(m.id, entry);
+      }
+    }
+  for (const [id, e] of byId) ops.push({ op: "entry", id, ...e });
+  return ops;
 }
 
 /** Publishes `ops` as the list's next version. */

@@ -1,30 +1,28 @@
 /**
- * Exact-digest matching against the published lists. Each list version carries a prefilter
- * (src/lists/prefilter.ts), loaded once per isolate and version: a digest no list's prefilter
- * holds costs no KV read. Otherwise the digest's record (`h/<algo>/<hex>`, read in bulk with the
- * upload's other digests) answers for every list at once; the membership record says since which version each list holds the entry, so
- * a scan sees exactly the versions of the manifest it read.
+ * Exact-digest matching against the published lists. A digest is first turned into its tag
+ * (HMAC under the list secret, src/lists/keyring.ts): one HMAC per distinct digest and per
+ * secret in use (two only while a rotation runs). Each list version carries a prefilter over
+ * tags, loaded once per isolate and version: a digest no list's prefilter may hold costs no KV
+ * read. The records of the rest (`lists/<id>/e/<key id>/<tag>`, one per list) are read in bulk
+ * with the upload's other digests; a record says since which version the list holds the entry,
+ * so a scan sees exactly the versions of the manifest it read.
  */
-import { foldDigest } from "../lists/fold.ts";
+import { type ListKeyring, tagInput } from "../lists/keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import {
-  type EntryMembership,
-  entryKey,
+  type EntryMeta,
+  type EntryRecord,
   inVersion,
   prefilterKey,
   prefilterShardOf,
+  recordKey,
+  tagKeyPair,
 } from "../lists/membership.ts";
 import { Prefilter } from "../lists/prefilter.ts";
 import type { DigestAlgo, Digests } from "../scan/digests.ts";
 import type { MatchHit } from "./types.ts";
 
-export {
-  type EntryMembership,
-  entryKey,
-  inVersion,
-  prefilterKey,
-  prefilterShardOf,
-} from "../lists/membership.ts";
+export { inVersion, prefilterKey, prefilterShardOf, recordKey } from "../lists/membership.ts";
 
 /** KV edge-cache time for entry reads; KV's minimum. Lists change by new versions, not edits in place. */
 const ENTRY_CACHE_TTL_S = 60;
@@ -74,18 +72,6 @@ export async function loadPrefilters(kv: KVNamespace, lists: ListMeta[]): Promis
   await Promise.all(lists.map((l) => listPrefilters(kv, l)));
 }
 
-/** False only when every list using `algo` has a prefilter and none of them may hold the digest. */
-async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex: string): Promise<boolean> {
-  const key = foldDigest(algo, hex);
-  for (const list of lists) {
-    if (!list.algorithms.includes(algo)) continue;
-    const filters = await listPrefilters(kv, list);
-    if (!filters) return true;
-    if (filters[prefilterShardOf(key[1]!, filters.length)]!.has(key[0]!, key[1]!)) return true;
-  }
-  return false;
-}
-
 /**
  * Keys one KV bulk `get` may name (KV's limit). A bulk read counts as one operation against
  * the per-invocation budget, where one read per digest made ~334 copies of a listed file
@@ -93,59 +79,99 @@ async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex
  */
 export const KV_BULK_GET_KEYS = 100;
 
-/** Looks up a file's digests; returns every hit in the given (active) lists. */
+/** False only when the list has a prefilter and it cannot hold the tag. */
+async function mayHold(kv: KVNamespace, list: ListMeta, lo: number, hi: number): Promise<boolean> {
+  const filters = await listPrefilters(kv, list);
+  if (!filters) return true;
+  return filters[prefilterShardOf(hi, filters.length)]!.has(lo, hi);
+}
+
+/** The sealed metadata of a record (entry id, category), opened only for a hit. */
+export async function recordMeta(
+  keys: ListKeyring,
+  list: ListMeta,
+  rec: EntryRecord,
+  key: string,
+): Promise<EntryMeta> {
+  if (!rec.x) return {};
+  return JSON.parse(await keys.forId(list.keyId, `list ${list.id}`).openText(rec.x, key)) as EntryMeta;
+}
+
+/**
+ * Looks up a file's digests; returns every hit in the given (active) lists. `keys` is called
+ * only when some list uses one of the digests' algorithms (no list, no secret needed).
+ */
 export async function matchDigests(
   kv: KVNamespace,
   lists: ListMeta[],
   digests: Digests,
+  keys: () => Promise<ListKeyring>,
 ): Promise<MatchHit[]> {
-  return (await matchDigestSets(kv, lists, [digests]))[0]!;
+  return (await matchDigestSets(kv, lists, [digests], keys))[0]!;
 }
 
 /**
- * Looks up the digests of every file of an upload at once: each distinct digest is checked
- * against the prefilters once, and those that may be listed are read in bulk (KV_BULK_GET_KEYS
- * per read). Returns the hits of each file, in order.
+ * Looks up the digests of every file of an upload at once: each distinct digest is tagged and
+ * checked against the prefilters once, and the records that may exist are read in bulk
+ * (KV_BULK_GET_KEYS per read). Returns the hits of each file, in order. `keys` is called only
+ * when some list uses one of the digests' algorithms (no list, no secret needed).
  */
 export async function matchDigestSets(
   kv: KVNamespace,
   lists: ListMeta[],
   sets: Digests[],
+  keys: () => Promise<ListKeyring>,
 ): Promise<MatchHit[][]> {
-  const byId = new Map(lists.map((l) => [l.id, l]));
   const distinct = new Map<string, [DigestAlgo, string]>();
   for (const d of sets) {
     for (const [algo, hex] of Object.entries(d) as [DigestAlgo, string][]) {
-      if (lists.some((l) => l.algorithms.includes(algo))) distinct.set(entryKey(algo, hex), [algo, hex]);
+      if (lists.some((l) => l.algorithms.includes(algo)))
+        distinct.set(`${algo}:${hex.toLowerCase()}`, [algo, hex.toLowerCase()]);
     }
   }
-  const candidates = [...distinct.entries()];
-  const needed = await Promise.all(candidates.map(([, [algo, hex]]) => mayHold(kv, lists, algo, hex)));
-  const keys = candidates.filter((_, i) => needed[i]).map(([key]) => key);
-  const records = new Map<string, EntryMembership | null>();
-  for (let i = 0; i < keys.length; i += KV_BULK_GET_KEYS) {
-    const part = keys.slice(i, i + KV_BULK_GET_KEYS);
-    const got = await kv.get<EntryMembership>(part, { type: "json", cacheTtl: ENTRY_CACHE_TTL_S });
+  if (distinct.size === 0) return sets.map(() => []);
+  const ring = await keys();
+  const lookups: { digest: string; list: ListMeta; algo: DigestAlgo; key: string }[] = [];
+  for (const [digest, [algo, hex]] of distinct) {
+    const tags = new Map<string, Uint8Array>();
+    for (const list of lists.filter((l) => l.algorithms.includes(algo))) {
+      const k = ring.forId(list.keyId, `list ${list.id}`);
+      let tag = tags.get(k.id);
+      if (!tag) {
+        tag = await k.tag(tagInput(algo, hex));
+        tags.set(k.id, tag);
+      }
+      const [lo, hi] = tagKeyPair(tag);
+      if (await mayHold(kv, list, lo, hi))
+        lookups.push({ digest, list, algo, key: recordKey(list.id, k.id, tag) });
+    }
+  }
+  const toRead = [...new Set(lookups.map((l) => l.key))];
+  const records = new Map<string, EntryRecord | null>();
+  for (let i = 0; i < toRead.length; i += KV_BULK_GET_KEYS) {
+    const part = toRead.slice(i, i + KV_BULK_GET_KEYS);
+    const got = await kv.get<EntryRecord>(part, { type: "json", cacheTtl: ENTRY_CACHE_TTL_S });
     for (const k of part) records.set(k, got.get(k) ?? null);
   }
-  return sets.map((d) => {
-    const hits: MatchHit[] = [];
-    for (const [algo, hex] of Object.entries(d) as [DigestAlgo, string][]) {
-      const rec = records.get(entryKey(algo, hex));
-      if (!rec) continue;
-      for (const [listId, m] of Object.entries(rec)) {
-        const list = byId.get(listId);
-        if (!list?.algorithms.includes(algo) || !inVersion(m, list.version, list.abandoned)) continue;
-        hits.push({
-          listId,
-          kind: "exact",
-          action: list.action,
-          algo,
-          category: m.c ?? list.category,
-          ...(m.id ? { entryId: m.id } : {}),
-        });
-      }
-    }
-    return hits;
-  });
+  const hitsOf = new Map<string, MatchHit[]>();
+  for (const { digest, list, algo, key } of lookups) {
+    const rec = records.get(key);
+    if (!rec || !inVersion(rec, list.version, list.abandoned)) continue;
+    const meta = await recordMeta(ring, list, rec, key);
+    const hits = hitsOf.get(digest) ?? [];
+    hits.push({
+      listId: list.id,
+      kind: "exact",
+      action: list.action,
+      algo,
+      category: meta.c ?? list.category,
+      ...(meta.id ? { entryId: meta.id } : {}),
+    });
+    hitsOf.set(digest, hits);
+  }
+  return sets.map((d) =>
+    (Object.entries(d) as [DigestAlgo, string][]).flatMap(
+      ([algo, hex]) => hitsOf.get(`${algo}:${hex.toLowerCase()}`) ?? [],
+    ),
+  );
 }

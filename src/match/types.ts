@@ -10,9 +10,8 @@ export interface MatchHit {
   entryId?: string;
   /** Exact matches: the digest algorithm that matched. */
   algo?: DigestAlgo;
-  /** PDQ matches: Hamming distance, the entry's hash and the query's quality. */
+  /** PDQ matches: Hamming distance and the query's quality (never the list's hash: issue 14). */
   distance?: number;
-  entryHash?: string;
   quality?: number;
   /** PDQ matches in an animated image: the frame (0-based, in file order) that matched. */
   frame?: number;

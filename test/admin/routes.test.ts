@@ -9,6 +9,7 @@ import { adminRoutes } from "../../src/admin/routes.ts";
 import { readManifest } from "../../src/lists/layout.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
+import { testKeys } from "../helpers/lists.ts";
 import { randomHex } from "../lists/helpers.ts";
 
 const TOKEN = "test-token-0123456789abcdefghij";
@@ -136,7 +137,7 @@ describe("admin API", () => {
     const rb = await call(`/lists/${id}/rollback`, { method: "POST" });
     expect(await rb.json()).toMatchObject({ list: { version: 1, latest: 2 } });
     const meta = (await readManifest(new KvListStore(env.HASHES))).lists.find((l) => l.id === id)!;
-    expect(await matchDigests(env.HASHES, [meta], { md5: x })).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [meta], { md5: x }, testKeys)).toHaveLength(1);
     expect(await (await call(`/lists/${id}/disable`, { method: "POST" })).json()).toMatchObject({
       list: { status: "disabled" },
     });
@@ -164,8 +165,8 @@ describe("admin API", () => {
       for (let i = 0; i < 400 && !done; i++) {
         const meta = (await readManifest(store)).lists.find((l) => l.id === id)!;
         const [a, b] = await Promise.all([
-          matchDigests(env.HASHES, [meta], { md5: old }),
-          matchDigests(env.HASHES, [meta], { md5: fresh }),
+          matchDigests(env.HASHES, [meta], { md5: old }, testKeys),
+          matchDigests(env.HASHES, [meta], { md5: fresh }, testKeys),
         ]);
         seen.add(`v${meta.version}:${a.length}${b.length}`);
       }

@@ -54,7 +54,7 @@ describe("every frame of an animation is judged", () => {
     expect(res.status).toBe(451);
     expect(origin).toHaveLength(0);
     const f = (sent[0] as MatchMessage).files[0]!;
-    expect(f.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed, frame: 1 });
+    expect(f.matches[0]).toMatchObject({ kind: "pdq", frame: 1 });
     expect(f.matches[0]!.distance).toBeLessThanOrEqual(31);
   });
 
@@ -62,7 +62,7 @@ describe("every frame of an animation is judged", () => {
     const { res, sent, origin } = await upload(await apngOf(other, other, bridge), "image/png");
     expect(res.status).toBe(451);
     expect(origin).toHaveLength(0);
-    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ entryHash: listed, frame: 2 });
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ frame: 2 });
   });
 
   it("forwards an animation none of whose frames is listed, untouched", { timeout: 60_000 }, async () => {
@@ -88,7 +88,7 @@ describe("BMP and TIFF are hashed", () => {
     expect(origin).toHaveLength(0);
     const f = (sent[0] as MatchMessage).files[0]!;
     expect(f).toMatchObject({ sniffedType: "image/bmp" });
-    expect(f.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed });
+    expect(f.matches[0]).toMatchObject({ kind: "pdq" });
   });
 
   it("blocks the listed picture as an LZW TIFF", { timeout: 60_000 }, async () => {
@@ -104,7 +104,7 @@ describe("BMP and TIFF are hashed", () => {
     const { res, sent, origin } = await upload(tiff, "image/tiff");
     expect(res.status).toBe(451);
     expect(origin).toHaveLength(0);
-    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ kind: "pdq", entryHash: listed });
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ kind: "pdq" });
   });
 });
 
@@ -134,7 +134,7 @@ describe("frames of a long animation beyond the first 50 are sampled (SECURITY.m
     expect([isFrameHashed(76, 102), isFrameHashed(75, 102)]).toEqual([true, false]);
     const { res, sent } = await upload(longGif(76), "image/gif");
     expect(res.status).toBe(451);
-    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ entryHash: listed, frame: 76 });
+    expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ frame: 76 });
   });
 
   it("passes it when it is shown only in a frame the sampling skips (the gap, pinned)", {

@@ -4,6 +4,7 @@ import { consumeMatches } from "../../src/cases/consumer.ts";
 import type { GateMessage, MatchMessage } from "../../src/cases/messages.ts";
 import { pendingKey, sweepPending } from "../../src/cases/record.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
+import { isRecordKey } from "../../src/lists/membership.ts";
 import { CapturingQueue, failing, testCtx, testEnv } from "../helpers/faults.ts";
 import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
 import { bodyOf, receivedAt, uniquePrefix } from "../helpers/origin.ts";
@@ -24,7 +25,7 @@ function kvFailingEntries(): KVNamespace {
     get(obj, prop) {
       if (prop === "get") {
         return (key: string, opts: unknown) => {
-          if (key.startsWith("h/")) return Promise.reject(new Error("injected KV outage"));
+          if (isRecordKey(key)) return Promise.reject(new Error("injected KV outage"));
           return obj.get(key, opts as "json");
         };
       }

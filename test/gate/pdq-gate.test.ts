@@ -7,15 +7,18 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { GateMessage, MatchMessage } from "../../src/cases/messages.ts";
 import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
 import { imagesInLine } from "../../src/image/one-at-a-time.ts";
+import { tagInput } from "../../src/lists/keyring.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
+import { recordKey } from "../../src/lists/membership.ts";
 import { encodeShards } from "../../src/pdq/shard.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
-import { testList } from "../helpers/lists.ts";
+import { testKeys, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";
 import { bodyOf, receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
 let listedHash = "";
+let keyId = "";
 let flipped: Uint8Array; // the same photo mirrored: different bytes, same picture
 let other: Uint8Array; // an unrelated photo
 
@@ -33,9 +36,15 @@ beforeAll(async () => {
   listedHash = await fullresHex("images/reg-test-input/dih/bridge-1-original.jpg");
   flipped = await fixtureBytes("pdq/images/reg-test-input/dih/bridge-5-flipx.jpg");
   other = await fixtureBytes("pdq/images/reg-test-input/labelme-subset/q0003.jpg");
-  const meta = testList("pdq-test", { algorithms: ["md5"], pdqShards: 1, version: 2 });
-  await env.HASHES.put("lists/pdq-test/v/2/pdq/0", encodeShards([{ hash: listedHash, id: 0 }])[0]!);
-  await env.HASHES.put(`h/pdq/${listedHash}`, JSON.stringify({ "pdq-test": { a: 2, id: "bridge-entry" } }));
+  const key = (await testKeys()).current;
+  keyId = key.id;
+  const meta = testList("pdq-test", { algorithms: ["md5"], pdqShards: 1, version: 2, keyId });
+  const shardKey = "lists/pdq-test/v/2/pdq/0";
+  const shard = encodeShards([{ hash: listedHash, id: 0 }])[0]!;
+  await env.HASHES.put(shardKey, await key.sealBlob("pdq-test", 2, shard, shardKey));
+  const rk = recordKey("pdq-test", keyId, await key.tag(tagInput("pdq", listedHash)));
+  const x = await key.sealText(JSON.stringify({ id: "bridge-entry" }), rk);
+  await env.HASHES.put(rk, JSON.stringify({ a: 2, x }));
   const manifest: ListManifest = { revision: 5, updatedAt: new Date().toISOString(), lists: [meta] };
   await env.HASHES.put(MANIFEST_KEY, JSON.stringify(manifest));
   forgetManifest(env.HASHES);
@@ -74,9 +83,10 @@ describe("PDQ matching in the gate", () => {
     expect(hit).toMatchObject({
       listId: "pdq-test",
       kind: "pdq",
-      entryHash: listedHash,
       entryId: "bridge-entry",
     });
+    // The case keeps what was uploaded, never the list's hash (issue 14).
+    expect(JSON.stringify(msg)).not.toContain(listedHash);
     expect(hit.distance).toBeLessThanOrEqual(31);
   });
 
@@ -110,6 +120,7 @@ describe("PDQ matching in the gate", () => {
       algorithms: ["md5"],
       pdqShards: 1,
       version: 2,
+      keyId,
       pdqThreshold: dist - 1,
     });
     await env.HASHES.put(MANIFEST_KEY, JSON.stringify({ revision: 6, updatedAt: "", lists: [meta] }));

@@ -87,7 +87,6 @@ describe("large photos in the gate (default configuration)", () => {
       expect(hit).toMatchObject({
         listId: "pdq-large",
         kind: "pdq",
-        entryHash: listedHash,
         entryId: "bridge",
       });
       expect(hit.distance).toBeLessThanOrEqual(10);

@@ -2,9 +2,17 @@
  * Test lists, written straight into KV in the layout of docs/storage.md. They hold digests of
  * benign bytes made in the tests: TEST DATA, not real hash lists.
  */
+import { env } from "cloudflare:test";
+import { listKeyring } from "../../src/lists/env-keyring.ts";
+import { type ListKeyring, tagInput } from "../../src/lists/keyring.ts";
 import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { type EntryMembership, entryKey } from "../../src/match/exact.ts";
+import { type EntryRecord, recordKey } from "../../src/lists/membership.ts";
 import type { DigestAlgo } from "../../src/scan/digests.ts";
+
+/** The tests' list keyring: LIST_KEY as vitest.config.ts binds it (a test-only secret). */
+export function testKeys(): Promise<ListKeyring> {
+  return listKeyring(env);
+}
 
 export interface TestEntry {
   algo: DigestAlgo;
@@ -24,21 +32,26 @@ export function testList(id: string, over: Partial<ListMeta> = {}): ListMeta {
     enabled: true,
     version: 1,
     algorithms: ["md5", "sha1", "sha256"],
+    keyId: "",
     ...over,
   };
 }
 
-/** Publishes `lists` as the manifest and adds each list's entries at its version. */
+/**
+ * Publishes `lists` as the manifest and adds each list's entries at its version, keyed with the
+ * test secret (records only, no prefilter: the gate reads KV for every digest).
+ */
 export async function seedLists(
   kv: KVNamespace,
   lists: { meta: ListMeta; entries: TestEntry[] }[],
 ): Promise<void> {
+  const key = (await testKeys()).current;
   for (const { meta, entries } of lists) {
+    meta.keyId = key.id;
     for (const e of entries) {
-      const key = entryKey(e.algo, e.hex);
-      const rec = (await kv.get<EntryMembership>(key, "json")) ?? {};
-      rec[meta.id] = { a: meta.version };
-      await kv.put(key, JSON.stringify(rec));
+      const rec: EntryRecord = { a: meta.version };
+      const tag = await key.tag(tagInput(e.algo, e.hex.toLowerCase()));
+      await kv.put(recordKey(meta.id, key.id, tag), JSON.stringify(rec));
     }
   }
   const manifest: ListManifest = {

@@ -16,6 +16,7 @@ import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
 import { type FaultKind, Injector } from "../helpers/fault-inject.ts";
 import { formatMatrix, type MatrixRow } from "../helpers/fault-matrix.ts";
+import { testKeys } from "../helpers/lists.ts";
 import { randomHex } from "./helpers.ts";
 
 let seq = 0;
@@ -43,7 +44,7 @@ async function listAtV1() {
     store,
     id,
     [...kept, ...dropped].map((h) => op("add", h)),
-    { actor: "fault-test" },
+    { actor: "fault-test", keys: await testKeys() },
   );
   const v2 = [...dropped.map((h) => op("remove", h)), ...added.map((h) => op("add", h))];
   return { id, kept, dropped, added, v2 };
@@ -55,7 +56,7 @@ async function inForce(id: string, hexes: string[]) {
   const meta = (await readManifest(new KvListStore(env.HASHES))).lists.find((l) => l.id === id)!;
   const matched: string[] = [];
   for (const hex of hexes)
-    if ((await matchDigests(env.HASHES, [meta], { md5: hex })).length > 0) matched.push(hex);
+    if ((await matchDigests(env.HASHES, [meta], { md5: hex }, testKeys)).length > 0) matched.push(hex);
   return { version: meta.version, matched };
 }
 
@@ -63,7 +64,10 @@ async function inForce(id: string, hexes: string[]) {
 async function countCalls(): Promise<{ puts: number; gets: number }> {
   const l = await listAtV1();
   const inj = new Injector();
-  await publishDelta(new KvListStore(inj.wrap(env.HASHES)), l.id, l.v2, { actor: "fault-test" });
+  await publishDelta(new KvListStore(inj.wrap(env.HASHES)), l.id, l.v2, {
+    actor: "fault-test",
+    keys: await testKeys(),
+  });
   return { puts: inj.count("put"), gets: inj.count("get") };
 }
 
@@ -75,6 +79,7 @@ async function cell(method: "put" | "get", nth: number, kind: FaultKind): Promis
   const inj = new Injector([{ method, nth, kind }]);
   const attempt = await publishDelta(new KvListStore(inj.wrap(env.HASHES)), l.id, l.v2, {
     actor: "fault-test",
+    keys: await testKeys(),
   }).then(
     () => "published",
     (e: unknown) => `refused: ${e instanceof Error ? e.message.slice(0, 40) : String(e)}`,
@@ -88,7 +93,10 @@ async function cell(method: "put" | "get", nth: number, kind: FaultKind): Promis
     // Interrupted: v1 stays in force, exactly as before.
     expect(kind).toBe("fail");
     expect(after).toEqual({ version: 1, matched: [...l.kept, ...l.dropped] });
-    const retry = await publishDelta(new KvListStore(env.HASHES), l.id, l.v2, { actor: "fault-test" });
+    const retry = await publishDelta(new KvListStore(env.HASHES), l.id, l.v2, {
+      actor: "fault-test",
+      keys: await testKeys(),
+    });
     expect(retry.added).toBe(l.added.length);
     const now = await inForce(l.id, all);
     expect(now.matched).toEqual([...l.kept, ...l.added]);

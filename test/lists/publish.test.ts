@@ -4,15 +4,17 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { foldDigest } from "../../src/lists/fold.ts";
 import { createList, rollbackList, setEnabled } from "../../src/lists/govern.ts";
+import { tagInput } from "../../src/lists/keyring.ts";
 import { readHistory, readManifest } from "../../src/lists/layout.ts";
 import { activeLists, type ListMeta } from "../../src/lists/manifest.ts";
+import { tagKeyPair } from "../../src/lists/membership.ts";
 import type { ListOp } from "../../src/lists/ops.ts";
 import { Prefilter } from "../../src/lists/prefilter.ts";
 import { publishDelta, VersionBuilder } from "../../src/lists/publish.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
+import { testKeys } from "../helpers/lists.ts";
 import { randomHex } from "./helpers.ts";
 
 const store = () => new KvListStore(env.HASHES);
@@ -54,40 +56,43 @@ function countingKv(): { kv: KVNamespace; reads: () => number } {
 }
 
 async function hits(id: string, md5: string, kv: KVNamespace = env.HASHES): Promise<number> {
-  return (await matchDigests(kv, [await meta(id)], { md5 })).length;
+  return (await matchDigests(kv, [await meta(id)], { md5 }, testKeys)).length;
 }
 
 describe("publishing deltas", () => {
-  it("publishes version 1 with a prefilter, and matches only its entries", async () => {
+  it("publishes version 1 with a prefilter, and matches only its entries", { timeout: 30_000 }, async () => {
     const id = await newList();
     const inList = Array.from({ length: 300 }, (_, i) => randomHex(32, 1000 + i));
     const r = await publishDelta(
       store(),
       id,
       inList.map((h) => add(h)),
-      { actor: "test" },
+      { actor: "test", keys: await testKeys() },
     );
     expect(r).toMatchObject({ version: 1, base: 0, added: 300, removed: 0, exactEntries: 300 });
     const m = await meta(id);
     expect(m).toMatchObject({ version: 1, algorithms: ["md5"], prefilterShards: 1, keyShards: 1 });
     expect(await hits(id, inList[7]!)).toBe(1);
     expect(await hits(id, randomHex(32, 1))).toBe(0);
-    const [hit] = await matchDigests(env.HASHES, [m], { md5: inList[0]!, sha1: randomHex(40, 5) });
+    const [hit] = await matchDigests(env.HASHES, [m], { md5: inList[0]!, sha1: randomHex(40, 5) }, testKeys);
     expect(hit).toMatchObject({ listId: id, kind: "exact", algo: "md5", action: "block" });
   });
 
   it("removes, re-adds, and keeps other lists' entries in shared records", async () => {
     const [a, b] = [await newList(), await newList({ action: "flag" })];
     const [x, y] = [randomHex(32, 2001), randomHex(32, 2002)];
-    await publishDelta(store(), a, [add(x), add(y)], { actor: "test" });
-    await publishDelta(store(), b, [add(x)], { actor: "test" });
-    const r2 = await publishDelta(store(), a, [remove(x), remove(randomHex(32, 2003))], { actor: "test" });
+    await publishDelta(store(), a, [add(x), add(y)], { actor: "test", keys: await testKeys() });
+    await publishDelta(store(), b, [add(x)], { actor: "test", keys: await testKeys() });
+    const r2 = await publishDelta(store(), a, [remove(x), remove(randomHex(32, 2003))], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     expect(r2).toMatchObject({ version: 2, removed: 1, exactEntries: 1 });
     expect(await hits(a, x)).toBe(0);
     expect(await hits(b, x)).toBe(1);
-    const r3 = await publishDelta(store(), a, [add(x)], { actor: "test" });
+    const r3 = await publishDelta(store(), a, [add(x)], { actor: "test", keys: await testKeys() });
     expect(r3).toMatchObject({ version: 3, added: 1, exactEntries: 2 });
-    const both = await matchDigests(env.HASHES, [await meta(a), await meta(b)], { md5: x });
+    const both = await matchDigests(env.HASHES, [await meta(a), await meta(b)], { md5: x }, testKeys);
     expect(both.map((h) => [h.listId, h.action]).sort()).toEqual([
       [a, "block"],
       [b, "flag"],
@@ -97,7 +102,10 @@ describe("publishing deltas", () => {
   it("applies ops in order within one delta", async () => {
     const id = await newList();
     const [x, y] = [randomHex(32, 3001), randomHex(32, 3002)];
-    await publishDelta(store(), id, [add(x), remove(x), remove(y), add(y)], { actor: "test" });
+    await publishDelta(store(), id, [add(x), remove(x), remove(y), add(y)], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     expect(await hits(id, x)).toBe(0);
     expect(await hits(id, y)).toBe(1);
     expect((await meta(id)).exactEntries).toBe(1);
@@ -121,54 +129,63 @@ describe("publishing deltas", () => {
           { algo: "sha1", hex: s1 },
         ]),
       ],
-      { actor: "test" },
+      { actor: "test", keys: await testKeys() },
     );
-    let [hit] = await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 });
+    let [hit] = await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 }, testKeys);
     expect(hit).toMatchObject({ entryId: "E1", category: "A1" });
-    await publishDelta(store(), id, [entry([{ algo: "md5", hex: m2 }])], { actor: "test" });
+    await publishDelta(store(), id, [entry([{ algo: "md5", hex: m2 }])], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     expect(await hits(id, m1)).toBe(0);
     expect(await hits(id, m2)).toBe(1);
-    expect(await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 })).toEqual([]);
-    await publishDelta(store(), id, [{ op: "remove-id", id: "E1" }], { actor: "test" });
+    expect(await matchDigests(env.HASHES, [await meta(id)], { sha1: s1 }, testKeys)).toEqual([]);
+    await publishDelta(store(), id, [{ op: "remove-id", id: "E1" }], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     expect(await hits(id, m2)).toBe(0);
-    [hit] = await matchDigests(env.HASHES, [await meta(id)], { md5: m2 });
+    [hit] = await matchDigests(env.HASHES, [await meta(id)], { md5: m2 }, testKeys);
     expect(hit).toBeUndefined();
   });
 
   it("a scan during a publish sees the old version until the manifest switches", async () => {
     const id = await newList();
     const [old, fresh] = [randomHex(32, 5001), randomHex(32, 5002)];
-    await publishDelta(store(), id, [add(old)], { actor: "test" });
+    await publishDelta(store(), id, [add(old)], { actor: "test", keys: await testKeys() });
     const before = await meta(id);
-    const b = await VersionBuilder.begin(store(), id, { actor: "test" });
+    const b = await VersionBuilder.begin(store(), id, { actor: "test", keys: await testKeys() });
     await b.apply([remove(old), add(fresh)]);
     // Entries of v2 are written, the manifest is not: a scan holding either manifest copy is consistent.
     const mid = await meta(id);
     expect(mid.version).toBe(1);
-    expect(await matchDigests(env.HASHES, [mid], { md5: old })).toHaveLength(1);
-    expect(await matchDigests(env.HASHES, [mid], { md5: fresh })).toHaveLength(0);
+    expect(await matchDigests(env.HASHES, [mid], { md5: old }, testKeys)).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [mid], { md5: fresh }, testKeys)).toHaveLength(0);
     await b.finish();
     const after = await meta(id);
     expect(after.version).toBe(2);
-    expect(await matchDigests(env.HASHES, [after], { md5: old })).toHaveLength(0);
-    expect(await matchDigests(env.HASHES, [after], { md5: fresh })).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [after], { md5: old }, testKeys)).toHaveLength(0);
+    expect(await matchDigests(env.HASHES, [after], { md5: fresh }, testKeys)).toHaveLength(1);
     // A scan still holding the old manifest copy keeps seeing exactly version 1.
-    expect(await matchDigests(env.HASHES, [before], { md5: old })).toHaveLength(1);
-    expect(await matchDigests(env.HASHES, [before], { md5: fresh })).toHaveLength(0);
+    expect(await matchDigests(env.HASHES, [before], { md5: old }, testKeys)).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [before], { md5: fresh }, testKeys)).toHaveLength(0);
   });
 
   it("rolls back one step, then publishes on top of the rolled-back version", async () => {
     const id = await newList();
     const [x, y, z] = [randomHex(32, 6001), randomHex(32, 6002), randomHex(32, 6003)];
-    await publishDelta(store(), id, [add(x), add(y)], { actor: "test" });
-    await publishDelta(store(), id, [remove(x), add(z)], { actor: "test" });
+    await publishDelta(store(), id, [add(x), add(y)], { actor: "test", keys: await testKeys() });
+    await publishDelta(store(), id, [remove(x), add(z)], { actor: "test", keys: await testKeys() });
     const rolled = await rollbackList(store(), id, "test");
     expect(rolled).toMatchObject({ version: 1, latest: 2, exactEntries: 2 });
     expect(await hits(id, x)).toBe(1);
     expect(await hits(id, z)).toBe(0);
     await expect(rollbackList(store(), id, "test")).rejects.toThrow(/already rolled back/);
     // v3 builds on v1: v2's removal of x and addition of z are abandoned.
-    const r3 = await publishDelta(store(), id, [add(randomHex(32, 6004))], { actor: "test" });
+    const r3 = await publishDelta(store(), id, [add(randomHex(32, 6004))], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     expect(r3).toMatchObject({ version: 3, base: 1, exactEntries: 3 });
     const m = await meta(id);
     expect(m.abandoned).toEqual([2]);
@@ -191,7 +208,7 @@ describe("publishing deltas", () => {
       store(),
       id,
       members.map((h) => add(h)),
-      { actor: "test" },
+      { actor: "test", keys: await testKeys() },
     );
     const m = await meta(id);
     const filter = Prefilter.parse(
@@ -201,31 +218,31 @@ describe("publishing deltas", () => {
     let miss = "";
     for (let i = 0; !falsePositive || !miss; i++) {
       const h = randomHex(32, 900_000 + i);
-      const k = foldDigest("md5", h);
-      if (filter.has(k[0]!, k[1]!)) falsePositive ||= h;
+      const k = tagKeyPair(await (await testKeys()).current.tag(tagInput("md5", h)));
+      if (filter.has(k[0], k[1])) falsePositive ||= h;
       else miss ||= h;
     }
     const c = countingKv();
-    expect(await matchDigests(c.kv, [m], { md5: miss })).toEqual([]);
+    expect(await matchDigests(c.kv, [m], { md5: miss }, testKeys)).toEqual([]);
     const afterLoad = c.reads(); // the prefilter itself, once per isolate
-    expect(await matchDigests(c.kv, [m], { md5: miss })).toEqual([]);
+    expect(await matchDigests(c.kv, [m], { md5: miss }, testKeys)).toEqual([]);
     expect(c.reads()).toBe(afterLoad);
-    expect(await matchDigests(c.kv, [m], { md5: falsePositive })).toEqual([]);
+    expect(await matchDigests(c.kv, [m], { md5: falsePositive }, testKeys)).toEqual([]);
     expect(c.reads()).toBe(afterLoad + 1);
-    expect(await matchDigests(c.kv, [m], { md5: members[3]! })).toHaveLength(1);
+    expect(await matchDigests(c.kv, [m], { md5: members[3]! }, testKeys)).toHaveLength(1);
   });
 
   it("a list without a prefilter still matches through KV", async () => {
     const id = await newList();
     const x = randomHex(32, 8001);
-    await publishDelta(store(), id, [add(x)], { actor: "test" });
+    await publishDelta(store(), id, [add(x)], { actor: "test", keys: await testKeys() });
     const m = { ...(await meta(id)), prefilterShards: 0 };
-    expect(await matchDigests(env.HASHES, [m], { md5: x })).toHaveLength(1);
+    expect(await matchDigests(env.HASHES, [m], { md5: x }, testKeys)).toHaveLength(1);
   });
 
   it("takes disabled and expired lists out of use", async () => {
     const id = await newList({ licensedUntil: "2026-01-31" });
-    await publishDelta(store(), id, [add(randomHex(32, 9001))], { actor: "test" });
+    await publishDelta(store(), id, [add(randomHex(32, 9001))], { actor: "test", keys: await testKeys() });
     const manifest = await readManifest(store());
     expect(activeLists(manifest, new Date("2026-01-31T23:00:00Z")).map((l) => l.id)).toContain(id);
     expect(activeLists(manifest, new Date("2026-02-01T00:00:00Z")).map((l) => l.id)).not.toContain(id);
@@ -240,11 +257,16 @@ describe("publishing deltas", () => {
     const [p1, p2] = [randomHex(64, 10_001), randomHex(64, 10_002)];
     await publishDelta(store(), id, [add(p1, "pdq"), add(p2, "pdq"), add(randomHex(32, 10_003))], {
       actor: "test",
+      keys: await testKeys(),
     });
-    await publishDelta(store(), id, [{ op: "remove", hash: { algo: "pdq", hex: p1 } }], { actor: "test" });
+    await publishDelta(store(), id, [{ op: "remove", hash: { algo: "pdq", hex: p1 } }], {
+      actor: "test",
+      keys: await testKeys(),
+    });
     const m = await meta(id);
     expect(m).toMatchObject({ version: 2, pdqShards: 1, pdqEntries: 1, exactEntries: 1 });
-    const shard = new Uint8Array((await env.HASHES.get(`lists/${id}/v/2/pdq/0`, "arrayBuffer"))!);
+    const sealed = new Uint8Array((await env.HASHES.get(`lists/${id}/v/2/pdq/0`, "arrayBuffer"))!);
+    const shard = await (await testKeys()).current.openBlob(id, 2, sealed, `lists/${id}/v/2/pdq/0`);
     const { decodeShard } = await import("../../src/pdq/shard.ts");
     const { bytesToHex } = await import("../../src/pdq/core.ts");
     const decoded = decodeShard(shard);

@@ -11,9 +11,12 @@ import { after, test } from "node:test";
 import { BulkFileStore } from "../../src/cli/bulk-file-store.ts";
 import { BULK_MAX_PAIRS } from "../../src/cli/kv-bulk.ts";
 import { runImport } from "../../src/cli/lists-import.ts";
+import { cliKeyring } from "../../src/cli/node-list-key.ts";
 import { createList } from "../../src/lists/govern.ts";
 import { readManifest } from "../../src/lists/layout.ts";
 
+// The CLI's --local development key: test data needs no secret.
+const keys = await cliKeyring("local", {});
 const dir = mkdtempSync(join(tmpdir(), "hashgate-lists-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,6 +58,7 @@ test("an interrupted import resumes from its checkpoint and publishes every hash
     file,
     options: {},
     actor: "test",
+    keys,
     target: "test",
     checkpointPath,
     checkpointEveryOps: 5_000,
@@ -96,6 +100,7 @@ test("a checkpoint of another file or list is ignored", async () => {
     file,
     options: {},
     actor: "test",
+    keys,
     target: "test",
     checkpointPath,
   });
@@ -114,6 +119,7 @@ test("bulk files stay within KV's limits and are valid wrangler input", async ()
     file,
     options: {},
     actor: "test",
+    keys,
     target: "test",
     checkpointPath: join(dir, "cp-c.json"),
   });

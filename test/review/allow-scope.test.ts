@@ -70,7 +70,6 @@ async function file(
             kind: "pdq",
             action: "block",
             distance: 20,
-            entryHash: "cd".repeat(32),
             quality: 90,
           },
     ],
