@@ -1,4 +1,4 @@
-/** The `reports` table: one row per case, holding the submit flow's state (see report-flow.ts). */
+/** The `reports` table: one row per case, holding the submit flow's state (see cybertip-flow.ts). */
 export type ReportState = "pending" | "submitting" | "rejected" | "submitted" | "finished" | "retracted";
 
 export interface FileProgress {

@@ -2,7 +2,7 @@
 import { AuthConfigError } from "../auth/roles.ts";
 import { WorkflowError } from "../cases/workflow.ts";
 import { ReportConfigError } from "../report/config.ts";
-import { ReportFlowError } from "../report/report-flow.ts";
+import { ReportFlowError } from "../report/errors.ts";
 import { ReportValidationError } from "../report/validate.ts";
 import { QueryError } from "./query.ts";
 
