@@ -6,7 +6,7 @@
  * counts and history. Every change is written to D1 `audit_log` with the acting token's name.
  */
 import { Hono } from "hono";
-import { auditListChange } from "../cases/list-audit.ts";
+import { auditLog } from "../cases/audit.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
 import { type ImportEvent, importEvents, isImportFormat } from "../lists/import/index.ts";
@@ -78,7 +78,7 @@ async function changed<T>(
   detail: Record<string, unknown>,
   result: T,
 ): Promise<T> {
-  await auditListChange(c.env.DB, { actor: c.var.actor, action, subject, detail });
+  await auditLog(c.env.DB).write({ actor: c.var.actor, action, subject, detail });
   forgetManifest(c.env.HASHES);
   return result;
 }

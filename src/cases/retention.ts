@@ -7,7 +7,7 @@
  * is repaired by the next run. Cases still open (new, in review, confirmed, appealed) are kept.
  */
 import type { Env } from "../env.ts";
-import { AUDIT, auditStatement } from "./audit.ts";
+import { AUDIT, auditLog } from "./audit.ts";
 
 /** The legal minimum: one year after a report. */
 export const MIN_REPORTED_RETENTION_DAYS = 365;
@@ -65,10 +65,9 @@ async function purgeCase(env: Env, caseId: string, why: string, at: string): Pro
       .bind(at, caseId),
     db.prepare("UPDATE reports SET xml = NULL, files = '{}' WHERE case_id = ?1").bind(caseId),
     db.prepare("UPDATE appeals SET complaint = '' WHERE case_id = ?1").bind(caseId),
-    auditStatement(
-      db,
+    auditLog(db).insert(
       { actor: "system:retention", action: AUDIT.purge, subject: `case:${caseId}`, detail: { why } },
-      at,
+      { at },
     ),
   ]);
 }

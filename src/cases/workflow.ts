@@ -4,7 +4,7 @@
  * `case_events` row and the `audit_log` row, the latter two only if the update applied
  * (`changes() = 1`), so a lost race records nothing and answers a conflict.
  */
-import { AUDIT } from "./audit.ts";
+import { AUDIT, auditLog } from "./audit.ts";
 
 export const CASE_STATUSES = ["new", "in_review", "confirmed", "dismissed", "reported", "appealed"] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -115,18 +115,15 @@ export function transitionStatements(
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE changes() = 1`,
       )
       .bind(req.caseId, at, req.actor, req.action, from, to, req.reason),
-    db
-      .prepare(
-        `INSERT INTO audit_log (at, actor, action, subject, detail)
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1`,
-      )
-      .bind(
-        at,
-        req.actor,
-        AUDIT.transition,
-        `case:${req.caseId}`,
-        JSON.stringify({ action: req.action, from, to, reason: req.reason }),
-      ),
+    auditLog(db).insert(
+      {
+        actor: req.actor,
+        action: AUDIT.transition,
+        subject: `case:${req.caseId}`,
+        detail: { action: req.action, from, to, reason: req.reason },
+      },
+      { at, ifChanged: true },
+    ),
   ];
 }
 

@@ -7,7 +7,7 @@
  * (resolve.ts) with the report id from NCMEC or explicitly allows a resubmit.
  */
 
-import { AUDIT, revealedFiles, writeAudit } from "../cases/audit.ts";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import type { Env } from "../env.ts";
 import { type ReportConfig, reportConfig } from "./config.ts";
@@ -88,7 +88,7 @@ export async function cybertipFlow(
 async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: CyberTipClient): Promise<void> {
   const db = env.DB;
   const files = JSON.parse(row.files) as Record<string, FileProgress>;
-  const revealed = await revealedFiles(db, row.case_id);
+  const revealed = await auditLog(db).revealedFiles(row.case_id);
   const reportId = row.report_id!;
   for (const f of msg.files) {
     const p: FileProgress = files[f.index] ?? {};
@@ -162,7 +162,7 @@ export async function retractReport(
     if (!(e instanceof CyberTipError && e.code === 5101)) throw remoteError(e);
   }
   await advance(env.DB, caseId, ["submitted"], "retracted");
-  await writeAudit(env.DB, {
+  await auditLog(env.DB).write({
     actor,
     action: AUDIT.retract,
     subject: `case:${caseId}`,

@@ -4,7 +4,7 @@
  * moves the case to `reported`. Admins retract (cybertip-flow.ts) and resolve (resolve.ts).
  */
 
-import { AUDIT, writeAudit } from "../cases/audit.ts";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { transition } from "../cases/workflow.ts";
 import type { Env } from "../env.ts";
@@ -60,7 +60,7 @@ export async function reportCase(
         throw new ReportFlowError("busy", "report was started as a CyberTip; configure it");
       row = await cybertipFlow(env, row, msg, cfg, deps);
     }
-    await writeAudit(db, {
+    await auditLog(db).write({
       actor,
       action: AUDIT.report,
       subject: `case:${caseId}`,

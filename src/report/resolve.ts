@@ -1,5 +1,5 @@
 /** An admin resolving a report step whose outcome is unknown (see cybertip-flow.ts). */
-import { writeAudit } from "../cases/audit.ts";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import { ReportFlowError } from "./errors.ts";
 import { advance, type FileProgress, getReport, type ReportRow, saveFiles } from "./store.ts";
 
@@ -31,9 +31,9 @@ export async function resolveUncertain(
     delete p.uploading;
     if (reportId) p.fileId = reportId; // here: the file id NCMEC has
     await saveFiles(db, caseId, files, null);
-    await writeAudit(db, {
+    await auditLog(db).write({
       actor,
-      action: "report.resolve",
+      action: AUDIT.resolve,
       subject: `case:${caseId}`,
       detail: { file: Number(pending), fileId: reportId },
     });
@@ -43,5 +43,5 @@ export async function resolveUncertain(
     ? await advance(db, caseId, ["submitting"], "submitted", { report_id: reportId })
     : await advance(db, caseId, ["submitting"], "rejected", { last_error: `resubmit allowed by ${actor}` });
   if (!ok) throw new ReportFlowError("busy", "report is not awaiting resolution");
-  await writeAudit(db, { actor, action: "report.resolve", subject: `case:${caseId}`, detail: { reportId } });
+  await auditLog(db).write({ actor, action: AUDIT.resolve, subject: `case:${caseId}`, detail: { reportId } });
 }

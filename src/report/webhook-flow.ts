@@ -2,7 +2,7 @@
  * The webhook report flow: the case as a JSON document, sent to the platform's own pipeline
  * (webhook.ts sends it). Resending from `submitting` is safe: the receiver dedupes on the case id.
  */
-import { revealedFiles } from "../cases/audit.ts";
+import { auditLog } from "../cases/audit.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import type { ReportConfig } from "./config.ts";
 import type { ReportDeps } from "./deps.ts";
@@ -17,7 +17,7 @@ export async function webhookFlow(
   cfg: Extract<ReportConfig, { kind: "webhook" }>,
   deps: ReportDeps,
 ): Promise<ReportRow> {
-  const revealed = await revealedFiles(db, row.case_id);
+  const revealed = await auditLog(db).revealedFiles(row.case_id);
   // The receiver dedupes by the idempotency key, so resending from `submitting` is safe.
   const body = JSON.stringify(webhookPayload(msg, revealed));
   await advance(db, row.case_id, ["pending", "rejected", "submitting"], "submitting", { xml: body });

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { requireRole } from "../auth/middleware.ts";
 import { roleAtLeast } from "../auth/roles.ts";
 import { allowListStatements } from "../cases/allow-list.ts";
-import { AUDIT, auditStatement } from "../cases/audit.ts";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { getCase, listCases, openCasesWithDigest } from "../cases/store.ts";
@@ -85,10 +85,9 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
           extra.push(...stmts);
         }
         extra.push(
-          auditStatement(
-            db,
+          auditLog(db).insert(
             { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail: { reason: d.reason } },
-            at,
+            { at },
           ),
         );
       }
@@ -163,7 +162,7 @@ export function createApi(deps: ReportDeps = {}) {
     const me = c.var.principal.id;
     await c.env.DB.batch([
       putSettingsStatement(c.env.DB, me, s),
-      auditStatement(c.env.DB, {
+      auditLog(c.env.DB).insert({
         actor: me,
         action: AUDIT.settings,
         subject: `reviewer:${me}`,

@@ -4,7 +4,7 @@
  * what a CyberTipline report's fileViewedByEsp is decided from.
  */
 
-import { AUDIT, auditStatement, fileSubject } from "../cases/audit.ts";
+import { AUDIT, auditLog, fileSubject } from "../cases/audit.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { getSettings } from "./settings.ts";
 
@@ -43,7 +43,7 @@ export async function revealEvidence(
   const obj = await bucket.get(file.evidenceKey);
   if (!obj) return "gone";
   const settings = await getSettings(db, req.actor);
-  await auditStatement(db, {
+  await auditLog(db).write({
     actor: req.actor,
     action: AUDIT.reveal,
     subject: fileSubject(req.caseId, req.index),
@@ -54,7 +54,7 @@ export async function revealEvidence(
       blur: settings.blur,
       greyscale: settings.greyscale,
     },
-  }).run();
+  });
   const type = INLINE_TYPES.has(file.sniffedType) ? file.sniffedType : "application/octet-stream";
   return new Response(obj.body, {
     headers: {
