@@ -12,8 +12,10 @@ import type { MatchMessage, UnscannedMessage } from "./messages.ts";
 
 export type RecordPath = "queue" | "d1" | "r2-pending";
 
+const PENDING_PREFIX = "pending/";
+
 export function pendingKey(caseId: string): string {
-  return `pending/${caseId}`;
+  return `${PENDING_PREFIX}${caseId}`;
 }
 
 export async function recordCase(env: Env, msg: MatchMessage): Promise<RecordPath> {
@@ -48,7 +50,7 @@ export async function recordUnscanned(env: Env, msg: UnscannedMessage): Promise<
 
 /** Scheduled sweep: turns pending markers into cases. Returns how many it recorded. */
 export async function sweepPending(env: Env, limit = 100): Promise<number> {
-  const listed = await env.EVIDENCE.list({ prefix: "pending/", limit });
+  const listed = await env.EVIDENCE.list({ prefix: PENDING_PREFIX, limit });
   let done = 0;
   for (const obj of listed.objects) {
     const body = await env.EVIDENCE.get(obj.key);

@@ -8,6 +8,7 @@
  */
 import type { Env } from "../env.ts";
 import { AUDIT, auditLog } from "./audit.ts";
+import { evidencePrefix } from "./evidence.ts";
 
 /** The legal minimum: one year after a report. */
 export const MIN_REPORTED_RETENTION_DAYS = 365;
@@ -47,7 +48,7 @@ export interface RetentionResult {
 async function deleteEvidence(bucket: R2Bucket, caseId: string): Promise<void> {
   let cursor: string | undefined;
   do {
-    const page = await bucket.list({ prefix: `evidence/${caseId}/`, ...(cursor ? { cursor } : {}) });
+    const page = await bucket.list({ prefix: evidencePrefix(caseId), ...(cursor ? { cursor } : {}) });
     if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);

@@ -11,7 +11,7 @@ import { errorResponse, GateError, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
 import { isolateBudget } from "../scan/budget.ts";
-import { BodyHold } from "../scan/hold.ts";
+import { BodyHold, spoolKey } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
 import { configFor, type GateConfig } from "./config.ts";
 import { forward } from "./forward.ts";
@@ -42,7 +42,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
   }
   const hold = new BodyHold({
     bucket: env.EVIDENCE,
-    spoolKey: `spool/${crypto.randomUUID()}`,
+    spoolKey: spoolKey(crypto.randomUUID()),
     holdMemoryBytes: cfg.holdMemoryBytes,
     budget: isolateBudget(cfg.holdIsolateBytes),
   });
