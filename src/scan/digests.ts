@@ -1,6 +1,6 @@
 /**
  * Cryptographic digests of one file, computed incrementally with the runtime's native
- * crypto.DigestStream (6–10× faster than any WebAssembly SHA-256; see DESIGN.md).
+ * crypto.DigestStream (6–10× faster than any WebAssembly SHA-256; README: Digests).
  */
 import { toHex } from "../bytes.ts";
 
