@@ -23,12 +23,36 @@ export interface RetentionPolicy {
   dismissedDays: number;
 }
 
+export class RetentionConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RetentionConfigError";
+  }
+}
+
+/** A whole number of days, or the default when unset; anything else is a configuration error. */
+function days(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined || v.trim() === "") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RetentionConfigError(`${name} must be a whole number of days, not "${v}"`);
+  return n;
+}
+
+const cache = new WeakMap<object, RetentionPolicy>();
+
+/** The retention policy, read and validated once per isolate (per env object). */
 export function retentionPolicy(env: Env): RetentionPolicy {
-  const num = (v: string | undefined, d: number) => {
-    const n = Number(v);
-    return v !== undefined && v !== "" && Number.isFinite(n) && n >= 0 ? Math.floor(n) : d;
-  };
-  const reported = num(env.REPORTED_RETENTION_DAYS, MIN_REPORTED_RETENTION_DAYS);
+  let policy = cache.get(env);
+  if (!policy) {
+    policy = parsePolicy(env);
+    cache.set(env, policy);
+  }
+  return policy;
+}
+
+function parsePolicy(env: Env): RetentionPolicy {
+  const reported = days("REPORTED_RETENTION_DAYS", env.REPORTED_RETENTION_DAYS, MIN_REPORTED_RETENTION_DAYS);
   if (reported < MIN_REPORTED_RETENTION_DAYS) {
     console.warn(
       `hashgate retention: REPORTED_RETENTION_DAYS=${reported} is below the legal minimum; using 365`,
@@ -36,7 +60,10 @@ export function retentionPolicy(env: Env): RetentionPolicy {
   }
   return {
     reportedDays: Math.max(MIN_REPORTED_RETENTION_DAYS, reported),
-    dismissedDays: Math.max(1, num(env.DISMISSED_RETENTION_DAYS, DEFAULT_DISMISSED_RETENTION_DAYS)),
+    dismissedDays: Math.max(
+      1,
+      days("DISMISSED_RETENTION_DAYS", env.DISMISSED_RETENTION_DAYS, DEFAULT_DISMISSED_RETENTION_DAYS),
+    ),
   };
 }
 

@@ -14,7 +14,19 @@ export type ReportConfig =
   | { kind: "cybertip"; baseUrl: string; username: string; password: string; reporter: ReporterConfig }
   | { kind: "webhook"; url: string; secret: string | null };
 
+const cache = new WeakMap<object, ReportConfig>();
+
+/** The reporting configuration, parsed and validated once per isolate (per env object). */
 export function reportConfig(env: Env): ReportConfig {
+  let cfg = cache.get(env);
+  if (!cfg) {
+    cfg = parseReportConfig(env);
+    cache.set(env, cfg);
+  }
+  return cfg;
+}
+
+function parseReportConfig(env: Env): ReportConfig {
   const kind = env.REPORT_KIND ?? "cybertip";
   if (kind === "webhook") {
     if (!env.REPORT_WEBHOOK_URL) throw new ReportConfigError("REPORT_WEBHOOK_URL is not set");
