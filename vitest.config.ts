@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 import { FIXTURES_DIR, fixturesPresent, fixtureTestFiles } from "./test/node/fixtures-dir.ts";
+import { testWranglerConfig } from "./test/node/test-wrangler-config.ts";
 
 // The PDQ reference fixtures live outside the repository (test/node/fixtures-dir.ts). CI must
 // have them; elsewhere, the tests that need them are left out with a warning.
@@ -19,7 +20,7 @@ if (skipped.length > 0) {
 export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
+      wrangler: { configPath: testWranglerConfig() },
       miniflare: {
         bindings: {
           ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
@@ -31,6 +32,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/node/global-setup.ts"],
     setupFiles: ["./test/helpers/apply-migrations.ts"],
+    // Property tests take a few seconds alone; on a loaded 2-core machine 5 s is not enough.
+    testTimeout: 30_000,
     exclude: [...configDefaults.exclude, ...skipped],
   },
 });

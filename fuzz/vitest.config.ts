@@ -5,6 +5,7 @@
  * Run from the repository root.
  */
 import { fileURLToPath } from "node:url";
+import { testWranglerConfig } from "../test/node/test-wrangler-config.ts";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -14,7 +15,7 @@ export default defineConfig({
   root,
   plugins: [
     cloudflareTest(async ({ inject }) => ({
-      wrangler: { configPath: `${root}/wrangler.toml` },
+      wrangler: { configPath: testWranglerConfig() },
       miniflare: {
         bindings: {
           ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,

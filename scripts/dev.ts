@@ -2,13 +2,24 @@
  * `npm start`: the whole gate on this machine. Applies the D1 migrations to the local state,
  * loads the demo list into local KV, starts the demo origin (unless ORIGIN_URL is set) and runs
  * `wrangler dev` on http://127.0.0.1:8787 with local KV, Queues, D1 and R2 (.wrangler/state).
+ * Ctrl-C or SIGTERM stops everything it started: wrangler and its workerd run in their own
+ * process group, which is signalled whole, and the demo origin closes its port.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { startDemoOrigin } from "../demo/origin.ts";
 
 const GATE_PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.DEMO_ORIGIN_PORT ?? 8788);
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+/** How long wrangler and workerd get to exit after the first signal before they are killed. */
+const STOP_GRACE_MS = 5_000;
+const env = {
+  // Offline machines: Miniflare would try to download the Request.cf object and print a stack trace.
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+};
 
 function step(what: string, cmd: string, args: string[]): void {
   console.log(`hashgate: ${what}`);
@@ -19,7 +30,27 @@ function step(what: string, cmd: string, args: string[]): void {
   }
 }
 
-step("building the WebAssembly core", "npm", ["run", "--silent", "build:wasm"]);
+/** Newest modification time of the files below `dir` (0 for none). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** The core is built by `npm ci` (prepare); build again only when its sources changed since. */
+function wasmIsCurrent(): boolean {
+  const out = "wasm/build/core.wasm";
+  return (
+    existsSync(out) &&
+    statSync(out).mtimeMs >= Math.max(newest("wasm/assembly"), statSync("wasm/asconfig.json").mtimeMs)
+  );
+}
+
+if (wasmIsCurrent()) console.log("hashgate: WebAssembly core is up to date");
+else step("building the WebAssembly core", "npm", ["run", "--silent", "build:wasm"]);
 step("applying D1 migrations (local)", "npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"]);
 step("loading the demo list (local)", "npx", ["hashgate", "lists", "demo", "--local"]);
 
@@ -36,12 +67,60 @@ if (originUrl === "") {
 const wrangler = spawn(
   "npx",
   ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(GATE_PORT), "--var", `ORIGIN_URL:${originUrl}`],
-  { stdio: "inherit", env },
+  // Its own process group: npx, wrangler and workerd are signalled together on stop.
+  { stdio: ["inherit", "pipe", "inherit"], env, detached: true },
 );
-const stop = () => wrangler.kill("SIGINT");
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
-wrangler.on("exit", async (code) => {
+
+const gateUrl = `http://127.0.0.1:${GATE_PORT}`;
+let bannerShown = false;
+wrangler.stdout.on("data", (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  if (!bannerShown && /Ready on/i.test(chunk.toString())) {
+    bannerShown = true;
+    console.log(banner());
+  }
+});
+
+/** What a new user needs on one screen: where the gate, review and admin are, and how to sign in. */
+function banner(): string {
+  const lines = [
+    "",
+    "  hashgate is running",
+    `    gate (upload here)  ${gateUrl}/upload`,
+    `    review UI           ${gateUrl}/review`,
+    `    admin API           ${gateUrl}/admin/status`,
+    `    origin              ${originUrl}`,
+    "  try:",
+    `    curl -F "file=@demo/clean/stripes.png" ${gateUrl}/upload     # forwarded`,
+    `    curl -F "file=@demo/blocked/gradient.png" ${gateUrl}/upload   # blocked (451)`,
+    "  local secrets (ADMIN_TOKEN, REVIEW_API_TOKENS, …) go in .dev.vars: see the README.",
+    "  Ctrl-C stops the gate and the demo origin.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+let stopping = false;
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\nhashgate: stopping (${signal})`);
+  signalGroup("SIGTERM");
+  setTimeout(() => signalGroup("SIGKILL"), STOP_GRACE_MS).unref();
+}
+
+function signalGroup(signal: NodeJS.Signals): void {
+  if (wrangler.pid === undefined) return;
+  try {
+    process.kill(-wrangler.pid, signal);
+  } catch {}
+}
+
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+wrangler.on("exit", async (code, signal) => {
+  // npx may exit before workerd: make sure nothing of the group outlives us.
+  signalGroup("SIGKILL");
   await stopOrigin?.();
-  process.exit(code ?? 0);
+  process.exit(stopping ? 0 : (code ?? (signal ? 1 : 0)));
 });

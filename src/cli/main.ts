@@ -4,6 +4,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> = {
+  doctor: {
+    about: "check that an environment is ready to deploy and run",
+    load: () => import("./doctor.ts"),
+  },
   hash: { about: "print MD5, SHA-1, SHA-256, PDQ and quality of files", load: () => import("./hash.ts") },
   lists: { about: "import, publish and govern hash lists", load: () => import("./lists.ts") },
 };
