@@ -33,13 +33,6 @@ export const MAX_ADMIN_DELTA_OPS = 250;
 /** Bytes of a delta body read at most (~250 lines of the longest form fit easily). */
 const MAX_DELTA_BODY_BYTES = 256 * 1024;
 
-const HTTP_OF: Record<ListError["code"], 400 | 404 | 409> = {
-  invalid: 400,
-  "not-found": 404,
-  exists: 409,
-  conflict: 409,
-};
-
 function describe(list: ListMeta, now: Date) {
   return { ...list, status: listStatus(list, now) };
 }
@@ -47,12 +40,6 @@ function describe(list: ListMeta, now: Date) {
 export const adminRoutes = new Hono<AdminApp>();
 
 adminRoutes.use("*", adminAuth());
-
-adminRoutes.onError((err, c) => {
-  if (err instanceof ListError) return c.json({ error: err.code, message: err.message }, HTTP_OF[err.code]);
-  console.error("hashgate admin: unhandled error", err);
-  return c.json({ error: "internal", message: "admin operation failed" }, 500);
-});
 
 adminRoutes.get("/lists", async (c) => {
   const now = new Date();

@@ -1,4 +1,5 @@
 /** Roles and their order: each role may do everything the ones before it may. */
+import { AppError } from "../errors.ts";
 export const ROLES = ["viewer", "reviewer", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -18,9 +19,9 @@ export interface Principal {
   via: "access" | "token";
 }
 
-export class AuthConfigError extends Error {
+export class AuthConfigError extends AppError {
   constructor(message: string) {
-    super(message);
+    super("not_configured", "reporting or auth is not configured; see docs/review.md", message);
     this.name = "AuthConfigError";
   }
 }

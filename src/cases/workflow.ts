@@ -4,6 +4,7 @@
  * `case_events` row and the `audit_log` row, the latter two only if the update applied
  * (`changes() = 1`), so a lost race records nothing and answers a conflict.
  */
+import { AppError } from "../errors.ts";
 import { AUDIT, auditLog } from "./audit.ts";
 
 export const CASE_STATUSES = ["new", "in_review", "confirmed", "dismissed", "reported", "appealed"] as const;
@@ -27,12 +28,11 @@ const FROM: Record<CaseAction, readonly CaseStatus[]> = {
 
 export type WorkflowErrorCode = "not_found" | "conflict" | "purged" | "bad_request";
 
-export class WorkflowError extends Error {
-  readonly code: WorkflowErrorCode;
+export class WorkflowError extends AppError {
+  declare readonly code: WorkflowErrorCode;
   constructor(code: WorkflowErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "WorkflowError";
-    this.code = code;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { SPOOL_PART_BYTES } from "../scan/hold.ts";
 
 /** Largest body the gate will ever accept, whatever MAX_BODY_BYTES says: Enterprise's request limit. */
@@ -41,7 +41,7 @@ function intVar(name: string, raw: string | undefined, fallback: number, min: nu
   if (raw === undefined || raw.trim() === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `${name}=${raw}: want an integer in ${min}..${max}`,
@@ -63,26 +63,26 @@ export function pathPattern(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-/** Reads and validates the configuration. Throws GateError("config_invalid") on a bad value. */
+/** Reads and validates the configuration. Throws AppError("config_invalid") on a bad value. */
 export function parseConfig(env: Env): GateConfig {
   let originUrl: URL | null = null;
   if (env.ORIGIN_URL && env.ORIGIN_URL.trim() !== "") {
     try {
       originUrl = new URL(env.ORIGIN_URL.trim());
     } catch {
-      throw new GateError(
+      throw new AppError(
         "config_invalid",
         "gate misconfigured",
         `ORIGIN_URL is not a URL: ${env.ORIGIN_URL}`,
       );
     }
     if (originUrl.protocol !== "http:" && originUrl.protocol !== "https:") {
-      throw new GateError("config_invalid", "gate misconfigured", "ORIGIN_URL must be http(s)");
+      throw new AppError("config_invalid", "gate misconfigured", "ORIGIN_URL must be http(s)");
     }
   }
   const failMode = (env.FAIL_MODE ?? "closed").trim().toLowerCase();
   if (failMode !== "closed" && failMode !== "open") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `FAIL_MODE=${env.FAIL_MODE}: want closed or open`,
@@ -90,7 +90,7 @@ export function parseConfig(env: Env): GateConfig {
   }
   const imagePolicy = (env.IMAGE_FAILURE_POLICY ?? "forward").trim().toLowerCase();
   if (imagePolicy !== "forward" && imagePolicy !== "hold") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `IMAGE_FAILURE_POLICY=${env.IMAGE_FAILURE_POLICY}: want forward or hold`,

@@ -4,7 +4,7 @@
  * any absolute URL in the request line cannot redirect it.
  */
 
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import type { GateConfig } from "./config.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; everything else is. */
@@ -60,7 +60,7 @@ export async function forward(
   try {
     return await fetch(originTarget(request.url, cfg).href, init);
   } catch (e) {
-    throw new GateError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
+    throw new AppError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
       cause: e,
     });
   }

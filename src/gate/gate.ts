@@ -7,7 +7,7 @@ import { evidenceFileKey, preserveEvidence } from "../cases/evidence.ts";
 import type { MatchedFile, MatchMessage, RequestInfo, UnscannedMessage } from "../cases/messages.ts";
 import { recordCase, recordUnscanned } from "../cases/record.ts";
 import type { Env } from "../env.ts";
-import { errorResponse, GateError, viaBinding } from "../errors.ts";
+import { AppError, errorResponse, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
 import { isolateBudget } from "../scan/budget.ts";
@@ -81,7 +81,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
       console.error("hashgate: match could not be recorded", caseId, e);
-      return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
+      return errorResponse(new AppError("scan_unavailable", "upload could not be processed, retry later"));
     }
     if (verdict === "flag") return await forwardHeld(request, cfg, scan);
     return blockResponse(cfg, caseId);
@@ -101,7 +101,7 @@ async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult):
   try {
     if (scan.body.size > 0) body = await scan.body.stream();
   } catch (e) {
-    throw new GateError("scan_unavailable", "upload could not be processed, retry later", String(e), {
+    throw new AppError("scan_unavailable", "upload could not be processed, retry later", String(e), {
       cause: e,
     });
   }
@@ -116,14 +116,14 @@ async function scanFailed(
   info: RequestInfo,
   forwardUnscanned: (() => Promise<Response>) | null,
 ): Promise<Response> {
-  if (e instanceof GateError && e.status < 500) return errorResponse(e);
+  if (e instanceof AppError && e.status < 500) return errorResponse(e);
   console.error("hashgate: scan failed", e);
   if (cfg.failMode === "open" && forwardUnscanned) {
     const reason = e instanceof Error ? e.message.slice(0, 500) : String(e);
     await recordUnscanned(env, unscannedMessage(reason, info));
     return forwardUnscanned();
   }
-  return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
+  return errorResponse(new AppError("scan_unavailable", "upload could not be scanned, retry later"));
 }
 
 /** The case message: every file with a hit, or whose image could not be hashed. */

@@ -1,11 +1,13 @@
 /** Reporting configuration, read and validated once from the Worker's env. */
+
 import type { Env } from "../env.ts";
+import { AppError } from "../errors.ts";
 import { CYBERTIP_BASE_URLS } from "./cybertip-client.ts";
 import type { ReporterConfig } from "./xml.ts";
 
-export class ReportConfigError extends Error {
+export class ReportConfigError extends AppError {
   constructor(message: string) {
-    super(message);
+    super("not_configured", "reporting or auth is not configured; see docs/review.md", message);
     this.name = "ReportConfigError";
   }
 }

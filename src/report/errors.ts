@@ -1,4 +1,5 @@
 /** The report flows' one error: a code the review API maps to HTTP, and the message. */
+import { AppError } from "../errors.ts";
 
 export type ReportFlowErrorCode =
   | "not_found"
@@ -12,12 +13,11 @@ export type ReportFlowErrorCode =
   | "retracted"
   | "finished";
 
-export class ReportFlowError extends Error {
-  readonly code: ReportFlowErrorCode;
+export class ReportFlowError extends AppError {
+  declare readonly code: ReportFlowErrorCode;
   constructor(code: ReportFlowErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, undefined, options);
     this.name = "ReportFlowError";
-    this.code = code;
   }
 }
 

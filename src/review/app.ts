@@ -8,7 +8,6 @@ import { isCaseId } from "../cases/case-id.ts";
 import { getCase, listCases } from "../cases/store.ts";
 import type { ReportDeps } from "../report/deps.ts";
 import { createApi } from "./api.ts";
-import { toApiError } from "./errors.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
@@ -48,10 +47,6 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
   });
 
   app.notFound((c) => c.json({ error: "not_found", message: "not found" }, 404));
-  app.onError((err, c) => {
-    const e = toApiError(err);
-    return c.json({ error: e.code, message: e.message }, e.status);
-  });
   return app;
 }
 

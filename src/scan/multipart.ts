@@ -5,7 +5,7 @@
  * header block and the few bytes that might begin a delimiter.
  */
 import { concatBytes } from "../bytes.ts";
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 
 export interface PartHeaders {
   /** Header names in lower case; a repeated header keeps its first value. */
@@ -47,8 +47,8 @@ export function boundaryOf(contentType: string): string {
   return boundary;
 }
 
-function malformed(detail: string): GateError {
-  return new GateError("malformed_multipart", `malformed multipart body: ${detail}`);
+function malformed(detail: string): AppError {
+  return new AppError("malformed_multipart", `malformed multipart body: ${detail}`);
 }
 
 type State = "preamble" | "after-delimiter" | "headers" | "body" | "epilogue";

@@ -2,7 +2,7 @@
  * Reads an upload body once, as a stream: holds it (memory or R2 spool), splits
  * multipart/form-data into parts, and digests every part (or the whole body) on the way.
  */
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { readBlocks } from "./blocks.ts";
 import { type DigestAlgo, DigestSet, type Digests } from "./digests.ts";
 import type { BodyHold, HeldBody } from "./hold.ts";
@@ -46,14 +46,14 @@ export interface ScanOptions {
 export function declaredLength(headers: Headers, maxBodyBytes: number): number | null {
   const raw = headers.get("content-length");
   if (raw === null) return null;
-  if (!/^\d{1,15}$/.test(raw.trim())) throw new GateError("bad_request", "invalid Content-Length");
+  if (!/^\d{1,15}$/.test(raw.trim())) throw new AppError("bad_request", "invalid Content-Length");
   const n = Number(raw.trim());
   if (n > maxBodyBytes) throw tooLarge(maxBodyBytes);
   return n;
 }
 
-function tooLarge(max: number): GateError {
-  return new GateError("body_too_large", `upload larger than the ${max}-byte limit`);
+function tooLarge(max: number): AppError {
+  return new AppError("body_too_large", `upload larger than the ${max}-byte limit`);
 }
 
 class FileDigest {
@@ -92,7 +92,7 @@ function newFile(index: number, start: number, field: string, filename: string |
   };
 }
 
-/** Scans a request body. Throws GateError for bad input; binding failures propagate. */
+/** Scans a request body. Throws AppError for bad input; binding failures propagate. */
 export async function scanUpload(request: Request, opts: ScanOptions): Promise<ScanResult> {
   const declared = declaredLength(request.headers, opts.maxBodyBytes);
   if (declared !== null) opts.hold.declareLength(declared);
@@ -151,6 +151,6 @@ export async function scanUpload(request: Request, opts: ScanOptions): Promise<S
   }
 }
 
-function lengthMismatch(): GateError {
-  return new GateError("length_mismatch", "body length does not match Content-Length");
+function lengthMismatch(): AppError {
+  return new AppError("length_mismatch", "body length does not match Content-Length");
 }

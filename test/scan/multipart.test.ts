@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GateError } from "../../src/errors.ts";
+import { AppError } from "../../src/errors.ts";
 import {
   boundaryOf,
   dispositionParam,
@@ -137,7 +137,7 @@ describe("MultipartParser", () => {
     // Cutting anywhere before the closing delimiter's "--" is truncation.
     const closing = body.length - `--${BOUNDARY}--\r\n`.length + BOUNDARY.length + 2;
     for (let cut = 0; cut < closing; cut++) {
-      expect(() => parse(body.subarray(0, cut), BOUNDARY, []), `cut at ${cut}`).toThrow(GateError);
+      expect(() => parse(body.subarray(0, cut), BOUNDARY, []), `cut at ${cut}`).toThrow(AppError);
     }
   });
 
@@ -158,7 +158,7 @@ describe("MultipartParser", () => {
   it("reads boundaries and Content-Disposition parameters", () => {
     expect(boundaryOf('multipart/form-data; boundary="a b"')).toBe("a b");
     expect(boundaryOf("multipart/form-data;boundary=abc; charset=x")).toBe("abc");
-    expect(() => boundaryOf("multipart/form-data")).toThrow(GateError);
+    expect(() => boundaryOf("multipart/form-data")).toThrow(AppError);
     expect(dispositionParam('form-data; name="f"; filename="a\\"b.jpg"', "filename")).toBe('a"b.jpg');
     expect(dispositionParam("form-data; name=f; filename*=UTF-8''%C3%A9t%C3%A9.png", "filename")).toBe(
       "été.png",
