@@ -8,6 +8,7 @@
  */
 import type { Env } from "../env.ts";
 import { AUDIT, auditLog } from "./audit.ts";
+import { caseStore } from "./case-store.ts";
 import { evidencePrefix } from "./evidence.ts";
 
 /** The legal minimum: one year after a report. */
@@ -85,14 +86,7 @@ async function purgeCase(env: Env, caseId: string, why: string, at: string): Pro
   await deleteEvidence(env.EVIDENCE, caseId);
   const db = env.DB;
   await db.batch([
-    db
-      .prepare(
-        `UPDATE cases SET purged_at = ?1, updated_at = ?1, message = '{"purged":true}', uploader_ip = NULL,
-           identity = NULL, request_path = NULL WHERE id = ?2`,
-      )
-      .bind(at, caseId),
-    db.prepare("UPDATE reports SET xml = NULL, files = '{}' WHERE case_id = ?1").bind(caseId),
-    db.prepare("UPDATE appeals SET complaint = '' WHERE case_id = ?1").bind(caseId),
+    ...caseStore(db).purge(caseId, at),
     auditLog(db).insert(
       { actor: "system:retention", action: AUDIT.purge, subject: `case:${caseId}`, detail: { why } },
       { at },
@@ -106,28 +100,17 @@ export async function enforceRetention(env: Env, now: Date = new Date()): Promis
   const reportedCutoff = new Date(now.getTime() - policy.reportedDays * DAY_MS).toISOString();
   const dismissedCutoff = new Date(now.getTime() - policy.dismissedDays * DAY_MS).toISOString();
   const at = now.toISOString();
-  const reported = await env.DB.prepare(
-    `SELECT c.id FROM cases c JOIN reports r ON r.case_id = c.id
-     WHERE c.status = 'reported' AND c.purged_at IS NULL AND r.finished_at IS NOT NULL AND r.finished_at <= ?1
-     LIMIT ${PURGE_BATCH}`,
-  )
-    .bind(reportedCutoff)
-    .all<{ id: string }>();
-  const dismissed = await env.DB.prepare(
-    `SELECT c.id FROM cases c
-     WHERE c.status = 'dismissed' AND c.purged_at IS NULL AND c.decided_at IS NOT NULL AND c.decided_at <= ?1
-       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.id
-         AND (r.finished_at IS NULL OR r.finished_at > ?2) AND r.state NOT IN ('rejected', 'retracted'))
-     LIMIT ${PURGE_BATCH}`,
-  )
-    .bind(dismissedCutoff, reportedCutoff)
-    .all<{ id: string }>();
+  const { reported, dismissed } = await caseStore(env.DB).purgeCandidates(
+    reportedCutoff,
+    dismissedCutoff,
+    PURGE_BATCH,
+  );
   const out: RetentionResult = { reported: [], dismissed: [] };
-  for (const { id } of reported.results) {
+  for (const id of reported) {
     await purgeCase(env, id, `reported more than ${policy.reportedDays} days ago`, at);
     out.reported.push(id);
   }
-  for (const { id } of dismissed.results) {
+  for (const id of dismissed) {
     await purgeCase(env, id, `dismissed more than ${policy.dismissedDays} days ago`, at);
     out.dismissed.push(id);
   }

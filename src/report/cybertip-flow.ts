@@ -14,7 +14,7 @@ import { type ReportConfig, reportConfig } from "./config.ts";
 import { CyberTipClient, CyberTipError } from "./cybertip-client.ts";
 import type { ReportDeps } from "./deps.ts";
 import { ReportFlowError, remoteError } from "./errors.ts";
-import { advance, type FileProgress, getReport, type ReportRow, saveFiles } from "./store.ts";
+import { advance, type FileProgress, getReport, type ReportRow, saveFiles, setLastError } from "./store.ts";
 import { validateFileInfoXml, validateReportXml } from "./validate.ts";
 import { buildFileInfoXml, buildReportXml } from "./xml.ts";
 
@@ -65,7 +65,7 @@ export async function cybertipFlow(
         await advance(db, caseId, ["submitting"], "rejected", { last_error: err });
         throw new ReportFlowError("rejected", err, { cause: e });
       }
-      await db.prepare("UPDATE reports SET last_error = ?1 WHERE case_id = ?2").bind(err, caseId).run();
+      await setLastError(db, caseId, err);
       throw new ReportFlowError("uncertain", `submit outcome unknown: ${err}`, { cause: e });
     }
     await advance(db, caseId, ["submitting"], "submitted", { report_id: reportId });

@@ -5,6 +5,7 @@
  */
 
 import { AUDIT, auditLog } from "../cases/audit.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { transition } from "../cases/workflow.ts";
 import type { Env } from "../env.ts";
@@ -21,12 +22,6 @@ export interface ReportOutcome {
   reportId: string | null;
 }
 
-interface CaseRowForReport {
-  status: string;
-  message: string;
-  purged_at: string | null;
-}
-
 /** Reports a confirmed case (or resumes an unfinished report). */
 export async function reportCase(
   env: Env,
@@ -36,10 +31,8 @@ export async function reportCase(
 ): Promise<ReportOutcome> {
   const cfg = reportConfig(env);
   const db = env.DB;
-  const c = await db
-    .prepare("SELECT status, message, purged_at FROM cases WHERE id = ?1")
-    .bind(caseId)
-    .first<CaseRowForReport>();
+  const cases = caseStore(db);
+  const c = await cases.getRow(caseId);
   if (!c || c.purged_at) throw new ReportFlowError("not_found", "no such case");
   let row = await getReport(db, caseId);
   if (!row) {
@@ -68,10 +61,7 @@ export async function reportCase(
     });
   }
   // The report exists: the case is reported (again idempotent if an earlier run got here).
-  const now = await db
-    .prepare("SELECT status FROM cases WHERE id = ?1")
-    .bind(caseId)
-    .first<{ status: string }>();
+  const now = await cases.getRow(caseId);
   if (now?.status === "confirmed") {
     await transition(db, {
       caseId,

@@ -91,3 +91,8 @@ export async function saveFiles(
     .bind(JSON.stringify(files), err, new Date().toISOString(), caseId)
     .run();
 }
+
+/** Records why a step failed without moving the report's state. */
+export async function setLastError(db: D1Database, caseId: string, error: string): Promise<void> {
+  await db.prepare("UPDATE reports SET last_error = ?1 WHERE case_id = ?2").bind(error, caseId).run();
+}

@@ -5,8 +5,8 @@ import { roleAtLeast } from "../auth/roles.ts";
 import { allowListStatements } from "../cases/allow-list.ts";
 import { AUDIT, auditLog } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
-import { getCase, listCases, openCasesWithDigest } from "../cases/store.ts";
 import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
 import { AppError } from "../errors.ts";
 import { retractReport } from "../report/cybertip-flow.ts";
@@ -56,9 +56,7 @@ function caseIdParam(id: string): string {
 
 /** Applies one decision, with the appeal outcome and allow-list additions in the same batch. */
 async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: string) {
-  const msgRow = d.allowList
-    ? await db.prepare("SELECT message FROM cases WHERE id = ?1").bind(caseId).first<{ message: string }>()
-    : null;
+  const msgRow = d.allowList ? await caseStore(db).getRow(caseId) : null;
   return transition(
     db,
     { caseId, action: d.action as CaseAction, actor, reason: d.reason },
@@ -99,11 +97,11 @@ export function createApi(deps: ReportDeps = {}) {
 
   api.get("/cases", async (c) => {
     const q = parseCaseQuery(new URL(c.req.url).searchParams);
-    return c.json(await listCases(c.env.DB, q));
+    return c.json(await caseStore(c.env.DB).list(q));
   });
 
   api.get("/cases/:id", async (c) => {
-    const detail = await getCase(c.env.DB, caseIdParam(c.req.param("id")));
+    const detail = await caseStore(c.env.DB).detail(caseIdParam(c.req.param("id")));
     if (!detail) throw new AppError("not_found", "no such case");
     return c.json(detail);
   });
@@ -142,7 +140,7 @@ export function createApi(deps: ReportDeps = {}) {
     if (d.allowList && !roleAtLeast(c.var.principal.role, "admin"))
       throw new AppError("forbidden", "admin only");
     const results = [];
-    for (const id of await openCasesWithDigest(c.env.DB, digest)) {
+    for (const id of await caseStore(c.env.DB).openCasesWithDigest(digest)) {
       try {
         results.push({ ok: true, ...(await decide(c.env.DB, id, d, c.var.principal.id)) });
       } catch (e) {

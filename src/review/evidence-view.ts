@@ -5,6 +5,7 @@
  */
 
 import { AUDIT, auditLog, fileSubject } from "../cases/audit.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { getSettings } from "./settings.ts";
 
@@ -31,10 +32,7 @@ export async function revealEvidence(
 ): Promise<Response | RevealError> {
   const reason = req.reason.trim();
   if (reason.length < MIN_REASON || reason.length > MAX_REASON) return "bad_reason";
-  const row = await db
-    .prepare("SELECT message, purged_at FROM cases WHERE id = ?1")
-    .bind(req.caseId)
-    .first<{ message: string; purged_at: string | null }>();
+  const row = await caseStore(db).getRow(req.caseId);
   if (!row) return "not_found";
   if (row.purged_at) return "purged";
   const msg = JSON.parse(row.message) as MatchMessage;
