@@ -7,6 +7,13 @@ export interface Env {
   ORIGIN_URL?: string;
   SCAN_METHODS?: string;
   SCAN_PATHS?: string;
+  SCAN_PATHS_CASE_SENSITIVE?: string;
+  OTHER_METHOD_BODIES?: string;
+  /** HMAC key signing every forwarded request for the origin (secret; README: Origin signing). */
+  ORIGIN_SIGNING_KEY?: string;
+  /** Hosts of the review UI and the admin API; unset: both are mounted by path on every host. */
+  REVIEW_HOST?: string;
+  ADMIN_HOST?: string;
   BLOCK_STATUS?: string;
   MAX_BODY_BYTES?: string;
   HOLD_MEMORY_BYTES?: string;

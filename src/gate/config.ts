@@ -1,6 +1,7 @@
 import type { Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { SPOOL_PART_BYTES } from "../scan/hold.ts";
+import { compilePathPattern } from "./path.ts";
 
 /** Largest body the gate will ever accept, whatever MAX_BODY_BYTES says: Enterprise's request limit. */
 export const HARD_MAX_BODY_BYTES = 500 * 1024 * 1024;
@@ -11,10 +12,16 @@ export type FailMode = "closed" | "open";
 export interface GateConfig {
   /** Base URL of the origin; null forwards to the request's own URL (a Worker on a route). */
   originUrl: URL | null;
-  /** Methods whose bodies are scanned (upper case). */
+  /** Upload methods (upper case): scanned on SCAN_PATHS even without a body; see otherMethodBodies. */
   scanMethods: Set<string>;
-  /** Path patterns scanned: `*` matches any run of characters, including `/`. */
+  /** Path patterns scanned, matched against every reading of the path (src/gate/path.ts). */
   scanPaths: RegExp[];
+  /** Match SCAN_PATHS case-sensitively (default: no, as case-insensitive origins route `/UPLOAD`). */
+  scanPathsCaseSensitive: boolean;
+  /** A body sent with a method outside SCAN_METHODS on a scanned path: scanned, or refused with 400. */
+  otherMethodBodies: "scan" | "refuse";
+  /** Key of the HMAC header on every forwarded request (src/gate/origin-signature.ts); null: none. */
+  originSigningKey: string | null;
   /** Status of a block response (451 by default). */
   blockStatus: number;
   /** Bodies larger than this are refused with 413. */
@@ -57,10 +64,26 @@ function listVar(raw: string | undefined, fallback: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** Compiles a path pattern (`/upload/*`) into an anchored regular expression. */
-export function pathPattern(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`);
+function boolVar(name: string, raw: string | undefined, fallback: boolean): boolean {
+  const v = (raw ?? "").trim().toLowerCase();
+  if (v === "") return fallback;
+  if (v === "true" || v === "false") return v === "true";
+  throw new AppError("config_invalid", "gate misconfigured", `${name}=${raw}: want true or false`);
+}
+
+/** Shortest ORIGIN_SIGNING_KEY accepted: 32 characters, 128 bits or more of a random key. */
+export const MIN_SIGNING_KEY_CHARS = 32;
+
+function signingKeyVar(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  if (raw.length < MIN_SIGNING_KEY_CHARS) {
+    throw new AppError(
+      "config_invalid",
+      "gate misconfigured",
+      `ORIGIN_SIGNING_KEY: want at least ${MIN_SIGNING_KEY_CHARS} characters`,
+    );
+  }
+  return raw;
 }
 
 /** Reads and validates the configuration. Throws AppError("config_invalid") on a bad value. */
@@ -103,10 +126,22 @@ export function parseConfig(env: Env): GateConfig {
     1,
     HARD_MAX_BODY_BYTES,
   );
+  const otherBodies = (env.OTHER_METHOD_BODIES ?? "scan").trim().toLowerCase();
+  if (otherBodies !== "scan" && otherBodies !== "refuse") {
+    throw new AppError(
+      "config_invalid",
+      "gate misconfigured",
+      `OTHER_METHOD_BODIES=${env.OTHER_METHOD_BODIES}: want scan or refuse`,
+    );
+  }
+  const caseSensitive = boolVar("SCAN_PATHS_CASE_SENSITIVE", env.SCAN_PATHS_CASE_SENSITIVE, false);
   return {
     originUrl,
     scanMethods: new Set(listVar(env.SCAN_METHODS, "POST,PUT,PATCH").map((m) => m.toUpperCase())),
-    scanPaths: listVar(env.SCAN_PATHS, "/*").map(pathPattern),
+    scanPaths: listVar(env.SCAN_PATHS, "/*").map((g) => compilePathPattern(g, caseSensitive)),
+    scanPathsCaseSensitive: caseSensitive,
+    otherMethodBodies: otherBodies,
+    originSigningKey: signingKeyVar(env.ORIGIN_SIGNING_KEY),
     blockStatus: intVar("BLOCK_STATUS", env.BLOCK_STATUS, 451, 400, 599),
     maxBodyBytes,
     // Holding more than the largest body allowed would be pointless: clamp rather than refuse.

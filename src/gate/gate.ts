@@ -13,11 +13,14 @@ import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../l
 import { isolateBudget } from "../scan/budget.ts";
 import { BodyHold, spoolKey } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
+import { BodySha256 } from "./body-digest.ts";
 import { configFor, type GateConfig } from "./config.ts";
-import { forward } from "./forward.ts";
+import { type GateCredentials, gateCredentialsFor } from "./credentials.ts";
+import { type Delivery, forward } from "./forward.ts";
 import { type FileJudgement, judgeUpload } from "./judge.ts";
+import type { OriginVerdict } from "./origin-signature.ts";
 import { requestInfo } from "./request-info.ts";
-import { isScanned } from "./scope.ts";
+import { scopeOf } from "./scope.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** Header carrying the case id of a blocked upload. */
@@ -31,15 +34,28 @@ export interface WaitUntil {
 /** Handles one request in front of the origin. */
 export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const cfg = configFor(env);
-  if (!isScanned(request, cfg)) return passThrough(request, cfg);
+  const credentials = await gateCredentialsFor(env);
+  const scope = scopeOf(request, cfg);
+  if (scope === "pass") return passThrough(request, cfg, credentials);
+  if (scope === "refuse") {
+    await request.body?.cancel().catch(() => undefined);
+    return errorResponse(new AppError("bad_request", `${request.method} does not take a body here`));
+  }
   const info = requestInfo(request, cfg);
   let lists: ListMeta[];
   try {
     lists = activeLists(await viaBinding("KV", () => loadManifest(env.HASHES)), new Date());
   } catch (e) {
     // Nothing read yet: in fail-open mode the body can still stream through unscanned.
-    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg));
+    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg, credentials));
   }
+  // Signing covers the body's SHA-256: computed in the scan's one pass, only when signing.
+  const bodySha256 = cfg.originSigningKey !== null ? new BodySha256() : null;
+  const deliver = async (verdict: OriginVerdict): Promise<Delivery> => ({
+    verdict,
+    credentials,
+    bodySha256: verdict !== "unscanned" && bodySha256 ? await bodySha256.hex() : null,
+  });
   const hold = new BodyHold({
     bucket: env.EVIDENCE,
     spoolKey: spoolKey(crypto.randomUUID()),
@@ -48,7 +64,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
   });
   let scan: ScanResult;
   try {
-    scan = await scanUpload(request, {
+    scan = await scanUpload(bodySha256 ? bodySha256.wrap(request) : request, {
       algos: activeAlgorithms(lists),
       maxBodyBytes: cfg.maxBodyBytes,
       maxPartHeaderBytes: cfg.maxPartHeaderBytes,
@@ -63,7 +79,9 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     try {
       judged = await judgeUpload(env, cfg, lists, scan);
     } catch (e) {
-      return await scanFailed(e, cfg, env, info, () => forwardHeld(request, cfg, scan));
+      return await scanFailed(e, cfg, env, info, async () =>
+        forwardHeld(request, cfg, scan, await deliver("unscanned")),
+      );
     }
     let verdict = verdictOf(judged.flatMap((j) => j.hits));
     const imageErrors = judged.flatMap((j, i) => (j.imageError ? [`file ${i}: ${j.imageError}`] : []));
@@ -72,7 +90,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
       if (cfg.imageFailurePolicy === "hold") verdict = "block";
       else await recordUnscanned(env, unscannedMessage(`image not hashed: ${imageErrors.join(", ")}`, info));
     }
-    if (verdict === "clean") return await forwardHeld(request, cfg, scan);
+    if (verdict === "clean") return await forwardHeld(request, cfg, scan, await deliver("clean"));
     const caseId = newCaseId();
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
@@ -83,20 +101,27 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
       console.error("hashgate: match could not be recorded", caseId, e);
       return errorResponse(new AppError("scan_unavailable", "upload could not be processed, retry later"));
     }
-    if (verdict === "flag") return await forwardHeld(request, cfg, scan);
+    if (verdict === "flag") return await forwardHeld(request, cfg, scan, await deliver("flag"));
     return blockResponse(cfg, caseId);
   } finally {
     ctx.waitUntil(scan.body.discard().catch((e) => console.error("hashgate: spool cleanup failed", e)));
   }
 }
 
-function passThrough(request: Request, cfg: GateConfig): Promise<Response> {
+/** Forwards a request the gate did not scan, body streamed as it comes. */
+function passThrough(request: Request, cfg: GateConfig, credentials: GateCredentials): Promise<Response> {
   const len = request.headers.get("content-length");
-  return forward(request, cfg, request.body, len !== null && /^\d+$/.test(len) ? Number(len) : null);
+  const size = len !== null && /^\d+$/.test(len) ? Number(len) : null;
+  return forward(request, cfg, request.body, size, { verdict: "unscanned", bodySha256: null, credentials });
 }
 
-/** Forwards the held body. Failures are GateErrors, answered by the Worker's one error handler. */
-async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult): Promise<Response> {
+/** Forwards the held body. Failures are AppErrors, answered by the Worker's one error handler. */
+async function forwardHeld(
+  request: Request,
+  cfg: GateConfig,
+  scan: ScanResult,
+  delivery: Delivery,
+): Promise<Response> {
   let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
   try {
     if (scan.body.size > 0) body = await scan.body.stream();
@@ -105,7 +130,7 @@ async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult):
       cause: e,
     });
   }
-  return forward(request, cfg, body, body === null ? null : scan.body.size);
+  return forward(request, cfg, body, body === null ? null : scan.body.size, delivery);
 }
 
 /** Bad input answers its own error; a failing binding follows FAIL_MODE. */
