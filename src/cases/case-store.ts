@@ -1,7 +1,7 @@
 /**
  * Where case data is read and written: the `cases` table and the tables that hang off it
- * (`case_events`, `appeals`, `allow_list`, `unscanned`, and the `reports` columns a purge
- * clears). Every statement on them goes through the `CaseStore` interface, as list data goes
+ * (`case_events`, `appeals`, `unscanned`, and the `reports` columns a purge clears; the
+ * allow-list's `allow_entries` are in allow-list.ts). Every statement on them goes through the `CaseStore` interface, as list data goes
  * through lists/store.ts's ListStore and audit rows through audit.ts's AuditLog; `D1CaseStore`
  * is the one implementation. Methods that return statements let the caller run them in one D1
  * batch (a transition, its event, its audit row and its extras apply together or not at all).
@@ -18,12 +18,6 @@ import {
 } from "./store.ts";
 
 export type CaseSource = "queue" | "fallback" | "sweep";
-
-/** An allow-list row's key: the algorithm (md5, sha1, sha256, pdq) and the lower-case digest. */
-export interface AllowListEntry {
-  algo: string;
-  digest: string;
-}
 
 /** One case's row, the columns the kernel decides on. */
 export interface CaseRow {
@@ -92,14 +86,6 @@ export interface CaseStore {
   ): Promise<{ reported: string[]; dismissed: string[] }>;
   /** Clears a case's personal data (case row, report documents, appeal texts). */
   purge(caseId: string, at: string): D1PreparedStatement[];
-  isAllowListed(entries: AllowListEntry[]): Promise<boolean>;
-  addToAllowList(
-    entries: AllowListEntry[],
-    by: string,
-    caseId: string,
-    reason: string,
-    at: string,
-  ): D1PreparedStatement[];
 }
 
 export class D1CaseStore implements CaseStore {
@@ -124,7 +110,7 @@ export class D1CaseStore implements CaseStore {
         msg.request.ip,
         JSON.stringify(msg.request.identity),
         msg.request.path,
-        msg.files.length,
+        msg.files.length + (msg.omitted?.files ?? 0),
         JSON.stringify(listIds),
         JSON.stringify(msg),
         now,
@@ -134,9 +120,21 @@ export class D1CaseStore implements CaseStore {
   }
 
   async insertUnscanned(msg: UnscannedMessage): Promise<void> {
+    const files = msg.files ?? [];
     await this.db
-      .prepare("INSERT OR IGNORE INTO unscanned (id, created_at, reason, request) VALUES (?1, ?2, ?3, ?4)")
-      .bind(msg.id, msg.at, msg.reason, JSON.stringify(msg.request))
+      .prepare(
+        `INSERT OR IGNORE INTO unscanned (id, created_at, reason, request, code, file_count, files)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+      )
+      .bind(
+        msg.id,
+        msg.at,
+        msg.reason,
+        JSON.stringify(msg.request),
+        msg.code ?? "scan-failed",
+        files.length + (msg.omitted?.files ?? 0),
+        JSON.stringify(files),
+      )
       .run();
   }
 
@@ -291,32 +289,6 @@ export class D1CaseStore implements CaseStore {
       this.db.prepare("UPDATE reports SET xml = NULL, files = '{}' WHERE case_id = ?1").bind(caseId),
       this.db.prepare("UPDATE appeals SET complaint = '' WHERE case_id = ?1").bind(caseId),
     ];
-  }
-
-  async isAllowListed(entries: AllowListEntry[]): Promise<boolean> {
-    if (entries.length === 0) return false;
-    const where = entries.map((_, i) => `(algo = ?${2 * i + 1} AND digest = ?${2 * i + 2})`).join(" OR ");
-    const row = await this.db
-      .prepare(`SELECT 1 AS hit FROM allow_list WHERE ${where} LIMIT 1`)
-      .bind(...entries.flatMap((e) => [e.algo, e.digest]))
-      .first<{ hit: number }>();
-    return row !== null;
-  }
-
-  addToAllowList(
-    entries: AllowListEntry[],
-    by: string,
-    caseId: string,
-    reason: string,
-    at: string,
-  ): D1PreparedStatement[] {
-    return entries.map((e) =>
-      this.db
-        .prepare(
-          "INSERT OR IGNORE INTO allow_list (algo, digest, added_at, added_by, case_id, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(e.algo, e.digest, at, by, caseId, reason),
-    );
   }
 }
 

@@ -17,6 +17,7 @@ export async function insertCase(db: D1Database, msg: MatchMessage, source: Case
   return caseStore(db).insertCase(msg, source, listIds, now);
 }
 
+/** Records an upload forwarded unscanned, with the files it could not hash (idempotent). */
 export async function insertUnscanned(db: D1Database, msg: UnscannedMessage): Promise<void> {
   await caseStore(db).insertUnscanned(msg);
 }

@@ -143,7 +143,7 @@ describe("a match is never lost nor forwarded", () => {
     expect(res.status).toBe(451);
     const caseId = res.headers.get(CASE_HEADER)!;
     expect(await env.EVIDENCE.head(pendingKey(caseId))).not.toBeNull();
-    expect(await sweepPending(testEnv())).toBeGreaterThanOrEqual(1);
+    expect((await sweepPending(testEnv())).recorded).toBeGreaterThanOrEqual(1);
     expect(await env.EVIDENCE.head(pendingKey(caseId))).toBeNull();
     const rows = await env.DB.prepare("SELECT source FROM cases WHERE id = ?").bind(caseId).all();
     expect(rows.results).toEqual([{ source: "sweep" }]);
@@ -210,7 +210,7 @@ describe("origin failures", () => {
       testEnv({ ORIGIN_URL: "http://127.0.0.1:9", MATCHES: new CapturingQueue() as never }),
       testCtx().ctx,
     ).catch((e: unknown) => e);
-    // gateRequest throws GateErrors for the router's one error handler to answer.
+    // gateRequest throws AppErrors for the router's one error handler to answer.
     expect(res).toMatchObject({ code: "origin_unreachable", status: 502 });
   });
 });
