@@ -23,7 +23,7 @@ import { defaultOptions as jpegDefaults } from "@jsquash/jpeg/meta.js";
 import { pngFile } from "../test/image/png-encoder.ts";
 import { fixed, renderTable } from "./lib/stats.ts";
 
-/** The isolate memory a Worker has on Cloudflare (DESIGN.md), and the gate's default hold budget. */
+/** The isolate memory a Worker has on Cloudflare (README: Perceptual hashing), and the gate's default hold budget. */
 const ISOLATE_BYTES = 128 * 1024 * 1024;
 const HOLD_ISOLATE_BYTES = 32 * 1024 * 1024;
 /** What the rest of the isolate is assumed to take: code, compiled WASM, JS heap, a small PDQ index. */

@@ -1,22 +1,14 @@
 /**
- * Errors the gate answers with. Each has a stable `code` and an HTTP status; the wire body is
- * generic JSON (`{ error, message }`) and never names a list or a hash. Details go to logs.
+ * The one application error. An AppError has a `code`; the code alone decides the HTTP status
+ * (HTTP_STATUS, the one table); `publicMessage` is what the client reads and `message` (the
+ * detail) goes to the logs only. The wire body is generic JSON (`{ error, message }`) and never
+ * names a list or a hash. Domain errors (ListError, WorkflowError, ReportFlowError, …) extend
+ * it. Like Hono's HTTPException it answers for itself (`getResponse`), so Hono's default error
+ * handler and the Worker's one `onError` (src/index.ts) both render it.
  */
-export type GateErrorCode =
-  | "bad_request"
-  | "malformed_multipart"
-  | "length_mismatch"
-  | "body_too_large"
-  | "unsupported_encoding"
-  | "corrupt_encoding"
-  | "decoded_too_large"
-  | "malformed_json"
-  | "too_many_files"
-  | "scan_unavailable"
-  | "origin_unreachable"
-  | "config_invalid";
 
-const STATUS: Record<GateErrorCode, number> = {
+const HTTP_STATUS = {
+  // the gate
   bad_request: 400,
   malformed_multipart: 400,
   length_mismatch: 400,
@@ -29,20 +21,66 @@ const STATUS: Record<GateErrorCode, number> = {
   scan_unavailable: 503,
   origin_unreachable: 502,
   config_invalid: 500,
-};
+  // hash lists (admin API; the CLI maps them to exit codes)
+  invalid: 400,
+  "not-found": 404,
+  exists: 409,
+  conflict: 409,
+  // cases and the review API
+  not_found: 404,
+  forbidden: 403,
+  gone: 410,
+  purged: 410,
+  reason_required: 400,
+  // reporting
+  not_confirmed: 409,
+  uncertain: 409,
+  busy: 409,
+  rejected: 422,
+  remote: 502,
+  evidence_missing: 410,
+  md5_mismatch: 502,
+  retracted: 409,
+  finished: 409,
+  report_invalid: 422,
+  not_configured: 503,
+  // anything unexpected
+  unavailable: 503,
+} as const;
 
-export class GateError extends Error {
-  readonly code: GateErrorCode;
-  readonly status: number;
+export type AppErrorCode = keyof typeof HTTP_STATUS;
+export type AppErrorStatus = (typeof HTTP_STATUS)[AppErrorCode];
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 30;
+
+export class AppError extends Error {
+  readonly code: AppErrorCode;
+  readonly status: AppErrorStatus;
   /** Said to the client; `message` (for logs) may carry more detail. */
   readonly publicMessage: string;
-  constructor(code: GateErrorCode, publicMessage: string, detail?: string, options?: { cause?: unknown }) {
+  constructor(code: AppErrorCode, publicMessage: string, detail?: string, options?: { cause?: unknown }) {
     super(detail ?? publicMessage, options);
-    this.name = "GateError";
+    this.name = "AppError";
     this.code = code;
-    this.status = STATUS[code];
+    this.status = HTTP_STATUS[code];
     this.publicMessage = publicMessage;
   }
+
+  /** The JSON error response (with Retry-After on a 503). */
+  getResponse(): Response {
+    const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+    if (this.status === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+    return new Response(JSON.stringify({ error: this.code, message: this.publicMessage }), {
+      status: this.status,
+      headers,
+    });
+  }
+}
+
+/** What an error that is not an AppError is answered with (its detail goes to the logs). */
+export function unexpectedError(): AppError {
+  return new AppError("unavailable", "temporarily unavailable, retry later");
 }
 
 /** A binding (KV, R2, Queue, D1) failed while scanning: the upload cannot be judged. */
@@ -78,17 +116,9 @@ export function isLimitError(e: unknown): boolean {
   return e instanceof Error && LIMIT_MESSAGE.test(e.message);
 }
 
-/** Seconds a client should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = 30;
-
-/** The JSON error response for a GateError. */
-export function errorResponse(err: GateError): Response {
-  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
-  if (err.status === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-  return new Response(JSON.stringify({ error: err.code, message: err.publicMessage }), {
-    status: err.status,
-    headers,
-  });
+/** The JSON error response of an AppError. */
+export function errorResponse(err: AppError): Response {
+  return err.getResponse();
 }
 
 /**
@@ -101,7 +131,7 @@ export async function viaBinding<T>(binding: string, fn: () => Promise<T>, timeo
   try {
     return timeoutMs === undefined ? await fn() : await withTimeout(fn(), timeoutMs);
   } catch (e) {
-    if (e instanceof GateError || e instanceof ScanInfrastructureError) throw e;
+    if (e instanceof AppError || e instanceof ScanInfrastructureError) throw e;
     throw new ScanInfrastructureError(binding, e);
   }
 }

@@ -8,7 +8,7 @@ import { notifyUnnotified } from "./cases/notify.ts";
 import { sweepPending } from "./cases/record.ts";
 import { enforceRetention } from "./cases/retention.ts";
 import type { Env } from "./env.ts";
-import { errorResponse, GateError } from "./errors.ts";
+import { AppError, unexpectedError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
 import { appHosts, surfaceNotFound, surfaceOf } from "./gate/surfaces.ts";
 import { reviewApp } from "./review/app.ts";
@@ -38,10 +38,16 @@ app.route("/review", reviewApp);
 // A path of the apps' namespace without a route: answered here, never forwarded.
 app.all("*", () => surfaceNotFound());
 
+// The one error handler of the Worker's HTTP side (gate, review, admin): an AppError answers
+// for itself, with its detail logged when it is the Worker's fault; anything else is logged
+// and answered with a generic 503.
 app.onError((err) => {
-  if (err instanceof GateError) return errorResponse(err);
+  if (err instanceof AppError) {
+    if (err.status >= 500) console.error(`hashgate: ${err.code}`, err.message);
+    return err.getResponse();
+  }
   console.error("hashgate: unhandled error", err);
-  return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
+  return unexpectedError().getResponse();
 });
 
 export default {

@@ -1,28 +1,11 @@
 /**
  * Bearer-token auth for the admin API. `ADMIN_TOKEN` (a secret) holds one token, or several
- * as `name=token,name2=token2` so the audit log can say who acted. Unset: the API is off (403).
+ * as `name=token,name2=token2` so the audit log can say who acted (syntax: auth/tokens.ts).
+ * Unset: the API is off (403). A bad entry: the API answers 503 until the secret is fixed.
  */
 import type { MiddlewareHandler } from "hono";
-
-export interface AdminToken {
-  actor: string;
-  token: string;
-}
-
-/** Tokens shorter than this are refused as configuration: guessable. */
-export const MIN_TOKEN_CHARS = 24;
-
-export function parseAdminTokens(raw: string | undefined): AdminToken[] {
-  if (!raw?.trim()) return [];
-  return raw.split(",").flatMap((part) => {
-    const s = part.trim();
-    if (!s) return [];
-    const eq = s.indexOf("=");
-    const t =
-      eq < 0 ? { actor: "admin", token: s } : { actor: s.slice(0, eq).trim(), token: s.slice(eq + 1).trim() };
-    return t.token.length >= MIN_TOKEN_CHARS && t.actor ? [t] : [];
-  });
-}
+import { AuthConfigError } from "../auth/roles.ts";
+import { adminTokens } from "../auth/tokens.ts";
 
 async function sha256(s: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
@@ -42,7 +25,14 @@ export function adminAuth(): MiddlewareHandler<{
   Variables: { actor: string };
 }> {
   return async function adminAuthMiddleware(c, next) {
-    const tokens = parseAdminTokens(c.env.ADMIN_TOKEN);
+    let tokens: ReturnType<typeof adminTokens>;
+    try {
+      tokens = adminTokens(c.env);
+    } catch (e) {
+      if (!(e instanceof AuthConfigError)) throw e;
+      console.error("hashgate admin: ADMIN_TOKEN invalid", e.message);
+      return c.json({ error: "admin_misconfigured", message: "admin token configuration is invalid" }, 503);
+    }
     if (tokens.length === 0) return c.json({ error: "forbidden", message: "admin disabled" }, 403);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
     let actor: string | undefined;

@@ -3,8 +3,8 @@
  * lists API): how many messages are parked, and replaying them into MATCHES.
  */
 import { Hono } from "hono";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import { listDeadLetters, replayDeadLetters } from "../cases/dead-letter.ts";
-import { auditListChange } from "../cases/list-audit.ts";
 import type { Env } from "../env.ts";
 import { adminAuth } from "./auth.ts";
 
@@ -19,9 +19,9 @@ dlqRoutes.get("/", async (c) => {
 
 dlqRoutes.post("/replay", async (c) => {
   const replayed = await replayDeadLetters(c.env);
-  await auditListChange(c.env.DB, {
+  await auditLog(c.env.DB).write({
     actor: c.get("actor"),
-    action: "dlq.replay",
+    action: AUDIT.dlqReplay,
     subject: "queue:matches",
     detail: { replayed },
   });

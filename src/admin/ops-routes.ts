@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { listAllowEntries, revokeAllowEntry } from "../cases/allow-list.ts";
-import { auditListChange } from "../cases/list-audit.ts";
+import { auditLog } from "../cases/audit.ts";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
 import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
 
@@ -85,7 +85,7 @@ opsRoutes.post("/allow-list/:id/revoke", async (c) => {
     return c.json({ error: "not-found", message: "no such entry" }, 404);
   const entry = await revokeAllowEntry(c.env.DB, id, c.var.actor);
   if (!entry) return c.json({ error: "not-found", message: "no such active entry" }, 404);
-  await auditListChange(c.env.DB, {
+  await auditLog(c.env.DB).write({
     actor: c.var.actor,
     action: "allowlist.revoke",
     subject: `allow:${id}`,

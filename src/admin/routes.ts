@@ -6,7 +6,7 @@
  * counts and history. Every change is written to D1 `audit_log` with the acting token's name.
  */
 import { Hono } from "hono";
-import { auditListChange } from "../cases/list-audit.ts";
+import { auditLog } from "../cases/audit.ts";
 import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
@@ -36,13 +36,6 @@ export const MAX_ADMIN_DELTA_OPS = 250;
 /** Bytes of a delta body read at most (~250 lines of the longest form fit easily). */
 const MAX_DELTA_BODY_BYTES = 256 * 1024;
 
-const HTTP_OF: Record<ListError["code"], 400 | 404 | 409> = {
-  invalid: 400,
-  "not-found": 404,
-  exists: 409,
-  conflict: 409,
-};
-
 function describe(list: ListMeta, now: Date) {
   return { ...list, status: listStatus(list, now) };
 }
@@ -50,12 +43,6 @@ function describe(list: ListMeta, now: Date) {
 export const adminRoutes = new Hono<AdminApp>();
 
 adminRoutes.use("*", adminAuth());
-
-adminRoutes.onError((err, c) => {
-  if (err instanceof ListError) return c.json({ error: err.code, message: err.message }, HTTP_OF[err.code]);
-  console.error("hashgate admin: unhandled error", err);
-  return c.json({ error: "internal", message: "admin operation failed" }, 500);
-});
 
 adminRoutes.get("/lists", async (c) => {
   const now = new Date();
@@ -81,7 +68,7 @@ async function changed<T>(
   detail: Record<string, unknown>,
   result: T,
 ): Promise<T> {
-  await auditListChange(c.env.DB, { actor: c.var.actor, action, subject, detail });
+  await auditLog(c.env.DB).write({ actor: c.var.actor, action, subject, detail });
   forgetManifest(c.env.HASHES);
   return result;
 }

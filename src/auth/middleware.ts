@@ -8,15 +8,8 @@ import { getCookie } from "hono/cookie";
 import type { JWTVerifyGetKey } from "jose";
 import type { Env } from "../env.ts";
 import { type AccessConfig, AccessTokenError, verifyAccessJwt } from "./access-jwt.ts";
-import {
-  AuthConfigError,
-  findApiToken,
-  type Principal,
-  parseApiTokens,
-  parseRoleMap,
-  type Role,
-  roleAtLeast,
-} from "./roles.ts";
+import { AuthConfigError, findApiToken, type Principal, type Role, roleAtLeast } from "./roles.ts";
+import { reviewAuthConfig } from "./tokens.ts";
 
 export interface AuthVariables {
   principal: Principal;
@@ -50,7 +43,7 @@ export async function resolvePrincipal(c: AuthCtx, opts: AuthOptions): Promise<P
   try {
     const authz = c.req.header("authorization");
     if (authz?.startsWith("Bearer ")) {
-      const token = await findApiToken(parseApiTokens(c.env.REVIEW_API_TOKENS), authz.slice(7).trim());
+      const token = await findApiToken(reviewAuthConfig(c.env).apiTokens, authz.slice(7).trim());
       if (!token) return deny(c, 401, "unauthenticated");
       return { id: token.label, role: token.role, via: "token" };
     }
@@ -58,7 +51,7 @@ export async function resolvePrincipal(c: AuthCtx, opts: AuthOptions): Promise<P
     const cfg = accessConfig(c.env);
     if (!jwt || !cfg) return deny(c, 401, "unauthenticated");
     const who = await verifyAccessJwt(jwt, cfg, opts.keys);
-    const role = parseRoleMap(c.env.REVIEW_ROLES).get(who.email);
+    const role = reviewAuthConfig(c.env).roles.get(who.email);
     // Access let them in, but nobody gave them a role here.
     if (!role) return deny(c, 403, "forbidden");
     return { id: who.email, role, via: "access" };

@@ -5,57 +5,21 @@
  */
 
 import type { Env } from "../env.ts";
+import { type CaseSource, caseStore } from "./case-store.ts";
 import type { MatchMessage, UnscannedMessage } from "./messages.ts";
 import { isGateMessage } from "./messages.ts";
 import { notifyNewCase } from "./notify.ts";
-
-export type CaseSource = "queue" | "fallback" | "sweep";
 
 /** Inserts the case of a match message unless it exists. Returns true if a row was written. */
 export async function insertCase(db: D1Database, msg: MatchMessage, source: CaseSource): Promise<boolean> {
   const listIds = [...new Set(msg.files.flatMap((f) => f.matches.map((m) => m.listId)))].sort();
   const now = new Date().toISOString();
-  const res = await db
-    .prepare(
-      `INSERT OR IGNORE INTO cases
-         (id, created_at, verdict, status, source, uploader_ip, identity, request_path, file_count, list_ids, message, updated_at)
-       VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-    )
-    .bind(
-      msg.caseId,
-      msg.at,
-      msg.verdict,
-      source,
-      msg.request.ip,
-      JSON.stringify(msg.request.identity),
-      msg.request.path,
-      msg.files.length + (msg.omitted?.files ?? 0),
-      JSON.stringify(listIds),
-      JSON.stringify(msg),
-      now,
-    )
-    .run();
-  return (res.meta.changes ?? 0) > 0;
+  return caseStore(db).insertCase(msg, source, listIds, now);
 }
 
 /** Records an upload forwarded unscanned, with the files it could not hash (idempotent). */
 export async function insertUnscanned(db: D1Database, msg: UnscannedMessage): Promise<void> {
-  const files = msg.files ?? [];
-  await db
-    .prepare(
-      `INSERT OR IGNORE INTO unscanned (id, created_at, reason, request, code, file_count, files)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-    )
-    .bind(
-      msg.id,
-      msg.at,
-      msg.reason,
-      JSON.stringify(msg.request),
-      msg.code ?? "scan-failed",
-      files.length + (msg.omitted?.files ?? 0),
-      JSON.stringify(files),
-    )
-    .run();
+  await caseStore(db).insertUnscanned(msg);
 }
 
 /** Queue consumer: one D1 write per message; a failed write retries that message only. */

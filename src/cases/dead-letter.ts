@@ -9,6 +9,16 @@ import type { Env } from "../env.ts";
 
 export const DLQ_PREFIX = "dlq/";
 
+/** The R2 key of a parked message: `dlq/<message id>.json`. */
+function parkedKey(messageId: string): string {
+  return `${DLQ_PREFIX}${safeId(messageId)}.json`;
+}
+
+/** The message id a parked key was written for. */
+function parkedId(key: string): string {
+  return key.slice(DLQ_PREFIX.length).replace(/\.json$/, "");
+}
+
 /** Dead-letter queues are named `<queue>-dlq` (wrangler.toml). */
 export function isDeadLetterQueue(queue: string): boolean {
   return queue.endsWith("-dlq");
@@ -33,7 +43,7 @@ export async function parkDeadLetters(batch: MessageBatch<unknown>, env: Env): P
       body: m.body,
     };
     try {
-      await env.EVIDENCE.put(`${DLQ_PREFIX}${safeId(m.id)}.json`, JSON.stringify(parked), {
+      await env.EVIDENCE.put(parkedKey(m.id), JSON.stringify(parked), {
         httpMetadata: { contentType: "application/json" },
       });
       console.error("hashgate: dead letter parked", m.id);
@@ -48,7 +58,7 @@ export async function parkDeadLetters(batch: MessageBatch<unknown>, env: Env): P
 /** Ids of parked dead letters (never their content: it holds uploader data). */
 export async function listDeadLetters(env: Env, limit = 1000): Promise<string[]> {
   const listed = await env.EVIDENCE.list({ prefix: DLQ_PREFIX, limit });
-  return listed.objects.map((o) => o.key.slice(DLQ_PREFIX.length).replace(/\.json$/, ""));
+  return listed.objects.map((o) => parkedId(o.key));
 }
 
 /** Sends parked dead letters back to MATCHES and removes them. Returns how many were replayed. */

@@ -5,6 +5,7 @@
  */
 
 import type { Env } from "../env.ts";
+import { caseStore } from "./case-store.ts";
 import type { MatchMessage } from "./messages.ts";
 
 export function newCaseNotification(msg: MatchMessage, reviewUrl: string | null) {
@@ -38,9 +39,8 @@ export async function notifyNewCase(
   doFetch: typeof fetch = fetch,
 ): Promise<boolean> {
   if (!env.NOTIFY_WEBHOOK_URL) return false;
-  const row = await env.DB.prepare("SELECT notified_at FROM cases WHERE id = ?1")
-    .bind(msg.caseId)
-    .first<{ notified_at: string | null }>();
+  const store = caseStore(env.DB);
+  const row = await store.getRow(msg.caseId);
   if (!row || row.notified_at) return false;
   let res: Response;
   try {
@@ -53,9 +53,7 @@ export async function notifyNewCase(
     throw new NotifyError(`notify webhook unreachable: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!res.ok) throw new NotifyError(`notify webhook answered HTTP ${res.status}`);
-  await env.DB.prepare("UPDATE cases SET notified_at = ?1 WHERE id = ?2 AND notified_at IS NULL")
-    .bind(new Date().toISOString(), msg.caseId)
-    .run();
+  await store.markNotified(msg.caseId, new Date().toISOString());
   return true;
 }
 
@@ -75,15 +73,11 @@ export async function notifyUnnotified(
 ): Promise<number> {
   if (!env.NOTIFY_WEBHOOK_URL) return 0;
   const before = new Date(now.getTime() - NOTIFY_SWEEP_AFTER_MS).toISOString();
-  const rows = await env.DB.prepare(
-    "SELECT message FROM cases WHERE notified_at IS NULL AND purged_at IS NULL AND created_at < ?1 ORDER BY created_at LIMIT ?2",
-  )
-    .bind(before, limit)
-    .all<{ message: string }>();
+  const messages = await caseStore(env.DB).unnotifiedMessages(before, limit);
   let sent = 0;
-  for (const r of rows.results) {
+  for (const message of messages) {
     try {
-      if (await notifyNewCase(env, JSON.parse(r.message) as MatchMessage, doFetch)) sent++;
+      if (await notifyNewCase(env, JSON.parse(message) as MatchMessage, doFetch)) sent++;
     } catch (e) {
       console.error("hashgate: notification sweep stopped", e);
       break;

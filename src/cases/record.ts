@@ -7,6 +7,7 @@
 
 import type { Env } from "../env.ts";
 import { ScanInfrastructureError, withTimeout } from "../errors.ts";
+import { caseStore } from "./case-store.ts";
 import { insertCase } from "./consumer.ts";
 import { evidenceMetaKey, r2PutTimeoutMs } from "./evidence.ts";
 import { fitMatchMessage, fitUnscannedMessage } from "./message-size.ts";
@@ -14,8 +15,10 @@ import { isGateMessage, type MatchMessage, type UnscannedMessage } from "./messa
 
 export type RecordPath = "queue" | "d1" | "r2-pending";
 
+const PENDING_PREFIX = "pending/";
+
 export function pendingKey(caseId: string): string {
-  return `pending/${caseId}`;
+  return `${PENDING_PREFIX}${caseId}`;
 }
 
 /**
@@ -81,7 +84,7 @@ export async function sweepPending(env: Env, limit = 100): Promise<SweepReport> 
   let cursor: string | undefined;
   let seen = 0;
   do {
-    const listed = await env.EVIDENCE.list({ prefix: "pending/", limit, ...(cursor ? { cursor } : {}) });
+    const listed = await env.EVIDENCE.list({ prefix: PENDING_PREFIX, limit, ...(cursor ? { cursor } : {}) });
     for (const obj of listed.objects) {
       seen++;
       try {
@@ -106,9 +109,9 @@ async function sweepOne(env: Env, key: string, report: SweepReport): Promise<voi
   } catch {
     msg = null;
   }
-  if (!isGateMessage(msg) || msg.type !== "match" || `pending/${msg.caseId}` !== key) {
+  if (!isGateMessage(msg) || msg.type !== "match" || pendingKey(msg.caseId) !== key) {
     // Unreadable: keep the bytes for an operator, out of the way of later markers.
-    await env.EVIDENCE.put(`${UNREADABLE_PENDING_PREFIX}${key.slice("pending/".length)}`, text);
+    await env.EVIDENCE.put(`${UNREADABLE_PENDING_PREFIX}${key.slice(PENDING_PREFIX.length)}`, text);
     await env.EVIDENCE.delete(key);
     console.error("hashgate: unreadable pending marker moved aside", key);
     report.unreadable.push(key);
@@ -117,7 +120,7 @@ async function sweepOne(env: Env, key: string, report: SweepReport): Promise<voi
   // A marker written before messages were cut may be too large for a D1 row: cut it now.
   const inserted = await insertCase(env.DB, fitMatchMessage(msg, evidenceMetaKey(msg.caseId)), "sweep");
   // INSERT OR IGNORE also ignores a row D1 refuses (a CHECK): delete the marker only once the case exists.
-  if (!inserted && !(await env.DB.prepare("SELECT 1 FROM cases WHERE id = ?1").bind(msg.caseId).first()))
+  if (!inserted && !(await caseStore(env.DB).getRow(msg.caseId)))
     throw new Error(`case ${msg.caseId} refused by D1`);
   await env.EVIDENCE.delete(key);
   report.recorded++;

@@ -7,7 +7,9 @@
  * is repaired by the next run. Cases still open (new, in review, confirmed, appealed) are kept.
  */
 import type { Env } from "../env.ts";
-import { AUDIT, auditStatement } from "./audit.ts";
+import { AUDIT, auditLog } from "./audit.ts";
+import { caseStore } from "./case-store.ts";
+import { evidencePrefix } from "./evidence.ts";
 
 /** The legal minimum: one year after a report. */
 export const MIN_REPORTED_RETENTION_DAYS = 365;
@@ -22,12 +24,36 @@ export interface RetentionPolicy {
   dismissedDays: number;
 }
 
+export class RetentionConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RetentionConfigError";
+  }
+}
+
+/** A whole number of days, or the default when unset; anything else is a configuration error. */
+function days(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined || v.trim() === "") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RetentionConfigError(`${name} must be a whole number of days, not "${v}"`);
+  return n;
+}
+
+const cache = new WeakMap<object, RetentionPolicy>();
+
+/** The retention policy, read and validated once per isolate (per env object). */
 export function retentionPolicy(env: Env): RetentionPolicy {
-  const num = (v: string | undefined, d: number) => {
-    const n = Number(v);
-    return v !== undefined && v !== "" && Number.isFinite(n) && n >= 0 ? Math.floor(n) : d;
-  };
-  const reported = num(env.REPORTED_RETENTION_DAYS, MIN_REPORTED_RETENTION_DAYS);
+  let policy = cache.get(env);
+  if (!policy) {
+    policy = parsePolicy(env);
+    cache.set(env, policy);
+  }
+  return policy;
+}
+
+function parsePolicy(env: Env): RetentionPolicy {
+  const reported = days("REPORTED_RETENTION_DAYS", env.REPORTED_RETENTION_DAYS, MIN_REPORTED_RETENTION_DAYS);
   if (reported < MIN_REPORTED_RETENTION_DAYS) {
     console.warn(
       `hashgate retention: REPORTED_RETENTION_DAYS=${reported} is below the legal minimum; using 365`,
@@ -35,7 +61,10 @@ export function retentionPolicy(env: Env): RetentionPolicy {
   }
   return {
     reportedDays: Math.max(MIN_REPORTED_RETENTION_DAYS, reported),
-    dismissedDays: Math.max(1, num(env.DISMISSED_RETENTION_DAYS, DEFAULT_DISMISSED_RETENTION_DAYS)),
+    dismissedDays: Math.max(
+      1,
+      days("DISMISSED_RETENTION_DAYS", env.DISMISSED_RETENTION_DAYS, DEFAULT_DISMISSED_RETENTION_DAYS),
+    ),
   };
 }
 
@@ -47,7 +76,7 @@ export interface RetentionResult {
 async function deleteEvidence(bucket: R2Bucket, caseId: string): Promise<void> {
   let cursor: string | undefined;
   do {
-    const page = await bucket.list({ prefix: `evidence/${caseId}/`, ...(cursor ? { cursor } : {}) });
+    const page = await bucket.list({ prefix: evidencePrefix(caseId), ...(cursor ? { cursor } : {}) });
     if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
@@ -57,18 +86,10 @@ async function purgeCase(env: Env, caseId: string, why: string, at: string): Pro
   await deleteEvidence(env.EVIDENCE, caseId);
   const db = env.DB;
   await db.batch([
-    db
-      .prepare(
-        `UPDATE cases SET purged_at = ?1, updated_at = ?1, message = '{"purged":true}', uploader_ip = NULL,
-           identity = NULL, request_path = NULL WHERE id = ?2`,
-      )
-      .bind(at, caseId),
-    db.prepare("UPDATE reports SET xml = NULL, files = '{}' WHERE case_id = ?1").bind(caseId),
-    db.prepare("UPDATE appeals SET complaint = '' WHERE case_id = ?1").bind(caseId),
-    auditStatement(
-      db,
+    ...caseStore(db).purge(caseId, at),
+    auditLog(db).insert(
       { actor: "system:retention", action: AUDIT.purge, subject: `case:${caseId}`, detail: { why } },
-      at,
+      { at },
     ),
   ]);
 }
@@ -79,28 +100,17 @@ export async function enforceRetention(env: Env, now: Date = new Date()): Promis
   const reportedCutoff = new Date(now.getTime() - policy.reportedDays * DAY_MS).toISOString();
   const dismissedCutoff = new Date(now.getTime() - policy.dismissedDays * DAY_MS).toISOString();
   const at = now.toISOString();
-  const reported = await env.DB.prepare(
-    `SELECT c.id FROM cases c JOIN reports r ON r.case_id = c.id
-     WHERE c.status = 'reported' AND c.purged_at IS NULL AND r.finished_at IS NOT NULL AND r.finished_at <= ?1
-     LIMIT ${PURGE_BATCH}`,
-  )
-    .bind(reportedCutoff)
-    .all<{ id: string }>();
-  const dismissed = await env.DB.prepare(
-    `SELECT c.id FROM cases c
-     WHERE c.status = 'dismissed' AND c.purged_at IS NULL AND c.decided_at IS NOT NULL AND c.decided_at <= ?1
-       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.id
-         AND (r.finished_at IS NULL OR r.finished_at > ?2) AND r.state NOT IN ('rejected', 'retracted'))
-     LIMIT ${PURGE_BATCH}`,
-  )
-    .bind(dismissedCutoff, reportedCutoff)
-    .all<{ id: string }>();
+  const { reported, dismissed } = await caseStore(env.DB).purgeCandidates(
+    reportedCutoff,
+    dismissedCutoff,
+    PURGE_BATCH,
+  );
   const out: RetentionResult = { reported: [], dismissed: [] };
-  for (const { id } of reported.results) {
+  for (const id of reported) {
     await purgeCase(env, id, `reported more than ${policy.reportedDays} days ago`, at);
     out.reported.push(id);
   }
-  for (const { id } of dismissed.results) {
+  for (const id of dismissed) {
     await purgeCase(env, id, `dismissed more than ${policy.dismissedDays} days ago`, at);
     out.dismissed.push(id);
   }

@@ -1,6 +1,10 @@
-/** Read side of the case table: case lists with filters, case detail, uploader history. */
+/**
+ * Read side of the case table (case lists with filters, case detail, uploader history): part
+ * of the D1 implementation of CaseStore (case-store.ts), which is how the rest of the code
+ * reads them.
+ */
 import type { MatchMessage } from "./messages.ts";
-import type { CaseStatus } from "./workflow.ts";
+import type { CaseStatus } from "./status.ts";
 
 export interface CaseFilter {
   status?: CaseStatus;

@@ -4,14 +4,12 @@
  * `case_events` row and the `audit_log` row, the latter two only if the update applied
  * (`changes() = 1`), so a lost race records nothing and answers a conflict.
  */
-import { AUDIT } from "./audit.ts";
+import { AppError } from "../errors.ts";
+import { AUDIT, auditLog } from "./audit.ts";
+import { type CaseState, caseStore } from "./case-store.ts";
+import type { CaseStatus } from "./status.ts";
 
-export const CASE_STATUSES = ["new", "in_review", "confirmed", "dismissed", "reported", "appealed"] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
-
-export function isCaseStatus(s: string): s is CaseStatus {
-  return (CASE_STATUSES as readonly string[]).includes(s);
-}
+export { CASE_STATUSES, type CaseStatus, isCaseStatus } from "./status.ts";
 
 export type CaseAction = "start" | "confirm" | "dismiss" | "escalate" | "report" | "appeal";
 
@@ -27,12 +25,11 @@ const FROM: Record<CaseAction, readonly CaseStatus[]> = {
 
 export type WorkflowErrorCode = "not_found" | "conflict" | "purged" | "bad_request";
 
-export class WorkflowError extends Error {
-  readonly code: WorkflowErrorCode;
+export class WorkflowError extends AppError {
+  declare readonly code: WorkflowErrorCode;
   constructor(code: WorkflowErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "WorkflowError";
-    this.code = code;
   }
 }
 
@@ -49,21 +46,8 @@ export interface TransitionResult {
   to: CaseStatus;
 }
 
-interface CaseState {
-  status: CaseStatus;
-  purged_at: string | null;
-  reported: number;
-}
-
 async function readState(db: D1Database, caseId: string): Promise<CaseState> {
-  const row = await db
-    .prepare(
-      `SELECT status, purged_at,
-         EXISTS (SELECT 1 FROM reports r WHERE r.case_id = cases.id AND r.state = 'finished') AS reported
-       FROM cases WHERE id = ?1`,
-    )
-    .bind(caseId)
-    .first<CaseState>();
+  const row = await caseStore(db).getState(caseId);
   if (!row) throw new WorkflowError("not_found", "no such case");
   return row;
 }
@@ -100,33 +84,26 @@ export function transitionStatements(
 ): D1PreparedStatement[] {
   const decides = req.action === "confirm" || req.action === "dismiss";
   return [
-    db
-      .prepare(
-        `UPDATE cases SET status = ?1, updated_at = ?2,
-           decided_at = CASE WHEN ?3 THEN ?2 ELSE decided_at END,
-           decided_by = CASE WHEN ?3 THEN ?4 ELSE decided_by END,
-           escalated = CASE WHEN ?5 THEN 1 ELSE escalated END
-         WHERE id = ?6 AND status = ?7 AND purged_at IS NULL`,
-      )
-      .bind(to, at, decides ? 1 : 0, req.actor, req.action === "escalate" ? 1 : 0, req.caseId, from),
-    db
-      .prepare(
-        `INSERT INTO case_events (case_id, at, actor, action, from_status, to_status, reason)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE changes() = 1`,
-      )
-      .bind(req.caseId, at, req.actor, req.action, from, to, req.reason),
-    db
-      .prepare(
-        `INSERT INTO audit_log (at, actor, action, subject, detail)
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1`,
-      )
-      .bind(
-        at,
-        req.actor,
-        AUDIT.transition,
-        `case:${req.caseId}`,
-        JSON.stringify({ action: req.action, from, to, reason: req.reason }),
-      ),
+    ...caseStore(db).transition({
+      caseId: req.caseId,
+      actor: req.actor,
+      action: req.action,
+      reason: req.reason,
+      from,
+      to,
+      at,
+      decides,
+      escalates: req.action === "escalate",
+    }),
+    auditLog(db).insert(
+      {
+        actor: req.actor,
+        action: AUDIT.transition,
+        subject: `case:${req.caseId}`,
+        detail: { action: req.action, from, to, reason: req.reason },
+      },
+      { at, ifChanged: true },
+    ),
   ];
 }
 
@@ -160,13 +137,7 @@ export function appealOutcomeStatement(
   by: string,
   at: string,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE appeals SET outcome = ?1, decided_at = ?2, decided_by = ?3
-       WHERE case_id = ?4 AND outcome IS NULL AND EXISTS
-         (SELECT 1 FROM case_events WHERE case_id = ?4 AND at = ?2 AND actor = ?3)`,
-    )
-    .bind(outcome, at, by, caseId);
+  return caseStore(db).appealOutcome(caseId, outcome, by, at);
 }
 
 /** Files an appeal: reopens the case. An appeal on an already appealed case is recorded once. */
@@ -178,28 +149,14 @@ export async function fileAppeal(
 ): Promise<{ appealId: number; status: CaseStatus; reopened: boolean }> {
   const state = await readState(db, caseId);
   if (state.status === "appealed") {
-    const open = await db
-      .prepare("SELECT id FROM appeals WHERE case_id = ?1 AND outcome IS NULL ORDER BY id DESC LIMIT 1")
-      .bind(caseId)
-      .first<{ id: number }>();
-    if (open) return { appealId: open.id, status: "appealed", reopened: false };
+    const open = await caseStore(db).openAppealId(caseId);
+    if (open !== null) return { appealId: open, status: "appealed", reopened: false };
   }
   const res = await transition(
     db,
     { caseId, action: "appeal", actor, reason: complaint.slice(0, 2000) },
-    (from, _to, at) => [
-      db
-        .prepare(
-          `INSERT INTO appeals (case_id, at, actor, complaint, previous_status)
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS
-           (SELECT 1 FROM case_events WHERE case_id = ?1 AND at = ?2 AND action = 'appeal')`,
-        )
-        .bind(caseId, at, actor, complaint, from),
-    ],
+    (from, _to, at) => [caseStore(db).insertAppeal(caseId, at, actor, complaint, from)],
   );
-  const row = await db
-    .prepare("SELECT id FROM appeals WHERE case_id = ?1 ORDER BY id DESC LIMIT 1")
-    .bind(caseId)
-    .first<{ id: number }>();
-  return { appealId: row?.id ?? 0, status: res.to, reopened: true };
+  const latest = await caseStore(db).latestAppealId(caseId);
+  return { appealId: latest ?? 0, status: res.to, reopened: true };
 }

@@ -1,5 +1,5 @@
 import type { Env } from "../env.ts";
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { SPOOL_PART_BYTES } from "../scan/hold.ts";
 import {
   DEFAULT_MAX_DECODE_RATIO,
@@ -80,7 +80,7 @@ function intVar(name: string, raw: string | undefined, fallback: number, min: nu
   if (raw === undefined || raw.trim() === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `${name}=${raw}: want an integer in ${min}..${max}`,
@@ -100,7 +100,7 @@ function boolVar(name: string, raw: string | undefined, fallback: boolean): bool
   const v = (raw ?? "").trim().toLowerCase();
   if (v === "") return fallback;
   if (v === "true" || v === "false") return v === "true";
-  throw new GateError("config_invalid", "gate misconfigured", `${name}=${raw}: want true or false`);
+  throw new AppError("config_invalid", "gate misconfigured", `${name}=${raw}: want true or false`);
 }
 
 /** Shortest ORIGIN_SIGNING_KEY accepted: 32 characters, 128 bits or more of a random key. */
@@ -109,7 +109,7 @@ export const MIN_SIGNING_KEY_CHARS = 32;
 function signingKeyVar(raw: string | undefined): string | null {
   if (raw === undefined || raw === "") return null;
   if (raw.length < MIN_SIGNING_KEY_CHARS) {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `ORIGIN_SIGNING_KEY: want at least ${MIN_SIGNING_KEY_CHARS} characters`,
@@ -118,26 +118,26 @@ function signingKeyVar(raw: string | undefined): string | null {
   return raw;
 }
 
-/** Reads and validates the configuration. Throws GateError("config_invalid") on a bad value. */
+/** Reads and validates the configuration. Throws AppError("config_invalid") on a bad value. */
 export function parseConfig(env: Env): GateConfig {
   let originUrl: URL | null = null;
   if (env.ORIGIN_URL && env.ORIGIN_URL.trim() !== "") {
     try {
       originUrl = new URL(env.ORIGIN_URL.trim());
     } catch {
-      throw new GateError(
+      throw new AppError(
         "config_invalid",
         "gate misconfigured",
         `ORIGIN_URL is not a URL: ${env.ORIGIN_URL}`,
       );
     }
     if (originUrl.protocol !== "http:" && originUrl.protocol !== "https:") {
-      throw new GateError("config_invalid", "gate misconfigured", "ORIGIN_URL must be http(s)");
+      throw new AppError("config_invalid", "gate misconfigured", "ORIGIN_URL must be http(s)");
     }
   }
   const failMode = (env.FAIL_MODE ?? "closed").trim().toLowerCase();
   if (failMode !== "closed" && failMode !== "open") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `FAIL_MODE=${env.FAIL_MODE}: want closed or open`,
@@ -145,7 +145,7 @@ export function parseConfig(env: Env): GateConfig {
   }
   const imagePolicy = (env.IMAGE_FAILURE_POLICY ?? "forward").trim().toLowerCase();
   if (imagePolicy !== "forward" && imagePolicy !== "hold") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `IMAGE_FAILURE_POLICY=${env.IMAGE_FAILURE_POLICY}: want forward or hold`,
@@ -153,7 +153,7 @@ export function parseConfig(env: Env): GateConfig {
   }
   const noListMode = (env.NO_LIST_MODE ?? "open").trim().toLowerCase();
   if (noListMode !== "closed" && noListMode !== "open") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `NO_LIST_MODE=${env.NO_LIST_MODE}: want closed or open`,
@@ -168,7 +168,7 @@ export function parseConfig(env: Env): GateConfig {
   );
   const otherBodies = (env.OTHER_METHOD_BODIES ?? "scan").trim().toLowerCase();
   if (otherBodies !== "scan" && otherBodies !== "refuse") {
-    throw new GateError(
+    throw new AppError(
       "config_invalid",
       "gate misconfigured",
       `OTHER_METHOD_BODIES=${env.OTHER_METHOD_BODIES}: want scan or refuse`,

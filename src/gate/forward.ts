@@ -4,7 +4,7 @@
  * any absolute URL in the request line cannot redirect it.
  */
 
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import type { GateConfig } from "./config.ts";
 import { type GateCredentials, stripGateCredentials } from "./credentials.ts";
 import { type OriginStamp, originSignature, SIGNATURE_HEADER } from "./origin-signature.ts";
@@ -93,7 +93,7 @@ export async function forward(
   try {
     return await fetch(target.href, init);
   } catch (e) {
-    throw new GateError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
+    throw new AppError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
       cause: e,
     });
   }

@@ -16,11 +16,11 @@ import type {
 } from "../cases/messages.ts";
 import { recordCase, recordUnscanned } from "../cases/record.ts";
 import type { Env } from "../env.ts";
-import { errorResponse, GateError, isLimitError, ScanInfrastructureError, viaBinding } from "../errors.ts";
+import { AppError, errorResponse, isLimitError, ScanInfrastructureError, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
 import { holdShare, isolateBudget } from "../scan/budget.ts";
-import { BodyHold } from "../scan/hold.ts";
+import { BodyHold, spoolKey } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
 import { BodySha256 } from "./body-digest.ts";
 import { configFor, type GateConfig } from "./config.ts";
@@ -49,7 +49,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
   if (scope === "pass") return passThrough(request, cfg, credentials);
   if (scope === "refuse") {
     await request.body?.cancel().catch(() => undefined);
-    return errorResponse(new GateError("bad_request", `${request.method} does not take a body here`));
+    return errorResponse(new AppError("bad_request", `${request.method} does not take a body here`));
   }
   const info = requestInfo(request, cfg);
   let lists: ListMeta[];
@@ -59,7 +59,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     if (lists.length === 0) {
       noteNoActiveList(manifest, cfg.noListMode);
       if (cfg.noListMode === "closed")
-        return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
+        return errorResponse(new AppError("scan_unavailable", "upload could not be scanned, retry later"));
     }
   } catch (e) {
     // Nothing read yet: in fail-open mode the body can still stream through unscanned.
@@ -74,7 +74,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
   });
   const hold = new BodyHold({
     bucket: env.EVIDENCE,
-    spoolKey: `spool/${crypto.randomUUID()}`,
+    spoolKey: spoolKey(crypto.randomUUID()),
     holdMemoryBytes: cfg.holdMemoryBytes,
     budget: holdShare(isolateBudget(cfg.isolateMemoryBytes), cfg.holdIsolateBytes),
   });
@@ -126,7 +126,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
       console.error("hashgate: match could not be recorded", caseId, e);
-      return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
+      return errorResponse(new AppError("scan_unavailable", "upload could not be processed, retry later"));
     }
     if (verdict === "flag") return await forwardHeld(request, cfg, scan, await deliver("flag"));
     return blockResponse(cfg, caseId);
@@ -142,7 +142,7 @@ function passThrough(request: Request, cfg: GateConfig, credentials: GateCredent
   return forward(request, cfg, request.body, size, { verdict: "unscanned", bodySha256: null, credentials });
 }
 
-/** Forwards the held body. Failures are GateErrors, answered by the Worker's one error handler. */
+/** Forwards the held body. Failures are AppErrors, answered by the Worker's one error handler. */
 async function forwardHeld(
   request: Request,
   cfg: GateConfig,
@@ -153,7 +153,7 @@ async function forwardHeld(
   try {
     if (scan.body.size > 0) body = await scan.body.stream();
   } catch (e) {
-    throw new GateError("scan_unavailable", "upload could not be processed, retry later", String(e), {
+    throw new AppError("scan_unavailable", "upload could not be processed, retry later", String(e), {
       cause: e,
     });
   }
@@ -171,7 +171,7 @@ async function scanFailed(
   info: RequestInfo,
   forwardUnscanned: (() => Promise<Response>) | null,
 ): Promise<Response> {
-  if (e instanceof GateError && e.status < 500) return errorResponse(e);
+  if (e instanceof AppError && e.status < 500) return errorResponse(e);
   console.error("hashgate: scan failed", e);
   const outage = e instanceof ScanInfrastructureError && !isLimitError(e);
   if (cfg.failMode === "open" && forwardUnscanned && outage) {
@@ -179,7 +179,7 @@ async function scanFailed(
     await recordUnscanned(env, unscannedMessage("scan-failed", reason, info), cfg.bindingTimeoutMs);
     return forwardUnscanned();
   }
-  return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
+  return errorResponse(new AppError("scan_unavailable", "upload could not be scanned, retry later"));
 }
 
 /**

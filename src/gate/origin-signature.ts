@@ -8,6 +8,7 @@
  * `sig` is HMAC-SHA256 under ORIGIN_SIGNING_KEY of the lines `hashgate-origin-v1`, t, n,
  * METHOD, path+query (as the origin receives them), verdict, sha256 — joined by "\n".
  */
+import { toHex } from "../bytes.ts";
 
 export const SIGNATURE_HEADER = "x-hashgate-signature";
 
@@ -57,10 +58,6 @@ export function signedString(
   ].join("\n");
 }
 
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The header value for one forwarded request. */
 export async function originSignature(
   secret: string,
@@ -70,8 +67,8 @@ export async function originSignature(
   now: Date = new Date(),
 ): Promise<string> {
   const t = Math.floor(now.getTime() / 1000);
-  const nonce = hex(crypto.getRandomValues(new Uint8Array(16)));
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
   const data = signedString(t, nonce, method, target.pathname + target.search, stamp);
   const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), enc.encode(data)));
-  return `v1,t=${t},n=${nonce},verdict=${stamp.verdict},sha256=${stamp.bodySha256 ?? "-"},sig=${hex(sig)}`;
+  return `v1,t=${t},n=${nonce},verdict=${stamp.verdict},sha256=${stamp.bodySha256 ?? "-"},sig=${toHex(sig)}`;
 }

@@ -1,4 +1,5 @@
 /** KV keys of list data besides the manifest and membership records (docs/storage.md). */
+import { AppError } from "../errors.ts";
 import { EMPTY_MANIFEST, type ListManifest, type ListMeta, MANIFEST_KEY } from "./manifest.ts";
 import { getJson, type ListStore } from "./store.ts";
 
@@ -56,11 +57,11 @@ export const EMPTY_SHAPE: VersionShape = {
 /** Why a list operation was refused; mapped to HTTP by the admin API and to exit codes by the CLI. */
 export type ListErrorCode = "not-found" | "exists" | "invalid" | "conflict";
 
-export class ListError extends Error {
-  readonly code: ListErrorCode;
+export class ListError extends AppError {
+  declare readonly code: ListErrorCode;
   constructor(code: ListErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
+    this.name = "ListError";
   }
 }
 

@@ -4,6 +4,7 @@
  * module hands out; results are read back from its fixed output buffers. Works with a compiled WebAssembly.Module, so the
  * Worker can import the .wasm as a module and Node can compile it from the file.
  */
+import { toHex } from "../bytes.ts";
 import type { JpegSegment } from "../image/jpeg-markers.ts";
 import type { DecodedImage } from "../image/types.ts";
 
@@ -92,13 +93,9 @@ export function instantiateCore(mod: WebAssembly.Module): CoreExports {
   return new WebAssembly.Instance(mod, {}).exports as unknown as CoreExports;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** 32 bytes → 64 hex digits. */
+/** The first 32 bytes → 64 hex digits. */
 export function bytesToHex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < 32; i++) s += HEX[b[i]!];
-  return s;
+  return toHex(b, 32);
 }
 
 /** 64 hex digits → 32 bytes; throws on anything else. */

@@ -1,11 +1,13 @@
 /** Reporting configuration, read and validated once from the Worker's env. */
+
 import type { Env } from "../env.ts";
+import { AppError } from "../errors.ts";
 import { CYBERTIP_BASE_URLS } from "./cybertip-client.ts";
 import type { ReporterConfig } from "./xml.ts";
 
-export class ReportConfigError extends Error {
+export class ReportConfigError extends AppError {
   constructor(message: string) {
-    super(message);
+    super("not_configured", "reporting or auth is not configured; see docs/review.md", message);
     this.name = "ReportConfigError";
   }
 }
@@ -14,7 +16,19 @@ export type ReportConfig =
   | { kind: "cybertip"; baseUrl: string; username: string; password: string; reporter: ReporterConfig }
   | { kind: "webhook"; url: string; secret: string | null };
 
+const cache = new WeakMap<object, ReportConfig>();
+
+/** The reporting configuration, parsed and validated once per isolate (per env object). */
 export function reportConfig(env: Env): ReportConfig {
+  let cfg = cache.get(env);
+  if (!cfg) {
+    cfg = parseReportConfig(env);
+    cache.set(env, cfg);
+  }
+  return cfg;
+}
+
+function parseReportConfig(env: Env): ReportConfig {
   const kind = env.REPORT_KIND ?? "cybertip";
   if (kind === "webhook") {
     if (!env.REPORT_WEBHOOK_URL) throw new ReportConfigError("REPORT_WEBHOOK_URL is not set");

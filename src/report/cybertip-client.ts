@@ -2,7 +2,7 @@
  * HTTP client for NCMEC's CyberTipline reporting API (submit → upload → fileinfo → finish;
  * retract). Retries only what can succeed on retry: response codes 1000/1100/1110/1111 and
  * network failures, with exponential backoff. `submit` is never retried after the request may
- * have reached the server (see report-flow.ts): a second submit would be a second report.
+ * have reached the server (see cybertip-flow.ts): a second submit would be a second report.
  */
 import { XMLParser } from "fast-xml-parser";
 

@@ -1,4 +1,4 @@
-/** The `reports` table: one row per case, holding the submit flow's state (see report-flow.ts). */
+/** The `reports` table: one row per case, holding the submit flow's state (see cybertip-flow.ts). */
 export type ReportState = "pending" | "submitting" | "rejected" | "submitted" | "finished" | "retracted";
 
 export interface FileProgress {
@@ -90,4 +90,9 @@ export async function saveFiles(
     .prepare("UPDATE reports SET files = ?1, last_error = ?2, updated_at = ?3 WHERE case_id = ?4")
     .bind(JSON.stringify(files), err, new Date().toISOString(), caseId)
     .run();
+}
+
+/** Records why a step failed without moving the report's state. */
+export async function setLastError(db: D1Database, caseId: string, error: string): Promise<void> {
+  await db.prepare("UPDATE reports SET last_error = ?1 WHERE case_id = ?2").bind(error, caseId).run();
 }

@@ -4,13 +4,15 @@
  * order, enumerated values from their sets. A failure is a ReportValidationError; nothing is
  * submitted.
  */
+
 import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { AppError } from "../errors.ts";
 import { INCIDENT_TYPES, INDUSTRY_CLASSIFICATIONS } from "./xml.ts";
 
-export class ReportValidationError extends Error {
+export class ReportValidationError extends AppError {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`report XML invalid: ${problems.join("; ")}`);
+    super("report_invalid", `report XML invalid: ${problems.join("; ")}`);
     this.name = "ReportValidationError";
     this.problems = problems;
   }

@@ -3,6 +3,7 @@
  * is the idempotency key (the receiver must dedupe on it); an optional HMAC-SHA256 signature of
  * the body lets the receiver check the sender.
  */
+import { toHex } from "../bytes.ts";
 import type { ReportDeps } from "./deps.ts";
 
 const ATTEMPTS = 3;
@@ -26,7 +27,7 @@ export async function hmacHex(secret: string, body: string): Promise<string> {
     ["sign"],
   );
   const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return [...sig].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(sig);
 }
 
 /** Sends the report; returns the receiver's id for it (JSON `id`) or the case id. */

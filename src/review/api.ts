@@ -3,15 +3,17 @@ import { Hono } from "hono";
 import { requireRole } from "../auth/middleware.ts";
 import { roleAtLeast } from "../auth/roles.ts";
 import { type AllowGrant, allowListStatements } from "../cases/allow-list.ts";
-import { AUDIT, auditStatement } from "../cases/audit.ts";
+import { AUDIT, auditLog } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
-import { getCase, listCases, openCasesWithDigest } from "../cases/store.ts";
 import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
+import { AppError } from "../errors.ts";
+import { retractReport } from "../report/cybertip-flow.ts";
 import type { ReportDeps } from "../report/deps.ts";
-import { reportCase, resolveUncertain, retractReport } from "../report/report-flow.ts";
+import { reportCase } from "../report/report-flow.ts";
+import { resolveUncertain } from "../report/resolve.ts";
 import { getReport } from "../report/store.ts";
-import { ApiError } from "./errors.ts";
 import { revealEvidence } from "./evidence-view.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfProtect } from "./security.ts";
@@ -42,7 +44,7 @@ function parseAllowChoice(v: unknown): AllowChoice | null {
   if (v === undefined || v === false || v === null) return null;
   if (v === true) return { cancelsExact: [] };
   if (typeof v !== "object" || Array.isArray(v))
-    throw new ApiError(400, "bad_request", "allowList: true or an object");
+    throw new AppError("bad_request", "allowList: true or an object");
   const o = v as Record<string, unknown>;
   const ints = (x: unknown) =>
     Array.isArray(x) && x.length <= 1000 && x.every((n) => Number.isInteger(n) && n >= 0)
@@ -56,8 +58,7 @@ function parseAllowChoice(v: unknown): AllowChoice | null {
   const lists = o.lists === undefined ? undefined : strs(o.lists);
   const cancelsExact = o.cancelsExact === undefined ? [] : strs(o.cancelsExact);
   if (files === null || lists === null || cancelsExact === null)
-    throw new ApiError(
-      400,
+    throw new AppError(
       "bad_request",
       "allowList: { files?: number[], lists?: string[], cancelsExact?: string[] }",
     );
@@ -88,33 +89,29 @@ async function readJson(req: Request): Promise<Record<string, unknown>> {
     const v = (await req.json()) as unknown;
     if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch {}
-  throw new ApiError(400, "bad_request", "body must be a JSON object");
+  throw new AppError("bad_request", "body must be a JSON object");
 }
 
 function parseDecision(b: Record<string, unknown>): DecisionBody {
   const action = b.action;
   if (typeof action !== "string" || !(DECISIONS as readonly string[]).includes(action)) {
-    throw new ApiError(400, "bad_request", `action must be one of ${DECISIONS.join(", ")}`);
+    throw new AppError("bad_request", `action must be one of ${DECISIONS.join(", ")}`);
   }
   const reason = typeof b.reason === "string" ? b.reason.trim() : "";
-  if (action !== "start" && reason.length === 0)
-    throw new ApiError(400, "bad_request", "a reason is required");
+  if (action !== "start" && reason.length === 0) throw new AppError("bad_request", "a reason is required");
   const allowList = parseAllowChoice(b.allowList);
-  if (allowList && action !== "dismiss")
-    throw new ApiError(400, "bad_request", "allowList only with dismiss");
+  if (allowList && action !== "dismiss") throw new AppError("bad_request", "allowList only with dismiss");
   return { action: action as Decision, reason, allowList };
 }
 
 function caseIdParam(id: string): string {
-  if (!isCaseId(id)) throw new ApiError(404, "not_found", "no such case");
+  if (!isCaseId(id)) throw new AppError("not_found", "no such case");
   return id;
 }
 
 /** Applies one decision, with the appeal outcome and allow-list additions in the same batch. */
 async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: string) {
-  const msgRow = d.allowList
-    ? await db.prepare("SELECT message FROM cases WHERE id = ?1").bind(caseId).first<{ message: string }>()
-    : null;
+  const msgRow = d.allowList ? await caseStore(db).getRow(caseId) : null;
   return transition(
     db,
     { caseId, action: d.action as CaseAction, actor, reason: d.reason },
@@ -133,7 +130,7 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
           files: grants.map((g) => ({ index: g.fileIndex, lists: g.listIds, cancelsExact: g.cancelsExact })),
         };
         extra.push(
-          auditStatement(db, { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail }, at),
+          auditLog(db).insert({ actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail }, { at }),
         );
       }
       return extra;
@@ -146,18 +143,18 @@ export function createApi(deps: ReportDeps = {}) {
 
   api.get("/cases", async (c) => {
     const q = parseCaseQuery(new URL(c.req.url).searchParams);
-    return c.json(await listCases(c.env.DB, q));
+    return c.json(await caseStore(c.env.DB).list(q));
   });
 
   api.get("/cases/:id", async (c) => {
-    const detail = await getCase(c.env.DB, caseIdParam(c.req.param("id")));
-    if (!detail) throw new ApiError(404, "not_found", "no such case");
+    const detail = await caseStore(c.env.DB).detail(caseIdParam(c.req.param("id")));
+    if (!detail) throw new AppError("not_found", "no such case");
     return c.json(detail);
   });
 
   api.get("/cases/:id/files/:n", requireRole("reviewer"), csrfProtect(true), async (c) => {
     const n = Number(c.req.param("n"));
-    if (!Number.isInteger(n) || n < 0) throw new ApiError(404, "not_found", "no such file");
+    if (!Number.isInteger(n) || n < 0) throw new AppError("not_found", "no such file");
     const res = await revealEvidence(c.env.DB, c.env.EVIDENCE, {
       caseId: caseIdParam(c.req.param("id")),
       index: n,
@@ -166,15 +163,15 @@ export function createApi(deps: ReportDeps = {}) {
     });
     if (res instanceof Response) return res;
     if (res === "bad_reason")
-      throw new ApiError(400, "reason_required", "state why you open this file (3-500 characters)");
-    if (res === "purged" || res === "gone") throw new ApiError(410, "gone", "evidence no longer held");
-    throw new ApiError(404, "not_found", "no such file");
+      throw new AppError("reason_required", "state why you open this file (3-500 characters)");
+    if (res === "purged" || res === "gone") throw new AppError("gone", "evidence no longer held");
+    throw new AppError("not_found", "no such file");
   });
 
   api.post("/cases/:id/decision", requireRole("reviewer"), csrfProtect(), async (c) => {
     const d = parseDecision(await readJson(c.req.raw));
     if (d.allowList && !roleAtLeast(c.var.principal.role, "admin")) {
-      throw new ApiError(403, "forbidden", "adding to the allow-list needs the admin role");
+      throw new AppError("forbidden", "adding to the allow-list needs the admin role");
     }
     return c.json(await decide(c.env.DB, caseIdParam(c.req.param("id")), d, c.var.principal.id));
   });
@@ -182,14 +179,14 @@ export function createApi(deps: ReportDeps = {}) {
   api.post("/bulk", requireRole("reviewer"), csrfProtect(), async (c) => {
     const b = await readJson(c.req.raw);
     const digest = typeof b.digest === "string" ? b.digest.toLowerCase() : "";
-    if (!/^[0-9a-f]{32,64}$/.test(digest)) throw new ApiError(400, "bad_request", "digest must be hex");
+    if (!/^[0-9a-f]{32,64}$/.test(digest)) throw new AppError("bad_request", "digest must be hex");
     const d = parseDecision(b);
     if (d.action !== "confirm" && d.action !== "dismiss")
-      throw new ApiError(400, "bad_request", "bulk: confirm or dismiss");
+      throw new AppError("bad_request", "bulk: confirm or dismiss");
     if (d.allowList && !roleAtLeast(c.var.principal.role, "admin"))
-      throw new ApiError(403, "forbidden", "admin only");
+      throw new AppError("forbidden", "admin only");
     const results = [];
-    for (const id of await openCasesWithDigest(c.env.DB, digest)) {
+    for (const id of await caseStore(c.env.DB).openCasesWithDigest(digest)) {
       try {
         results.push({ ok: true, ...(await decide(c.env.DB, id, d, c.var.principal.id)) });
       } catch (e) {
@@ -203,11 +200,11 @@ export function createApi(deps: ReportDeps = {}) {
 
   api.put("/settings", csrfProtect(), async (c) => {
     const s = parseSettings(await readJson(c.req.raw));
-    if (!s) throw new ApiError(400, "bad_request", "want { blur: boolean, greyscale: boolean }");
+    if (!s) throw new AppError("bad_request", "want { blur: boolean, greyscale: boolean }");
     const me = c.var.principal.id;
     await c.env.DB.batch([
       putSettingsStatement(c.env.DB, me, s),
-      auditStatement(c.env.DB, {
+      auditLog(c.env.DB).insert({
         actor: me,
         action: AUDIT.settings,
         subject: `reviewer:${me}`,
@@ -219,7 +216,7 @@ export function createApi(deps: ReportDeps = {}) {
 
   api.get("/cases/:id/report", requireRole("reviewer"), async (c) => {
     const row = await getReport(c.env.DB, caseIdParam(c.req.param("id")));
-    if (!row) throw new ApiError(404, "not_found", "no report for this case");
+    if (!row) throw new AppError("not_found", "no report for this case");
     return c.json({ ...row, files: JSON.parse(row.files) });
   });
 
@@ -238,7 +235,7 @@ export function createApi(deps: ReportDeps = {}) {
     const pick = (v: unknown) => (typeof v === "string" && v ? v : null);
     const id = pick(b.reportId) ?? pick(b.fileId);
     if (!id && b.resubmit !== true && b.reupload !== true)
-      throw new ApiError(400, "bad_request", "give reportId or fileId, or resubmit/reupload: true");
+      throw new AppError("bad_request", "give reportId or fileId, or resubmit/reupload: true");
     await resolveUncertain(c.env.DB, caseIdParam(c.req.param("id")), c.var.principal.id, id);
     return c.json({ ok: true });
   });
@@ -246,12 +243,12 @@ export function createApi(deps: ReportDeps = {}) {
   // The platform forwards an uploader's complaint (API token only: it is not a reviewer action).
   api.post("/appeals", async (c) => {
     if (c.var.principal.via !== "token")
-      throw new ApiError(403, "forbidden", "appeals are filed with an API token");
+      throw new AppError("forbidden", "appeals are filed with an API token");
     const b = await readJson(c.req.raw);
     const caseId = typeof b.caseId === "string" ? caseIdParam(b.caseId) : caseIdParam("");
     const complaint = typeof b.complaint === "string" ? b.complaint.trim() : "";
     if (!complaint || complaint.length > 5000)
-      throw new ApiError(400, "bad_request", "complaint: 1-5000 characters");
+      throw new AppError("bad_request", "complaint: 1-5000 characters");
     const r = await fileAppeal(c.env.DB, caseId, c.var.principal.id, complaint);
     return c.json({ caseId, ...r }, r.reopened ? 201 : 200);
   });

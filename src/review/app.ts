@@ -5,10 +5,9 @@
 import { Hono } from "hono";
 import { type AuthOptions, authenticate, requireRole } from "../auth/middleware.ts";
 import { isCaseId } from "../cases/case-id.ts";
-import { getCase, listCases } from "../cases/store.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { ReportDeps } from "../report/deps.ts";
 import { createApi } from "./api.ts";
-import { toApiError } from "./errors.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
@@ -36,7 +35,7 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
 
   app.get("/", async (c) => {
     const q = parseCaseQuery(new URL(c.req.url).searchParams);
-    const { cases, total } = await listCases(c.env.DB, q);
+    const { cases, total } = await caseStore(c.env.DB).list(q);
     return c.html(queuePage(c.var.principal, csrfToken(c), q, cases, total));
   });
 
@@ -46,17 +45,13 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
 
   app.get("/cases/:id", async (c) => {
     const id = c.req.param("id");
-    const detail = isCaseId(id) ? await getCase(c.env.DB, id) : null;
+    const detail = isCaseId(id) ? await caseStore(c.env.DB).detail(id) : null;
     if (!detail) return c.text("No such case.", 404);
     const s = await getSettings(c.env.DB, c.var.principal.id);
     return c.html(casePage(c.var.principal, csrfToken(c), detail, s));
   });
 
   app.notFound((c) => c.json({ error: "not_found", message: "not found" }, 404));
-  app.onError((err, c) => {
-    const e = toApiError(err);
-    return c.json({ error: e.code, message: e.message }, e.status);
-  });
   return app;
 }
 

@@ -4,7 +4,8 @@
  * what a CyberTipline report's fileViewedByEsp is decided from.
  */
 
-import { AUDIT, auditStatement, fileSubject } from "../cases/audit.ts";
+import { AUDIT, auditLog, fileSubject } from "../cases/audit.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { getSettings } from "./settings.ts";
 
@@ -31,10 +32,7 @@ export async function revealEvidence(
 ): Promise<Response | RevealError> {
   const reason = req.reason.trim();
   if (reason.length < MIN_REASON || reason.length > MAX_REASON) return "bad_reason";
-  const row = await db
-    .prepare("SELECT message, purged_at FROM cases WHERE id = ?1")
-    .bind(req.caseId)
-    .first<{ message: string; purged_at: string | null }>();
+  const row = await caseStore(db).getRow(req.caseId);
   if (!row) return "not_found";
   if (row.purged_at) return "purged";
   const msg = JSON.parse(row.message) as MatchMessage;
@@ -44,7 +42,7 @@ export async function revealEvidence(
   const obj = file.evidenceKey === null ? null : await bucket.get(file.evidenceKey);
   if (!obj) return "gone";
   const settings = await getSettings(db, req.actor);
-  await auditStatement(db, {
+  await auditLog(db).write({
     actor: req.actor,
     action: AUDIT.reveal,
     subject: fileSubject(req.caseId, req.index),
@@ -55,7 +53,7 @@ export async function revealEvidence(
       blur: settings.blur,
       greyscale: settings.greyscale,
     },
-  }).run();
+  });
   const type = INLINE_TYPES.has(file.sniffedType) ? file.sniffedType : "application/octet-stream";
   return new Response(obj.body, {
     headers: {

@@ -1,10 +1,12 @@
 /** A case list's query parameters, read from a review URL and validated (the case store runs it). */
+
 import { type CaseQuery, MAX_PAGE, SORTABLE, type SortKey } from "../cases/store.ts";
 import { isCaseStatus } from "../cases/workflow.ts";
+import { AppError } from "../errors.ts";
 
-export class QueryError extends Error {
+export class QueryError extends AppError {
   constructor(message: string) {
-    super(message);
+    super("bad_request", message);
     this.name = "QueryError";
   }
 }

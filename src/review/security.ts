@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { constantTimeEqual } from "../auth/roles.ts";
+import { toHex } from "../bytes.ts";
 import type { ReviewBindings } from "./types.ts";
 
 export const CSP = [
@@ -38,7 +39,7 @@ export const CSRF_HEADER = "x-csrf-token";
 
 function randomToken(): string {
   const b = crypto.getRandomValues(new Uint8Array(32));
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return toHex(b);
 }
 
 /** The page's CSRF token: the cookie's if it has one, else a new one set as a cookie. */

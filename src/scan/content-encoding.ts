@@ -10,7 +10,7 @@
  * `zlib.createInflate` that Express uses, and is refused as corrupt. Brotli (`br`), `zstd`,
  * `compress` and anything else are refused with 415: the gate cannot read them.
  */
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 
 /** A DecompressionStream format the gate uses. */
 export type ContentDecoder = "gzip" | "deflate";
@@ -31,8 +31,8 @@ export const MAX_ENCODING_LAYERS = 2;
 /** Decoded bytes always allowed, whatever the ratio: a small body may compress well. */
 export const DECODE_RATIO_FLOOR_BYTES = 1024 * 1024;
 
-function unsupported(detail: string): GateError {
-  return new GateError("unsupported_encoding", "the upload's Content-Encoding is not supported", detail);
+function unsupported(detail: string): AppError {
+  return new AppError("unsupported_encoding", "the upload's Content-Encoding is not supported", detail);
 }
 
 /**
@@ -66,13 +66,13 @@ export interface DecodeLimits {
 }
 
 /** Decoded data outside the limits: a decompression bomb, or simply too large. */
-export function decodedTooLarge(detail: string): GateError {
-  return new GateError("decoded_too_large", "the upload decodes to more than the gate accepts", detail);
+export function decodedTooLarge(detail: string): AppError {
+  return new AppError("decoded_too_large", "the upload decodes to more than the gate accepts", detail);
 }
 
 /** A compressed stream that does not decode: truncated, corrupt, or followed by trailing bytes. */
-export function corruptEncoding(cause: unknown): GateError {
-  return new GateError(
+export function corruptEncoding(cause: unknown): AppError {
+  return new AppError(
     "corrupt_encoding",
     "the upload's compressed body could not be decoded",
     String(cause),
@@ -116,7 +116,7 @@ export async function* decodedBlocks(
       } catch (e) {
         const source = sourceError();
         if (source !== undefined) throw source;
-        if (e instanceof GateError) throw e;
+        if (e instanceof AppError) throw e;
         throw corruptEncoding(e);
       }
       if (r.done) break;

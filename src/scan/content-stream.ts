@@ -5,7 +5,7 @@
  * and only about one block of decoded data is in memory at a time.
  */
 
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { readBlocks, SCAN_BLOCK_BYTES } from "./blocks.ts";
 import { type ContentDecoder, decodedBlocks } from "./content-encoding.ts";
 import type { BodyHold } from "./hold.ts";
@@ -98,10 +98,10 @@ export class UploadContent {
   }
 }
 
-export function tooLarge(max: number): GateError {
-  return new GateError("body_too_large", `upload larger than the ${max}-byte limit`);
+export function tooLarge(max: number): AppError {
+  return new AppError("body_too_large", `upload larger than the ${max}-byte limit`);
 }
 
-export function lengthMismatch(): GateError {
-  return new GateError("length_mismatch", "body length does not match Content-Length");
+export function lengthMismatch(): AppError {
+  return new AppError("length_mismatch", "body length does not match Content-Length");
 }

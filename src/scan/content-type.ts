@@ -8,7 +8,7 @@
  * (§8.3.1 media-type, §5.6.6 parameters, §5.6.4 quoted-string), and every multipart
  * Content-Type those parsers might read two ways is refused.
  */
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 
 export interface MediaParam {
   /** Lower case. */
@@ -135,6 +135,6 @@ export function boundaryOf(contentType: string): string {
   return boundary;
 }
 
-export function malformed(detail: string): GateError {
-  return new GateError("malformed_multipart", `malformed multipart body: ${detail}`);
+export function malformed(detail: string): AppError {
+  return new AppError("malformed_multipart", `malformed multipart body: ${detail}`);
 }

@@ -1,7 +1,9 @@
 /**
  * Cryptographic digests of one file, computed incrementally with the runtime's native
- * crypto.DigestStream (6–10× faster than any WebAssembly SHA-256; see DESIGN.md).
+ * crypto.DigestStream (6–10× faster than any WebAssembly SHA-256; README: Digests).
  */
+import { toHex } from "../bytes.ts";
+
 export type DigestAlgo = "md5" | "sha1" | "sha256";
 
 export const DIGEST_ALGOS: readonly DigestAlgo[] = ["md5", "sha1", "sha256"];
@@ -49,10 +51,4 @@ export class DigestSet {
     );
     return out;
   }
-}
-
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }

@@ -14,6 +14,11 @@ import type { MemoryBudget } from "./budget.ts";
 /** R2 multipart parts must be at least 5 MiB (all but the last); the spool writes parts of exactly this size. */
 export const SPOOL_PART_BYTES = 5 * 1024 * 1024;
 
+/** The R2 key a request's body is spooled under (see docs/storage.md). */
+export function spoolKey(requestId: string): string {
+  return `spool/${requestId}`;
+}
+
 export interface HoldOptions {
   bucket: R2Bucket;
   /** R2 key used if the body is spooled. */

@@ -7,7 +7,7 @@
  *
  * A sequence of top-level values (NDJSON) is read too. Object keys are not decoded as files.
  */
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 
 export type JsonEvent =
   | { type: "value-start"; pointer: string; offset: number }
@@ -22,8 +22,8 @@ const MAX_POINTER = 400;
 /** Deepest nesting accepted: deeper is not JSON any origin reads (V8's JSON.parse stops far sooner). */
 const MAX_DEPTH = 1000;
 
-export function malformedJson(detail: string): GateError {
-  return new GateError("malformed_json", "malformed JSON body", detail);
+export function malformedJson(detail: string): AppError {
+  return new AppError("malformed_json", "malformed JSON body", detail);
 }
 
 const ESCAPES: Record<number, number> = { 34: 34, 92: 92, 47: 47, 98: 8, 102: 12, 110: 10, 114: 13, 116: 9 };

@@ -5,7 +5,7 @@
  * bodies and text fields.
  */
 
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { contentDecoders } from "./content-encoding.ts";
 import { tooLarge, UploadContent } from "./content-stream.ts";
 import { multipartBoundary } from "./content-type.ts";
@@ -52,7 +52,7 @@ export interface ScanOptions {
 export function declaredLength(headers: Headers, maxBodyBytes: number): number | null {
   const raw = headers.get("content-length");
   if (raw === null) return null;
-  if (!/^\d{1,15}$/.test(raw.trim())) throw new GateError("bad_request", "invalid Content-Length");
+  if (!/^\d{1,15}$/.test(raw.trim())) throw new AppError("bad_request", "invalid Content-Length");
   const n = Number(raw.trim());
   if (n > maxBodyBytes) throw tooLarge(maxBodyBytes);
   return n;
@@ -74,7 +74,7 @@ function textKindOf(contentType: string): TextKind {
 function checkPartEncoding(h: PartHeaders): void {
   const ce = h.raw.get("content-encoding");
   if (ce !== undefined && ce.trim().toLowerCase() !== "identity") {
-    throw new GateError(
+    throw new AppError(
       "unsupported_encoding",
       "a part of the upload has a Content-Encoding",
       ce.slice(0, 40),
@@ -82,7 +82,7 @@ function checkPartEncoding(h: PartHeaders): void {
   }
 }
 
-/** Scans a request body. Throws GateError for bad input; binding failures propagate. */
+/** Scans a request body. Throws AppError for bad input; binding failures propagate. */
 export async function scanUpload(request: Request, opts: ScanOptions): Promise<ScanResult> {
   const declared = declaredLength(request.headers, opts.maxBodyBytes);
   const decoders = contentDecoders(request.headers);

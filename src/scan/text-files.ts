@@ -5,7 +5,7 @@
  * (lenient decoders read base64 out of anything), so prose costs a digest too; the first
  * `minBytes` decoded bytes are buffered, nothing more.
  */
-import { GateError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import type { DigestAlgo } from "./digests.ts";
 import type { Bytes, FileSource } from "./file-bytes.ts";
 import { FormValueReader } from "./form-values.ts";
@@ -50,7 +50,7 @@ export class TextFiles {
 
   add(file: ScannedFile): void {
     if (this.files.length >= this.opts.maxFiles) {
-      throw new GateError(
+      throw new AppError(
         "too_many_files",
         `upload carries more than ${this.opts.maxFiles} encoded values`,
         "MAX_TEXT_FILES exceeded",
@@ -78,7 +78,7 @@ export class TextFiles {
 
   defer(value: DeferredValue): void {
     if (this.deferred.length >= MAX_DEFERRED) {
-      throw new GateError("too_many_files", "upload carries too many ambiguous encoded values");
+      throw new AppError("too_many_files", "upload carries too many ambiguous encoded values");
     }
     this.deferred.push(value);
   }
@@ -163,7 +163,7 @@ export class TextScanner {
     } catch (e) {
       // Only a body declared as JSON must be JSON; other text that merely opened like it is
       // read up to the fault (Go's json.Decoder, for one, stops after the first value).
-      if (this.kind === "json" || !(e instanceof GateError)) throw e;
+      if (this.kind === "json" || !(e instanceof AppError)) throw e;
       fault = true;
     }
     for (const ev of events) {

@@ -21,3 +21,21 @@ describe("the Worker's routes", () => {
     expect(await receivedAt(p)).toHaveLength(1);
   });
 });
+
+describe("the Worker's one error handler", () => {
+  it("answers an admin DLQ failure as a generic 503, not as an upload failure", async () => {
+    const { env } = await import("cloudflare:test");
+    const { app } = await import("../../src/index.ts");
+    const token = "d".repeat(32);
+    const brokenR2 = { list: () => Promise.reject(new Error("R2 down")) };
+    const res = await app.request(
+      "/admin/dlq",
+      { headers: { authorization: `Bearer ${token}` } },
+      { ...env, ADMIN_TOKEN: `ops=${token}`, EVIDENCE: brokenR2 },
+    );
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe("unavailable");
+    expect(body.message).not.toMatch(/upload/);
+  });
+});

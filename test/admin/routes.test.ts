@@ -72,6 +72,16 @@ describe("admin API", () => {
     expect((await call("/lists")).status).toBe(200);
   });
 
+  it("answers 503 while ADMIN_TOKEN holds a bad entry, even for a good token beside it", async () => {
+    const res = await app.request(
+      "/admin/lists",
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+      bindings(`alice=${TOKEN},bob=short`),
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toBe("admin_misconfigured");
+  });
+
   it("creates a list, publishes a delta, reports stats and audits every change", async () => {
     const id = await created();
     const [x, y] = [randomHex(32, 1), randomHex(40, 2)];

@@ -5,7 +5,8 @@ import { base64url, createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } fro
 import { describe, expect, it } from "vitest";
 import { AccessTokenError, verifyAccessJwt } from "../../src/auth/access-jwt.ts";
 import { type AuthVariables, authenticate, requireRole } from "../../src/auth/middleware.ts";
-import { AuthConfigError, findApiToken, parseApiTokens, parseRoleMap } from "../../src/auth/roles.ts";
+import { AuthConfigError, findApiToken } from "../../src/auth/roles.ts";
+import { parseAdminTokens, parseApiTokens, parseRoleMap } from "../../src/auth/tokens.ts";
 import type { Env } from "../../src/env.ts";
 
 const TEAM = "testteam.cloudflareaccess.com";
@@ -94,6 +95,20 @@ describe("roles and API tokens", () => {
     expect(await findApiToken(tokens, "b".repeat(31))).toBeNull();
     expect(await findApiToken(tokens, `${"b".repeat(32)}x`)).toBeNull();
     expect(() => parseApiTokens("short:admin")).toThrow(AuthConfigError);
+  });
+
+  it("reads ADMIN_TOKEN and REVIEW_API_TOKENS in one syntax, refusing bad entries instead of dropping them", () => {
+    const long = "t".repeat(30);
+    expect(parseAdminTokens(long)).toEqual([{ actor: "admin", token: long }]);
+    expect(parseAdminTokens(`alice=${long}, bob=${long}x`).map((t) => t.actor)).toEqual(["alice", "bob"]);
+    // Base64 padding is part of the secret, not a name separator; colons are part of an admin secret.
+    expect(parseAdminTokens(`${long}==`)).toEqual([{ actor: "admin", token: `${long}==` }]);
+    expect(parseAdminTokens(`${long}:admin`)[0]?.token).toBe(`${long}:admin`);
+    expect(parseApiTokens(`ci=${long}:viewer`)).toEqual([
+      { label: "token:ci", secret: long, role: "viewer" },
+    ]);
+    expect(() => parseAdminTokens(`alice=${long},bob=short`)).toThrow(AuthConfigError);
+    expect(() => parseApiTokens(long)).toThrow(AuthConfigError);
   });
 });
 

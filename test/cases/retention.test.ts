@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { evidenceMetaKey } from "../../src/cases/evidence.ts";
-import { enforceRetention, retentionPolicy } from "../../src/cases/retention.ts";
+import { enforceRetention, RetentionConfigError, retentionPolicy } from "../../src/cases/retention.ts";
 import { createReviewApp } from "../../src/review/app.ts";
 import {
   bearer,
@@ -46,7 +46,8 @@ describe("retention policy", () => {
   it("never keeps reported cases less than 365 days, whatever is configured", () => {
     expect(retentionPolicy({ ...env, REPORTED_RETENTION_DAYS: "90" }).reportedDays).toBe(365);
     expect(retentionPolicy({ ...env, REPORTED_RETENTION_DAYS: "730" }).reportedDays).toBe(730);
-    expect(retentionPolicy({ ...env, REPORTED_RETENTION_DAYS: "junk" }).reportedDays).toBe(365);
+    // A value that is not a number of days is a configuration error, not a silent default.
+    expect(() => retentionPolicy({ ...env, REPORTED_RETENTION_DAYS: "junk" })).toThrow(RetentionConfigError);
     expect(retentionPolicy({ ...env, DISMISSED_RETENTION_DAYS: "7" }).dismissedDays).toBe(7);
   });
 });

@@ -211,7 +211,7 @@ describe("origin failures", () => {
       testEnv({ ORIGIN_URL: "http://127.0.0.1:9", MATCHES: new CapturingQueue() as never }),
       testCtx().ctx,
     ).catch((e: unknown) => e);
-    // gateRequest throws GateErrors for the router's one error handler to answer.
+    // gateRequest throws AppErrors for the router's one error handler to answer.
     expect(res).toMatchObject({ code: "origin_unreachable", status: 502 });
   });
 });

@@ -2,7 +2,7 @@
 // mount in the Worker's main app.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { revealedFiles } from "../../src/cases/audit.ts";
+import { auditLog } from "../../src/cases/audit.ts";
 import { app as mainApp } from "../../src/index.ts";
 import { createReviewApp } from "../../src/review/app.ts";
 import {
@@ -41,7 +41,7 @@ describe("evidence reveal", () => {
     const path = `/api/cases/${m.caseId}/files/0`;
     expect((await app.request(path, bearer(REVIEWER_TOKEN), E)).status).toBe(400);
     expect((await app.request(`${path}?reason=ok`, bearer(VIEWER_TOKEN), E)).status).toBe(403);
-    expect(await revealedFiles(env.DB, m.caseId)).toEqual(new Set());
+    expect(await auditLog(env.DB).revealedFiles(m.caseId)).toEqual(new Set());
 
     const r = await app.request(
       `${path}?reason=${encodeURIComponent("confirm the match")}`,
@@ -65,7 +65,7 @@ describe("evidence reveal", () => {
       blur: true,
       greyscale: true,
     });
-    expect(await revealedFiles(env.DB, m.caseId)).toEqual(new Set([0]));
+    expect(await auditLog(env.DB).revealedFiles(m.caseId)).toEqual(new Set([0]));
   });
 
   it("answers 404 for a file index the case does not have, 410 when the bytes are gone", async () => {
@@ -77,7 +77,7 @@ describe("evidence reveal", () => {
     expect(
       (await app.request(`/api/cases/${m.caseId}/files/0?reason=look`, bearer(REVIEWER_TOKEN), E)).status,
     ).toBe(410);
-    expect(await revealedFiles(env.DB, m.caseId)).toEqual(new Set());
+    expect(await auditLog(env.DB).revealedFiles(m.caseId)).toEqual(new Set());
   });
 
   it("serves non-image evidence as an attachment", async () => {
@@ -120,7 +120,7 @@ describe("CSRF", () => {
     const s = await browserSession("alice@example.org");
     const url = `/api/cases/${m.caseId}/files/0?reason=look`;
     expect((await app.request(url, { headers: { cookie: s.cookie } }, E)).status).toBe(403);
-    expect(await revealedFiles(env.DB, m.caseId)).toEqual(new Set());
+    expect(await auditLog(env.DB).revealedFiles(m.caseId)).toEqual(new Set());
     expect(
       (await app.request(url, { headers: { cookie: s.cookie, "x-csrf-token": s.csrf } }, E)).status,
     ).toBe(200);

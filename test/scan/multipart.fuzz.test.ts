@@ -1,12 +1,12 @@
 /**
  * Fuzz target (a): the streaming multipart parser on arbitrary, mutated and chunked bodies.
- * Must hold: it returns parts or throws a GateError, nothing else; every chunking gives the
+ * Must hold: it returns parts or throws an AppError, nothing else; every chunking gives the
  * one-shot result; and the parts equal the reference reading (./multipart-reference.ts).
  * Extends test/scan/multipart.test.ts (valid bodies, chunkings) with hostile bodies.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GateError } from "../../src/errors.ts";
+import { AppError } from "../../src/errors.ts";
 import {
   boundaryOf,
   dispositionParam,
@@ -23,7 +23,7 @@ const LIMITS = { maxHeaderBytes: 16384, maxParts: 1000 };
 type StreamPart = RefPart & { data: number[] };
 type Outcome = { parts: StreamPart[] } | { error: string };
 
-/** Streams `body` through the parser cut at `cuts`; a non-GateError escapes (failing the property). */
+/** Streams `body` through the parser cut at `cuts`; a non-AppError escapes (failing the property). */
 function stream(body: Uint8Array, boundary: string, cuts: number[]): Outcome {
   const parser = new MultipartParser(boundary, LIMITS);
   const parts: StreamPart[] = [];
@@ -57,7 +57,7 @@ function stream(body: Uint8Array, boundary: string, cuts: number[]): Outcome {
     }
     parser.finish();
   } catch (e) {
-    if (e instanceof GateError) return { error: e.code };
+    if (e instanceof AppError) return { error: e.code };
     throw e;
   }
   return { parts };
@@ -196,7 +196,7 @@ describe("fuzz: multipart parser", () => {
     logRun("multipart/fragments", runs, t0);
   });
 
-  it("throws only GateError on random bytes and random boundaries", () => {
+  it("throws only AppError on random bytes and random boundaries", () => {
     const runs = fuzzRuns(300);
     const t0 = Date.now();
     fc.assert(
@@ -214,7 +214,7 @@ describe("fuzz: multipart parser", () => {
     logRun("multipart/random", runs, t0);
   });
 
-  it("reads Content-Type and Content-Disposition values without throwing anything but GateError", () => {
+  it("reads Content-Type and Content-Disposition values without throwing anything but AppError", () => {
     const runs = fuzzRuns(300);
     const t0 = Date.now();
     const header = fc.oneof(
@@ -229,7 +229,7 @@ describe("fuzz: multipart parser", () => {
           expect(b.length).toBeGreaterThan(0);
           expect(b.length).toBeLessThanOrEqual(70);
         } catch (e) {
-          if (!(e instanceof GateError)) throw e;
+          if (!(e instanceof AppError)) throw e;
         }
         for (const p of ["name", "filename"]) {
           const v = dispositionParam(h, p);

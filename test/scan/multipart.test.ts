@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GateError } from "../../src/errors.ts";
+import { AppError } from "../../src/errors.ts";
 import { multipartBoundary } from "../../src/scan/content-type.ts";
 import {
   boundaryOf,
@@ -140,7 +140,7 @@ describe("MultipartParser", () => {
     // Cutting anywhere before the closing delimiter's "--" is truncation.
     const closing = body.length - `--${BOUNDARY}--\r\n`.length + BOUNDARY.length + 2;
     for (let cut = 0; cut < closing; cut++) {
-      expect(() => parse(body.subarray(0, cut), BOUNDARY, []), `cut at ${cut}`).toThrow(GateError);
+      expect(() => parse(body.subarray(0, cut), BOUNDARY, []), `cut at ${cut}`).toThrow(AppError);
     }
   });
 
@@ -161,7 +161,7 @@ describe("MultipartParser", () => {
   it("reads boundaries and Content-Disposition parameters", () => {
     expect(boundaryOf('multipart/form-data; boundary="a b"')).toBe("a b");
     expect(boundaryOf("multipart/form-data;boundary=abc; charset=x")).toBe("abc");
-    expect(() => boundaryOf("multipart/form-data")).toThrow(GateError);
+    expect(() => boundaryOf("multipart/form-data")).toThrow(AppError);
     expect(dispositionParam('form-data; name="f"; filename="a\\"b.jpg"', "filename")).toBe('a"b.jpg');
     expect(dispositionParam("form-data; name=f; filename*=UTF-8''%C3%A9t%C3%A9.png", "filename")).toBe(
       "été.png",
@@ -246,9 +246,9 @@ describe("MultipartParser: bodies origins split elsewhere", () => {
     ["padding after a boundary", `--${B}\r\n${head}\r\n\r\nab\r\n--${B} \r\n${head}\r\n\r\nc\r\n--${B}--`],
   ])("refuses %s, in every chunking", (_what, text) => {
     const b = body(text);
-    expect(() => parse(b, B, [])).toThrow(GateError);
+    expect(() => parse(b, B, [])).toThrow(AppError);
     for (let cut = 1; cut < b.length; cut++)
-      expect(() => parse(b, B, [cut, cut + 1]), `cut ${cut}`).toThrow(GateError);
+      expect(() => parse(b, B, [cut, cut + 1]), `cut ${cut}`).toThrow(AppError);
   });
 
   it("still takes CRLF --boundary as the delimiter when the CRLF ends one chunk and the boundary starts the next", () => {
@@ -271,7 +271,7 @@ describe("MultipartParser: bodies origins split elsewhere", () => {
             try {
               return parse(b, B, at);
             } catch (e) {
-              if (e instanceof GateError) return e.message;
+              if (e instanceof AppError) return e.message;
               throw e;
             }
           };

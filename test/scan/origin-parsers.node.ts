@@ -9,7 +9,7 @@ import { Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import busboy from "busboy";
 import formidable from "formidable";
-import { GateError } from "../../src/errors.ts";
+import { AppError } from "../../src/errors.ts";
 import { multipartBoundary } from "../../src/scan/content-type.ts";
 import { MultipartParser } from "../../src/scan/multipart.ts";
 
@@ -46,7 +46,7 @@ export function gateReading(contentType: string, body: Uint8Array, cuts: number[
     parser.finish();
     return parts;
   } catch (e) {
-    if (e instanceof GateError) return e.message;
+    if (e instanceof AppError) return e.message;
     throw e;
   }
 }
