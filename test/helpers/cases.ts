@@ -131,8 +131,16 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
 /** Empties the tables review tests write (each test file shares one D1). */
 export async function resetDb(): Promise<void> {
   await env.DB.batch(
-    ["cases", "case_events", "audit_log", "allow_list", "reports", "appeals", "reviewer_settings"].map((t) =>
-      env.DB.prepare(`DELETE FROM ${t}`),
-    ),
+    [
+      "cases",
+      "case_events",
+      "audit_log",
+      "allow_list",
+      "reports",
+      "appeals",
+      "reviewer_settings",
+      "local_signin_codes",
+      "review_sessions",
+    ].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 }
