@@ -19,3 +19,8 @@ CREATE TABLE IF NOT EXISTS review_sessions (
   created_at TEXT NOT NULL,
   expires_at TEXT NOT NULL
 );
+
+-- Wellness settings per reviewer: blur strength (CSS px) and reveals per session before the
+-- UI suggests a break.
+ALTER TABLE reviewer_settings ADD COLUMN blur_px INTEGER NOT NULL DEFAULT 18;
+ALTER TABLE reviewer_settings ADD COLUMN break_after INTEGER NOT NULL DEFAULT 20;

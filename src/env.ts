@@ -51,6 +51,4 @@ export interface Env {
   LOCAL_SIGNIN?: string;
   LOCAL_SIGNIN_CODE?: string;
   LOCAL_SIGNIN_EXPIRES?: string;
-  /** Reveals per session before the review UI suggests a break (default 20). */
-  REVIEW_BREAK_AFTER?: string;
 }

@@ -5,12 +5,15 @@ import { roleAtLeast } from "../auth/roles.ts";
 import { allowListStatements } from "../cases/allow-list.ts";
 import { AUDIT, auditStatement } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
+import { assertNotHeldByOther, releaseClaimStatement } from "../cases/claims.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { getCase, listCases, openCasesWithDigest } from "../cases/store.ts";
 import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
 import type { ReportDeps } from "../report/deps.ts";
+import { previewReport } from "../report/preview.ts";
 import { reportCase, resolveUncertain, retractReport } from "../report/report-flow.ts";
 import { getReport } from "../report/store.ts";
+import { createClaimsApi } from "./claims-api.ts";
 import { ApiError } from "./errors.ts";
 import { revealEvidence } from "./evidence-view.ts";
 import { parseCaseQuery } from "./query.ts";
@@ -56,6 +59,8 @@ function caseIdParam(id: string): string {
 
 /** Applies one decision, with the appeal outcome and allow-list additions in the same batch. */
 async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: string) {
+  // Another reviewer's live claim: a clear refusal naming them, not a bare conflict.
+  await assertNotHeldByOther(db, caseId, actor);
   const msgRow = d.allowList
     ? await db.prepare("SELECT message FROM cases WHERE id = ?1").bind(caseId).first<{ message: string }>()
     : null;
@@ -64,6 +69,8 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
     { caseId, action: d.action as CaseAction, actor, reason: d.reason },
     (from, _to, at) => {
       const extra: D1PreparedStatement[] = [];
+      // A decision that hands the case on (confirm, dismiss, escalate) lets go of my claim.
+      if (d.action !== "start") extra.push(releaseClaimStatement(db, caseId, actor));
       if (from === "appealed" && (d.action === "confirm" || d.action === "dismiss")) {
         extra.push(
           appealOutcomeStatement(db, caseId, d.action === "confirm" ? "upheld" : "overturned", actor, at),
@@ -97,6 +104,7 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
 
 export function createApi(deps: ReportDeps = {}) {
   const api = new Hono<ReviewBindings>();
+  api.route("/", createClaimsApi());
 
   api.get("/cases", async (c) => {
     const q = parseCaseQuery(new URL(c.req.url).searchParams);
@@ -156,9 +164,14 @@ export function createApi(deps: ReportDeps = {}) {
   api.get("/settings", async (c) => c.json(await getSettings(c.env.DB, c.var.principal.id)));
 
   api.put("/settings", csrfProtect(), async (c) => {
-    const s = parseSettings(await readJson(c.req.raw));
-    if (!s) throw new ApiError(400, "bad_request", "want { blur: boolean, greyscale: boolean }");
     const me = c.var.principal.id;
+    const s = parseSettings(await readJson(c.req.raw), await getSettings(c.env.DB, me));
+    if (!s)
+      throw new ApiError(
+        400,
+        "bad_request",
+        "want { blur: boolean, greyscale: boolean, blurPx?: 4..40, breakAfter?: 1..500 }",
+      );
     await c.env.DB.batch([
       putSettingsStatement(c.env.DB, me, s),
       auditStatement(c.env.DB, {
@@ -176,6 +189,11 @@ export function createApi(deps: ReportDeps = {}) {
     if (!row) throw new ApiError(404, "not_found", "no report for this case");
     return c.json({ ...row, files: JSON.parse(row.files) });
   });
+
+  // What would be sent, with no side effect: the UI shows it and asks for an explicit confirmation.
+  api.get("/cases/:id/report/preview", requireRole("reviewer"), async (c) =>
+    c.json(await previewReport(c.env, caseIdParam(c.req.param("id")))),
+  );
 
   api.post("/cases/:id/report", requireRole("reviewer"), csrfProtect(), async (c) => {
     return c.json(await reportCase(c.env, caseIdParam(c.req.param("id")), c.var.principal.id, deps));

@@ -6,10 +6,11 @@ import { Hono } from "hono";
 import { localSigninRefusal } from "../auth/local-signin.ts";
 import { type AuthOptions, authenticate, requireRole } from "../auth/middleware.ts";
 import { isCaseId } from "../cases/case-id.ts";
-import { getCase, listCases } from "../cases/store.ts";
+import { getCase, listCases, openCasesWithDigest, statusCounts } from "../cases/store.ts";
 import type { ReportDeps } from "../report/deps.ts";
 import { createApi } from "./api.ts";
 import { toApiError } from "./errors.ts";
+import { createExport } from "./export.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
@@ -46,11 +47,20 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
   );
 
   app.route("/api", createApi(opts));
+  app.route("/export", createExport());
 
   app.get("/", async (c) => {
-    const q = parseCaseQuery(new URL(c.req.url).searchParams);
-    const { cases, total } = await listCases(c.env.DB, q);
-    return c.html(queuePage(c.var.principal, csrfToken(c), q, cases, total));
+    const params = new URL(c.req.url).searchParams;
+    // The reviewer's default view is the open work, oldest first.
+    if (!params.has("status")) params.set("status", "open");
+    const q = parseCaseQuery(params);
+    const [{ cases, total }, counts, bulk] = await Promise.all([
+      listCases(c.env.DB, q),
+      statusCounts(c.env.DB, q),
+      q.digest ? openCasesWithDigest(c.env.DB, q.digest) : Promise.resolve(null),
+    ]);
+    const data = { cases, total, counts, ...(bulk ? { bulkCount: bulk.length } : {}) };
+    return c.html(queuePage(c.var.principal, csrfToken(c), q, data));
   });
 
   app.get("/cases/:id", async (c) => {
