@@ -24,6 +24,9 @@ export interface Env {
   IMAGE_MAX_BYTES?: string;
   IMAGE_MAX_PIXELS?: string;
   IMAGE_FAILURE_POLICY?: string;
+  IMAGE_MAX_PER_REQUEST?: string;
+  BINDING_TIMEOUT_MS?: string;
+  NO_LIST_MODE?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

@@ -50,7 +50,13 @@ export default {
     isDeadLetterQueue(batch.queue) ? parkDeadLetters(batch, env) : consumeMatches(batch, env),
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
-      sweepPending(env).then((n) => n > 0 && console.log(`hashgate: swept ${n} pending case(s)`)),
+      sweepPending(env).then((r) => {
+        if (r.recorded > 0) console.log(`hashgate: swept ${r.recorded} pending case(s)`);
+        if (r.failed.length + r.unreadable.length > 0)
+          console.error(
+            `hashgate: sweep skipped ${r.failed.length} pending marker(s) (retried next run) and moved ${r.unreadable.length} unreadable one(s) to pending-unreadable/`,
+          );
+      }),
     );
     ctx.waitUntil(enforceRetention(env));
     ctx.waitUntil(notifyUnnotified(env));

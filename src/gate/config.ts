@@ -42,7 +42,26 @@ export interface GateConfig {
   imageMaxPixels: number;
   /** What happens to an image that cannot be decoded or is over the limits. */
   imageFailurePolicy: "forward" | "hold";
+  /** Images decoded for PDQ per request at most (CPU time); later ones are unscanned ("too-many-images"). */
+  imageMaxPerRequest: number;
+  /** Time a KV, D1 or queue call may take before it counts as failed (FAIL_MODE applies). */
+  bindingTimeoutMs: number;
+  /** With no active list (no manifest, all expired or disabled): forward unscanned, or refuse with 503. */
+  noListMode: FailMode;
 }
+
+/**
+ * KV, D1 and queue calls answer in milliseconds to a few hundred when healthy (a cold KV read
+ * is the slowest); 5 s is far beyond that and far below the minute or more a client waits
+ * before it gives up and retries, which is the wait a hung binding would otherwise impose.
+ */
+export const DEFAULT_BINDING_TIMEOUT_MS = 5_000;
+/**
+ * A 6 MP image (IMAGE_MAX_PIXELS' default) takes about 0.12 s of CPU to decode and hash (0.24 s
+ * measured for 12 MP, README: Images): 32 of them stay near 4 s, well inside the 30 s of CPU
+ * a paid plan's request gets by default.
+ */
+export const DEFAULT_IMAGE_MAX_PER_REQUEST = 32;
 
 function intVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw.trim() === "") return fallback;
@@ -119,6 +138,14 @@ export function parseConfig(env: Env): GateConfig {
       `IMAGE_FAILURE_POLICY=${env.IMAGE_FAILURE_POLICY}: want forward or hold`,
     );
   }
+  const noListMode = (env.NO_LIST_MODE ?? "open").trim().toLowerCase();
+  if (noListMode !== "closed" && noListMode !== "open") {
+    throw new GateError(
+      "config_invalid",
+      "gate misconfigured",
+      `NO_LIST_MODE=${env.NO_LIST_MODE}: want closed or open`,
+    );
+  }
   const maxBodyBytes = intVar(
     "MAX_BODY_BYTES",
     env.MAX_BODY_BYTES,
@@ -169,6 +196,21 @@ export function parseConfig(env: Env): GateConfig {
     // 6 MP: what one decode may take beside a full hold budget in a 128 MB isolate (README: Images).
     imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 6_000_000, 1, 500_000_000),
     imageFailurePolicy: imagePolicy,
+    imageMaxPerRequest: intVar(
+      "IMAGE_MAX_PER_REQUEST",
+      env.IMAGE_MAX_PER_REQUEST,
+      DEFAULT_IMAGE_MAX_PER_REQUEST,
+      0,
+      1000,
+    ),
+    bindingTimeoutMs: intVar(
+      "BINDING_TIMEOUT_MS",
+      env.BINDING_TIMEOUT_MS,
+      DEFAULT_BINDING_TIMEOUT_MS,
+      1,
+      120_000,
+    ),
+    noListMode,
   };
 }
 

@@ -17,7 +17,8 @@ import { getSettings } from "./settings.ts";
 import { createSigninRoutes, signinPage, wantsHtml } from "./signin.ts";
 import { REVIEW_CSS, REVIEW_JS } from "./static.ts";
 import type { ReviewBindings } from "./types.ts";
-import { casePage, queuePage } from "./ui.ts";
+import { casePage, queuePage, unscannedPage } from "./ui.ts";
+import { recentUnscanned } from "./unscanned.ts";
 
 export interface ReviewAppOptions extends AuthOptions, ReportDeps {}
 
@@ -62,6 +63,10 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
     const data = { cases, total, counts, ...(bulk ? { bulkCount: bulk.length } : {}) };
     return c.html(queuePage(c.var.principal, csrfToken(c), q, data));
   });
+
+  app.get("/unscanned", async (c) =>
+    c.html(unscannedPage(c.var.principal, csrfToken(c), await recentUnscanned(c.env.DB))),
+  );
 
   app.get("/cases/:id", async (c) => {
     const id = c.req.param("id");

@@ -57,13 +57,17 @@ async function send(url: string, init: RequestInit = {}, vars: Partial<Env> = {}
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 describe("the apps' namespace without hosts (path mount)", () => {
-  it("GET /admin/status with a valid admin token: 404 from the gate, the origin gets nothing", async () => {
-    const { res, origin } = await send("https://up.example.test/admin/status", {
+  it("an admin path without a route, with a valid admin token: 404 from the gate, the origin gets nothing", async () => {
+    // Issue 10's road was GET /admin/status, which has since become an admin route of its own.
+    const { res, origin } = await send("https://up.example.test/admin/no-such-route", {
       headers: bearer(ADMIN_TOKEN),
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: "not_found", message: "not found" });
     expect(origin).toHaveLength(0);
+    const status = await send("https://up.example.test/admin/status", { headers: bearer(ADMIN_TOKEN) });
+    expect(status.res.status).toBe(200);
+    expect(status.origin).toHaveLength(0);
   });
 
   it("/review/foo with a reviewer token: 404, not 503, and not forwarded", async () => {

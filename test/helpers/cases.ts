@@ -123,7 +123,7 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
     files: [file],
   };
   await env.EVIDENCE.put(evidenceMetaKey(caseId), JSON.stringify(msg));
-  await env.EVIDENCE.put(file.evidenceKey, data.bytes);
+  await env.EVIDENCE.put(file.evidenceKey!, data.bytes);
   await insertCase(env.DB, msg, "queue");
   return msg;
 }
@@ -135,7 +135,8 @@ export async function resetDb(): Promise<void> {
       "cases",
       "case_events",
       "audit_log",
-      "allow_list",
+      "allow_entries",
+      "unscanned",
       "reports",
       "appeals",
       "reviewer_settings",
