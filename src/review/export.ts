@@ -60,7 +60,10 @@ export function createExport() {
       const stamp = new Date().toISOString().slice(0, 10);
       if (fmt === "json")
         return download(JSON.stringify({ cases }, null, 1), "application/json", `cases-${stamp}.json`);
-      const rows = cases.map((k) => CASE_COLUMNS.map((col) => k[col]));
+      // The account as its values (the header names are the operator's IDENTITY_HEADERS).
+      const cell = (k: (typeof cases)[number], col: (typeof CASE_COLUMNS)[number]) =>
+        col === "account" ? Object.values(k.account).join("; ") : k[col];
+      const rows = cases.map((k) => CASE_COLUMNS.map((col) => cell(k, col)));
       return download(toCsv([...CASE_COLUMNS], rows), "text/csv; charset=utf-8", `cases-${stamp}.csv`);
     });
 
