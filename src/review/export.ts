@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { requireRole } from "../auth/middleware.ts";
 import { auditStatement } from "../cases/audit.ts";
-import { auditOfCases, EXPORT_CAP, listCases, MAX_PAGE } from "../cases/store.ts";
+import { auditOfCases, type CaseSummary, EXPORT_CAP, listCases, MAX_PAGE } from "../cases/store.ts";
 import { parseCaseQuery } from "./query.ts";
 import type { ReviewBindings } from "./types.ts";
 
@@ -50,7 +50,7 @@ export function createExport() {
   for (const fmt of ["csv", "json"] as const) {
     r.get(`/cases.${fmt}`, requireRole("reviewer"), async (c) => {
       const q = parseCaseQuery(new URL(c.req.url).searchParams);
-      const cases = [];
+      const cases: CaseSummary[] = [];
       for (let offset = 0; offset < EXPORT_CAP; offset += MAX_PAGE) {
         const page = await listCases(c.env.DB, { ...q, limit: MAX_PAGE, offset });
         cases.push(...page.cases);
@@ -61,7 +61,7 @@ export function createExport() {
       if (fmt === "json")
         return download(JSON.stringify({ cases }, null, 1), "application/json", `cases-${stamp}.json`);
       // The account as its values (the header names are the operator's IDENTITY_HEADERS).
-      const cell = (k: (typeof cases)[number], col: (typeof CASE_COLUMNS)[number]) =>
+      const cell = (k: CaseSummary, col: (typeof CASE_COLUMNS)[number]) =>
         col === "account" ? Object.values(k.account).join("; ") : k[col];
       const rows = cases.map((k) => CASE_COLUMNS.map((col) => cell(k, col)));
       return download(toCsv([...CASE_COLUMNS], rows), "text/csv; charset=utf-8", `cases-${stamp}.csv`);
