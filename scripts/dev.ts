@@ -7,6 +7,7 @@
  * process group, which is signalled whole, and the demo origin closes its port.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startDemoOrigin } from "../demo/origin.ts";
@@ -70,6 +71,10 @@ if (originUrl === "") {
   console.log(`hashgate: forwarding to ORIGIN_URL=${originUrl} (no demo origin)`);
 }
 
+// Local sign-in (src/auth/local-signin.ts): a one-time code for this run, valid for an hour.
+// Only here is LOCAL_SIGNIN set; the Worker refuses it off loopback or when Access is configured.
+const signinCode = randomBytes(24).toString("base64url");
+const signinExpires = new Date(Date.now() + 60 * 60 * 1000).toISOString();
 const wrangler = spawn(
   "npx",
   [
@@ -83,6 +88,12 @@ const wrangler = spawn(
     `ORIGIN_URL:${originUrl}`,
     "--var",
     `LIST_KEY:${listKey}`,
+    "--var",
+    "LOCAL_SIGNIN:true",
+    "--var",
+    `LOCAL_SIGNIN_CODE:${signinCode}`,
+    "--var",
+    `LOCAL_SIGNIN_EXPIRES:${signinExpires}`,
   ],
   // Its own process group: npx, wrangler and workerd are signalled together on stop.
   { stdio: ["inherit", "pipe", "inherit"], env, detached: true },
@@ -105,6 +116,8 @@ function banner(): string {
     "  hashgate is running",
     `    gate (upload here)  ${gateUrl}/upload`,
     `    review UI           ${gateUrl}/review`,
+    `    sign in (once, 1 h) ${gateUrl}/review/signin?code=${signinCode}`,
+    "                        (as admin; add &role=reviewer or &role=viewer for another role)",
     `    admin API           ${gateUrl}/admin/status`,
     `    origin              ${originUrl}`,
     "  try:",

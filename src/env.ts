@@ -46,4 +46,8 @@ export interface EnvNotInWranglerToml {
   REPORT_WEBHOOK_SECRET?: string;
   REPORTED_RETENTION_DAYS?: string;
   DISMISSED_RETENTION_DAYS?: string;
+  /** Local development only (set by scripts/dev.ts, never in wrangler.toml): src/auth/local-signin.ts. */
+  LOCAL_SIGNIN?: string;
+  LOCAL_SIGNIN_CODE?: string;
+  LOCAL_SIGNIN_EXPIRES?: string;
 }

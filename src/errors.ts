@@ -28,6 +28,7 @@ const HTTP_STATUS = {
   conflict: 409,
   // cases and the review API
   not_found: 404,
+  empty: 404,
   forbidden: 403,
   gone: 410,
   purged: 410,

@@ -8,6 +8,7 @@ import { getCookie } from "hono/cookie";
 import type { JWTVerifyGetKey } from "jose";
 import type { Env } from "../env.ts";
 import { type AccessConfig, AccessTokenError, verifyAccessJwt } from "./access-jwt.ts";
+import { localSigninRefusal, SESSION_COOKIE, sessionPrincipal } from "./local-signin.ts";
 import { AuthConfigError, findApiToken, type Principal, type Role, roleAtLeast } from "./roles.ts";
 import { reviewAuthConfig } from "./tokens.ts";
 
@@ -46,6 +47,12 @@ export async function resolvePrincipal(c: AuthCtx, opts: AuthOptions): Promise<P
       const token = await findApiToken(reviewAuthConfig(c.env).apiTokens, authz.slice(7).trim());
       if (!token) return deny(c, 401, "unauthenticated");
       return { id: token.label, role: token.role, via: "token" };
+    }
+    // A local sign-in session counts only where local sign-in is allowed at all (dev, loopback).
+    const session = getCookie(c, SESSION_COOKIE);
+    if (session && localSigninRefusal(c.env, c.req.raw) === null) {
+      const who = await sessionPrincipal(c.env, session);
+      if (who) return { ...who, via: "local" };
     }
     const jwt = c.req.header("cf-access-jwt-assertion") ?? getCookie(c, "CF_Authorization");
     const cfg = accessConfig(c.env);

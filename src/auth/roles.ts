@@ -16,7 +16,7 @@ export function roleAtLeast(have: Role, need: Role): boolean {
 export interface Principal {
   id: string;
   role: Role;
-  via: "access" | "token";
+  via: "access" | "token" | "local";
 }
 
 export class AuthConfigError extends AppError {

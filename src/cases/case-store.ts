@@ -10,11 +10,13 @@ import type { MatchMessage, UnscannedMessage } from "./messages.ts";
 import type { CaseStatus } from "./status.ts";
 import {
   type CaseDetail,
+  type CaseFilter,
   type CaseQuery,
   type CaseSummary,
   getCase,
   listCases,
   openCasesWithDigest,
+  statusCounts,
 } from "./store.ts";
 
 export type CaseSource = "queue" | "fallback" | "sweep";
@@ -54,6 +56,8 @@ export interface CaseStore {
   getRow(caseId: string): Promise<CaseRow | null>;
   getState(caseId: string): Promise<CaseState | null>;
   list(q: CaseQuery): Promise<{ cases: CaseSummary[]; total: number }>;
+  /** Cases per status (and escalated) under the filter's other conditions: the queue's tabs. */
+  statusCounts(f: CaseFilter): Promise<Record<string, number>>;
   detail(caseId: string): Promise<CaseDetail | null>;
   openCasesWithDigest(digest: string, limit?: number): Promise<string[]>;
   /** The update of the case (if still in `from`) and its event (only if the update applied). */
@@ -158,6 +162,10 @@ export class D1CaseStore implements CaseStore {
 
   list(q: CaseQuery): Promise<{ cases: CaseSummary[]; total: number }> {
     return listCases(this.db, q);
+  }
+
+  statusCounts(f: CaseFilter): Promise<Record<string, number>> {
+    return statusCounts(this.db, f);
   }
 
   detail(caseId: string): Promise<CaseDetail | null> {

@@ -8,6 +8,9 @@ import type { CaseStatus } from "./status.ts";
 
 export interface CaseFilter {
   status?: CaseStatus;
+  /** Open work: new or in review. */
+  open?: boolean;
+  escalated?: boolean;
   listId?: string;
   kind?: "exact" | "pdq";
   from?: string;
@@ -38,7 +41,12 @@ export function filterSql(f: CaseFilter): { where: string; params: unknown[] } {
     return `?${params.length}`;
   };
   if (f.status) parts.push(`c.status = ${p(f.status)}`);
-  if (f.listId) parts.push(`EXISTS (SELECT 1 FROM json_each(c.list_ids) l WHERE l.value = ${p(f.listId)})`);
+  if (f.open) parts.push("c.status IN ('new', 'in_review')");
+  if (f.escalated) parts.push("c.escalated = 1");
+  // List ids are compared case-insensitively: a reviewer types "ncmec" for "NCMEC".
+  if (f.listId) {
+    parts.push(`EXISTS (SELECT 1 FROM json_each(c.list_ids) l WHERE lower(l.value) = lower(${p(f.listId)}))`);
+  }
   if (f.kind) {
     parts.push(`EXISTS (SELECT 1 FROM json_each(c.message, '$.files') fi, json_each(fi.value, '$.matches') m
       WHERE json_extract(m.value, '$.kind') = ${p(f.kind)})`);
@@ -63,6 +71,11 @@ export interface CaseSummary {
   kinds: string[];
   escalated: boolean;
   purged: boolean;
+  uploaderIp: string | null;
+  /** The uploader's account: the identity headers the gate recorded (IDENTITY_HEADERS). */
+  account: Record<string, string>;
+  claimedBy: string | null;
+  claimedAt: string | null;
 }
 
 interface CaseRow {
@@ -76,6 +89,10 @@ interface CaseRow {
   escalated: number;
   purged_at: string | null;
   kinds: string | null;
+  uploader_ip: string | null;
+  identity: string | null;
+  claimed_by: string | null;
+  claimed_at: string | null;
 }
 
 function summary(r: CaseRow): CaseSummary {
@@ -90,11 +107,15 @@ function summary(r: CaseRow): CaseSummary {
     kinds: r.kinds ? [...new Set(r.kinds.split(","))].sort() : [],
     escalated: r.escalated === 1,
     purged: r.purged_at !== null,
+    uploaderIp: r.uploader_ip,
+    account: r.identity ? (JSON.parse(r.identity) as Record<string, string>) : {},
+    claimedBy: r.claimed_by,
+    claimedAt: r.claimed_at,
   };
 }
 
 const SUMMARY_COLUMNS = `c.id, c.created_at, c.updated_at, c.status, c.verdict, c.list_ids, c.file_count,
-  c.escalated, c.purged_at,
+  c.escalated, c.purged_at, c.uploader_ip, c.identity, c.claimed_by, c.claimed_at,
   (SELECT group_concat(json_extract(m.value, '$.kind')) FROM json_each(c.message, '$.files') fi,
      json_each(fi.value, '$.matches') m) AS kinds`;
 
@@ -118,6 +139,36 @@ export async function listCases(
   };
 }
 
+/** Cases per status under the filter's other conditions (the queue's tabs), plus escalated open ones. */
+export async function statusCounts(db: D1Database, f: CaseFilter): Promise<Record<string, number>> {
+  const { where, params } = filterSql({ ...f, status: undefined, open: undefined, escalated: undefined });
+  const rows = await db
+    .prepare(
+      `SELECT c.status AS status, count(*) AS n, sum(c.escalated) AS esc FROM cases c ${where} GROUP BY c.status`,
+    )
+    .bind(...params)
+    .all<{ status: string; n: number; esc: number }>();
+  const out: Record<string, number> = { open: 0, escalated: 0, all: 0 };
+  for (const r of rows.results) {
+    out[r.status] = r.n;
+    out.all = (out.all ?? 0) + r.n;
+    if (r.status === "new" || r.status === "in_review") {
+      out.open = (out.open ?? 0) + r.n;
+      out.escalated = (out.escalated ?? 0) + (r.esc ?? 0);
+    }
+  }
+  return out;
+}
+
+export interface CaseEvent {
+  at: string;
+  actor: string;
+  action: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
 export interface CaseDetail extends CaseSummary {
   source: string;
   uploaderIp: string | null;
@@ -125,11 +176,27 @@ export interface CaseDetail extends CaseSummary {
   decidedAt: string | null;
   decidedBy: string | null;
   message: MatchMessage | null;
-  events: { at: string; actor: string; action: string; from: string; to: string; reason: string }[];
+  /** State transitions and evidence reveals, oldest first. */
+  events: CaseEvent[];
   appeals: { id: number; at: string; complaint: string; outcome: string | null; decidedAt: string | null }[];
   report: { kind: string; state: string; reportId: string | null; finishedAt: string | null } | null;
   /** Other cases of the same uploader, by IP address or by identity. */
-  related: { id: string; createdAt: string; status: string; by: "ip" | "identity" }[];
+  related: {
+    id: string;
+    createdAt: string;
+    status: string;
+    by: "ip" | "identity";
+    sameAccount: number;
+    sameIp: number;
+  }[];
+  /** Other cases with one of this case's files (same SHA-256), whoever uploaded them. */
+  sameFile: {
+    id: string;
+    createdAt: string;
+    status: string;
+    uploaderIp: string | null;
+    account: Record<string, string>;
+  }[];
 }
 
 /** The stored message, or null once retention purged it. */
@@ -141,7 +208,7 @@ function readMessage(raw: string | null): MatchMessage | null {
 export async function getCase(db: D1Database, id: string): Promise<CaseDetail | null> {
   const row = await db
     .prepare(
-      `SELECT ${SUMMARY_COLUMNS}, c.source, c.uploader_ip, c.identity, c.decided_at, c.decided_by, c.message
+      `SELECT ${SUMMARY_COLUMNS}, c.source, c.decided_at, c.decided_by, c.message
        FROM cases c WHERE c.id = ?1`,
     )
     .bind(id)
@@ -157,7 +224,9 @@ export async function getCase(db: D1Database, id: string): Promise<CaseDetail | 
     >();
   if (!row) return null;
   const identity = row.identity && row.identity !== "{}" ? row.identity : null;
-  const [events, appeals, report, related] = await db.batch([
+  const message = readMessage(row.message);
+  const sha256s = JSON.stringify((message?.files ?? []).map((f) => f.digests.sha256).filter(Boolean));
+  const [events, appeals, report, related, reveals, sameFile] = await db.batch([
     db
       .prepare(
         `SELECT at, actor, action, from_status AS "from", to_status AS "to", reason
@@ -177,24 +246,55 @@ export async function getCase(db: D1Database, id: string): Promise<CaseDetail | 
     db
       .prepare(
         `SELECT id, created_at AS createdAt, status,
-           CASE WHEN ?2 IS NOT NULL AND uploader_ip = ?2 THEN 'ip' ELSE 'identity' END AS "by"
+           CASE WHEN ?2 IS NOT NULL AND uploader_ip = ?2 THEN 'ip' ELSE 'identity' END AS "by",
+           (?3 IS NOT NULL AND identity = ?3) AS sameAccount, (?2 IS NOT NULL AND uploader_ip = ?2) AS sameIp
          FROM cases WHERE id != ?1 AND ((?2 IS NOT NULL AND uploader_ip = ?2) OR (?3 IS NOT NULL AND identity = ?3))
          ORDER BY created_at DESC LIMIT 50`,
       )
       .bind(id, row.uploader_ip, identity),
+    // Reveals live in the audit log (evidence-view.ts); the history shows them beside transitions.
+    db
+      .prepare(
+        `SELECT at, actor, subject, detail FROM audit_log
+         WHERE action = 'evidence.reveal' AND subject LIKE ?1 ESCAPE '\\' ORDER BY id`,
+      )
+      .bind(`case:${id.replace(/[\\%_]/g, (ch) => `\\${ch}`)}/file-%`),
+    db
+      .prepare(
+        `SELECT id, created_at AS createdAt, status, uploader_ip AS uploaderIp, identity FROM cases c
+         WHERE id != ?1 AND EXISTS (SELECT 1 FROM json_each(c.message, '$.files') fi, json_each(?2) d
+           WHERE json_extract(fi.value, '$.digests.sha256') = d.value)
+         ORDER BY created_at DESC LIMIT 50`,
+      )
+      .bind(id, sha256s),
   ]);
+  const revealEvents: CaseEvent[] = (
+    (reveals?.results ?? []) as { at: string; actor: string; subject: string; detail: string }[]
+  ).map((r) => {
+    const d = JSON.parse(r.detail) as { reason?: string };
+    const file = r.subject.slice(r.subject.lastIndexOf("/") + 1);
+    return { at: r.at, actor: r.actor, action: "reveal", from: file, to: file, reason: d.reason ?? "" };
+  });
+  const allEvents = [...((events?.results ?? []) as CaseEvent[]), ...revealEvents].sort((a, b) =>
+    a.at < b.at ? -1 : a.at > b.at ? 1 : 0,
+  );
   return {
     ...summary(row),
     source: row.source,
-    uploaderIp: row.uploader_ip,
     identity: row.identity ? (JSON.parse(row.identity) as Record<string, string>) : {},
     decidedAt: row.decided_at,
     decidedBy: row.decided_by,
-    message: readMessage(row.message),
-    events: (events?.results ?? []) as CaseDetail["events"],
+    message,
+    events: allEvents,
     appeals: (appeals?.results ?? []) as CaseDetail["appeals"],
     report: ((report?.results ?? [])[0] as CaseDetail["report"] | undefined) ?? null,
     related: (related?.results ?? []) as CaseDetail["related"],
+    sameFile: (
+      (sameFile?.results ?? []) as (CaseDetail["sameFile"][number] & { identity: string | null })[]
+    ).map(({ identity: raw, ...r }) => ({
+      ...r,
+      account: raw ? (JSON.parse(raw) as Record<string, string>) : {},
+    })),
   };
 }
 
@@ -208,4 +308,34 @@ export async function openCasesWithDigest(db: D1Database, digest: string, limit 
     .bind(...params)
     .all<{ id: string }>();
   return rows.results.map((r) => r.id);
+}
+
+/** Most rows one export returns: a D1 response and a Worker's memory stay bounded. */
+export const EXPORT_CAP = 5000;
+
+export interface AuditExportRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: string;
+}
+
+/** Audit entries of the cases the filter selects (the case and its files), oldest first. */
+export async function auditOfCases(
+  db: D1Database,
+  f: CaseFilter,
+  cap = EXPORT_CAP,
+): Promise<AuditExportRow[]> {
+  const { where, params } = filterSql(f);
+  const rows = await db
+    .prepare(
+      `SELECT a.id, a.at, a.actor, a.action, a.subject, a.detail FROM audit_log a
+       JOIN cases c ON a.subject = 'case:' || c.id OR substr(a.subject, 1, length(c.id) + 6) = 'case:' || c.id || '/'
+       ${where} ORDER BY a.id LIMIT ${cap}`,
+    )
+    .bind(...params)
+    .all<AuditExportRow>();
+  return rows.results;
 }

@@ -6,14 +6,17 @@ import { type AllowGrant, allowListStatements } from "../cases/allow-list.ts";
 import { AUDIT, auditLog } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
 import { caseStore } from "../cases/case-store.ts";
+import { assertNotHeldByOther, releaseClaimStatement } from "../cases/claims.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
 import { AppError } from "../errors.ts";
 import { retractReport } from "../report/cybertip-flow.ts";
 import type { ReportDeps } from "../report/deps.ts";
+import { previewReport } from "../report/preview.ts";
 import { reportCase } from "../report/report-flow.ts";
 import { resolveUncertain } from "../report/resolve.ts";
 import { getReport } from "../report/store.ts";
+import { createClaimsApi } from "./claims-api.ts";
 import { revealEvidence } from "./evidence-view.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfProtect } from "./security.ts";
@@ -111,12 +114,16 @@ function caseIdParam(id: string): string {
 
 /** Applies one decision, with the appeal outcome and allow-list additions in the same batch. */
 async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: string) {
+  // Another reviewer's live claim: a clear refusal naming them, not a bare conflict.
+  await assertNotHeldByOther(db, caseId, actor);
   const msgRow = d.allowList ? await caseStore(db).getRow(caseId) : null;
   return transition(
     db,
     { caseId, action: d.action as CaseAction, actor, reason: d.reason },
     (from, _to, at) => {
       const extra: D1PreparedStatement[] = [];
+      // A decision that hands the case on (confirm, dismiss, escalate) lets go of my claim.
+      if (d.action !== "start") extra.push(releaseClaimStatement(db, caseId, actor));
       if (from === "appealed" && (d.action === "confirm" || d.action === "dismiss")) {
         extra.push(
           appealOutcomeStatement(db, caseId, d.action === "confirm" ? "upheld" : "overturned", actor, at),
@@ -140,6 +147,7 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
 
 export function createApi(deps: ReportDeps = {}) {
   const api = new Hono<ReviewBindings>();
+  api.route("/", createClaimsApi());
 
   api.get("/cases", async (c) => {
     const q = parseCaseQuery(new URL(c.req.url).searchParams);
@@ -199,9 +207,13 @@ export function createApi(deps: ReportDeps = {}) {
   api.get("/settings", async (c) => c.json(await getSettings(c.env.DB, c.var.principal.id)));
 
   api.put("/settings", csrfProtect(), async (c) => {
-    const s = parseSettings(await readJson(c.req.raw));
-    if (!s) throw new AppError("bad_request", "want { blur: boolean, greyscale: boolean }");
     const me = c.var.principal.id;
+    const s = parseSettings(await readJson(c.req.raw), await getSettings(c.env.DB, me));
+    if (!s)
+      throw new AppError(
+        "bad_request",
+        "want { blur: boolean, greyscale: boolean, blurPx?: 4..40, breakAfter?: 1..500 }",
+      );
     await c.env.DB.batch([
       putSettingsStatement(c.env.DB, me, s),
       auditLog(c.env.DB).insert({
@@ -219,6 +231,11 @@ export function createApi(deps: ReportDeps = {}) {
     if (!row) throw new AppError("not_found", "no report for this case");
     return c.json({ ...row, files: JSON.parse(row.files) });
   });
+
+  // What would be sent, with no side effect: the UI shows it and asks for an explicit confirmation.
+  api.get("/cases/:id/report/preview", requireRole("reviewer"), async (c) =>
+    c.json(await previewReport(c.env, caseIdParam(c.req.param("id")))),
+  );
 
   api.post("/cases/:id/report", requireRole("reviewer"), csrfProtect(), async (c) => {
     return c.json(await reportCase(c.env, caseIdParam(c.req.param("id")), c.var.principal.id, deps));

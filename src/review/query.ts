@@ -17,10 +17,15 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/;
 export function parseCaseQuery(q: URLSearchParams): CaseQuery {
   const out: CaseQuery = { sort: "created", dir: "desc", limit: 50, offset: 0 };
   const status = q.get("status");
-  if (status) {
+  // "open" (new and in review) and "escalated" (open and escalated) are the reviewer's views.
+  if (status === "open" || status === "escalated") {
+    out.open = true;
+    if (status === "escalated") out.escalated = true;
+  } else if (status && status !== "any") {
     if (!isCaseStatus(status)) throw new QueryError("unknown status");
     out.status = status;
   }
+  if (q.get("escalated") === "1") out.escalated = true;
   const list = q.get("list");
   if (list) out.listId = list.slice(0, 100);
   const kind = q.get("kind");
@@ -46,6 +51,8 @@ export function parseCaseQuery(q: URLSearchParams): CaseQuery {
     out.sort = sort as SortKey;
   }
   const dir = q.get("dir");
+  // Open work is served oldest first unless asked otherwise: the longest wait goes first.
+  if (!dir && out.open) out.dir = "asc";
   if (dir) {
     if (dir !== "asc" && dir !== "desc") throw new QueryError("dir must be asc or desc");
     out.dir = dir;

@@ -132,7 +132,7 @@ const CREDS: Cred[] = [
 ];
 
 /** Who a route admits, read off its definition. */
-type Need = "admin-api" | "viewer" | "reviewer" | "admin" | "api-token";
+type Need = "public" | "none-ever" | "admin-api" | "viewer" | "reviewer" | "admin" | "api-token";
 interface Route {
   method: string;
   path: (caseId: string) => string;
@@ -196,7 +196,16 @@ const ROUTES: Route[] = [
     method: "GET",
     label: "/review/static/review.css",
     path: () => "/review/static/review.css",
-    need: "viewer",
+    // Public: the sign-in page is styled before anyone is signed in (nothing secret in it).
+    need: "public",
+  },
+  // src/review/signin.ts: the sign-in page (local sign-in itself is off in this env).
+  { method: "GET", label: "/review/signin", path: () => "/review/signin", need: "public" },
+  {
+    method: "GET",
+    label: "/review/signin?code= (local sign-in off)",
+    path: () => "/review/signin?code=guess-0123456789abcdef",
+    need: "none-ever",
   },
   { method: "GET", label: "/review/nosuch (404)", path: () => "/review/nosuch", need: "viewer" },
   // src/review/api.ts
@@ -255,6 +264,45 @@ const ROUTES: Route[] = [
     need: "admin",
     body: {},
   },
+  // src/review/claims-api.ts, report preview, export (issue 13).
+  {
+    method: "POST",
+    label: "/review/api/cases/:id/claim",
+    path: (id) => `/review/api/cases/${id}/claim`,
+    need: "reviewer",
+  },
+  {
+    method: "DELETE",
+    label: "/review/api/cases/:id/claim",
+    path: (id) => `/review/api/cases/${id}/claim`,
+    need: "reviewer",
+  },
+  { method: "POST", label: "/review/api/next", path: () => "/review/api/next", need: "reviewer", body: {} },
+  {
+    method: "GET",
+    label: "/review/api/cases/:id/report/preview",
+    path: (id) => `/review/api/cases/${id}/report/preview`,
+    need: "reviewer",
+  },
+  {
+    method: "GET",
+    label: "/review/export/cases.csv",
+    path: () => "/review/export/cases.csv",
+    need: "reviewer",
+  },
+  {
+    method: "GET",
+    label: "/review/export/cases.json",
+    path: () => "/review/export/cases.json",
+    need: "reviewer",
+  },
+  { method: "GET", label: "/review/export/audit.csv", path: () => "/review/export/audit.csv", need: "admin" },
+  {
+    method: "GET",
+    label: "/review/export/audit.json",
+    path: () => "/review/export/audit.json",
+    need: "admin",
+  },
   {
     method: "POST",
     label: "/review/api/appeals",
@@ -267,6 +315,8 @@ const ROUTES: Route[] = [
 const RANK = { viewer: 0, reviewer: 1, admin: 2 } as const;
 
 function admitted(need: Need, g: Grant): boolean {
+  if (need === "public") return true;
+  if (need === "none-ever") return false;
   if (g === "none") return false;
   if (need === "admin-api") return g === "admin-api";
   if (g === "admin-api") return false;
@@ -354,7 +404,7 @@ describe("route × credential matrix", () => {
 
   it("the deployed entry point (exports.default) refuses every route without credentials", async () => {
     // The test bindings have no ADMIN_TOKEN and no Access config: admin is off, review refuses.
-    for (const route of ROUTES) {
+    for (const route of ROUTES.filter((r) => r.need !== "public")) {
       const res = await exports.default.fetch(`https://gate.example.test${route.path(caseId)}`, {
         method: route.method,
         ...(route.body !== undefined

@@ -140,6 +140,8 @@ export async function resetDb(): Promise<void> {
       "reports",
       "appeals",
       "reviewer_settings",
+      "local_signin_codes",
+      "review_sessions",
     ].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 }

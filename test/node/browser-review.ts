@@ -1,11 +1,14 @@
 /**
  * Browser test of the review UI (npm run test:browser): headless Debian Chromium driven by
- * playwright-core against `wrangler dev` on loopback. Seeds one case (a generated test-pattern
- * PNG: benign TEST DATA), signs in with a locally minted Access JWT (JWKS served here), opens
- * the queue, reveals the file, confirms the case (status and history update in place),
- * checks the audit trail and saves a screenshot (to docs/screenshots/review.png with UPDATE_SCREENSHOT=1, else to the temp
- * directory, so a test run leaves the work tree clean). Skips (exit 0) when /usr/bin/chromium
- * is absent.
+ * playwright-core against `wrangler dev` on loopback. Seeds three cases (a generated test-pattern
+ * PNG and benign bytes: TEST DATA), meets the sign-in page, signs in with the local one-time
+ * link (LOCAL_SIGNIN, as `npm start` prints it), uses the queue's views and filters, takes the
+ * next case with `n` (claim), opens the shortcut help with `?`, reveals with `r` (exposure count,
+ * history), confirms with `c`, previews the CyberTipline report and submits it after the
+ * explicit acknowledgement against the fake CyberTipline (test/report/fake-cybertip.ts, served
+ * on loopback), and bulk-dismisses two cases by digest. Checks the audit trail and saves
+ * screenshots (to docs/screenshots/ with UPDATE_SCREENSHOT=1, else to the temp directory, so a
+ * test run leaves the work tree clean). Skips (exit 0) when /usr/bin/chromium is absent.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,20 +18,19 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { chromium } from "playwright-core";
 import { getPlatformProxy } from "wrangler";
+import { FakeCyberTip } from "../report/fake-cybertip.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = resolve(import.meta.dirname, "../..");
-const SCREENSHOT =
-  process.env.UPDATE_SCREENSHOT === "1"
-    ? join(ROOT, "docs/screenshots/review.png")
-    : join(tmpdir(), "hashgate-review-screenshot.png");
-const TEAM = "browser-test.cloudflareaccess.com";
-const AUD = "browser-test-aud";
-const REVIEWER = "reviewer@example.org";
+const SHOTS = process.env.UPDATE_SCREENSHOT === "1" ? join(ROOT, "docs/screenshots") : tmpdir();
+const SCREENSHOT = join(SHOTS, "review.png");
+const REVIEWER = "local-reviewer@localhost";
 const CASE_ID = "hg_01JDBRWSERTEST000000000000";
+const BULK_IDS = ["hg_01JDBRWSERTEST000000000001", "hg_01JDBRWSERTEST000000000002"];
+const BULK_BYTES = Buffer.from("benign bulk test bytes (TEST DATA)");
+const SIGNIN_CODE = "browser-test-code-0123456789";
 
 /** The slices of the D1 and R2 bindings this script uses (workers-types are not loaded in Node). */
 interface Stmt {
@@ -140,6 +142,36 @@ async function seed(persist: string, png: Buffer): Promise<void> {
       )
       .bind(CASE_ID, at, JSON.stringify(msg.request.identity), JSON.stringify(msg))
       .run();
+    // Two later uploads of one other file by another account: the bulk decision's target.
+    const bulkSha = createHash("sha256").update(BULK_BYTES).digest("hex");
+    for (const [i, id] of BULK_IDS.entries()) {
+      const later = new Date(Date.parse(at) + (i + 1) * 1000).toISOString();
+      const m = {
+        ...msg,
+        caseId: id,
+        at: later,
+        request: { ...msg.request, ip: "198.51.100.2", identity: { "x-account-id": "u-bulk" } },
+        files: [
+          {
+            ...msg.files[0]!,
+            filename: "bulk.bin",
+            sniffedType: "application/octet-stream",
+            size: BULK_BYTES.length,
+            digests: { md5: createHash("md5").update(BULK_BYTES).digest("hex"), sha256: bulkSha },
+            evidenceKey: `evidence/${id}/file-0`,
+            matches: [{ listId: "Demo", kind: "exact", algo: "sha256", action: "block", category: "test" }],
+          },
+        ],
+      };
+      await proxy.env.EVIDENCE.put(`evidence/${id}/file-0`, BULK_BYTES);
+      await db
+        .prepare(
+          `INSERT INTO cases (id, created_at, verdict, status, source, uploader_ip, identity, request_path, file_count, list_ids, message, updated_at)
+           VALUES (?1, ?2, 'block', 'new', 'queue', '198.51.100.2', ?3, '/upload', 1, '["Demo"]', ?4, ?2)`,
+        )
+        .bind(id, later, JSON.stringify(m.request.identity), JSON.stringify(m))
+        .run();
+    }
   } finally {
     await proxy.dispose();
   }
@@ -190,32 +222,58 @@ async function main(): Promise<void> {
   const png = testPatternPng();
   await seed(persist, png);
 
-  // Access stand-in: a JWKS on loopback and a JWT signed with its key.
-  const { privateKey, publicKey } = await generateKeyPair("RS256");
-  const jwks = JSON.stringify({
-    keys: [{ ...(await exportJWK(publicKey)), kid: "b1", alg: "RS256", use: "sig" }],
+  // The fake CyberTipline, served on loopback for the Worker under wrangler dev. It checks
+  // uploads' MD5 with crypto.subtle as workerd offers it; Node's WebCrypto has no MD5.
+  const { createHash } = await import("node:crypto");
+  const subtleDigest = crypto.subtle.digest.bind(crypto.subtle);
+  crypto.subtle.digest = ((algo: AlgorithmIdentifier, data: BufferSource) =>
+    algo === "MD5"
+      ? Promise.resolve(
+          new Uint8Array(
+            createHash("md5")
+              .update(
+                ArrayBuffer.isView(data)
+                  ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+                  : new Uint8Array(data),
+              )
+              .digest(),
+          ).buffer,
+        )
+      : subtleDigest(algo, data)) as typeof crypto.subtle.digest;
+  const cybertip = new FakeCyberTip();
+  const ctServer = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const r = await cybertip.fetch(`${cybertip.base}${(req.url ?? "").replace(/^\/ispws/, "")}`, {
+      method: req.method ?? "GET",
+      headers: Object.fromEntries(
+        ["authorization", "content-type"].flatMap((h) =>
+          req.headers[h] ? [[h, String(req.headers[h])]] : [],
+        ),
+      ),
+      ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+    });
+    res
+      .writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "text/xml" })
+      .end(Buffer.from(await r.arrayBuffer()));
   });
-  const jwksServer = createServer((_req, res) =>
-    res.writeHead(200, { "content-type": "application/json" }).end(jwks),
-  );
-  await new Promise<void>((r) => jwksServer.listen(0, "127.0.0.1", r));
-  const jwksPort = (jwksServer.address() as AddressInfo).port;
-  const jwt = await new SignJWT({ email: REVIEWER })
-    .setProtectedHeader({ alg: "RS256", kid: "b1" })
-    .setIssuer(`https://${TEAM}`)
-    .setAudience(AUD)
-    .setExpirationTime("10m")
-    .sign(privateKey);
+  await new Promise<void>((r) => ctServer.listen(0, "127.0.0.1", r));
+  const ctPort = (ctServer.address() as AddressInfo).port;
 
   const port = await freePort();
   const envFile = join(work, "dev.env");
   await writeFile(
     envFile,
     [
-      `ACCESS_TEAM_DOMAIN=${TEAM}`,
-      `ACCESS_AUD=${AUD}`,
-      `ACCESS_JWKS_URL=http://127.0.0.1:${jwksPort}/cdn-certs/jwks.json`,
-      `REVIEW_ROLES=${REVIEWER}:reviewer`,
+      // As scripts/dev.ts sets them for `npm start`: local sign-in with a one-time code.
+      "LOCAL_SIGNIN=true",
+      `LOCAL_SIGNIN_CODE=${SIGNIN_CODE}`,
+      `LOCAL_SIGNIN_EXPIRES=${new Date(Date.now() + 600_000).toISOString()}`,
+      "REPORT_KIND=cybertip",
+      `CYBERTIP_BASE_URL=http://127.0.0.1:${ctPort}/ispws`,
+      `CYBERTIP_USERNAME=${cybertip.username}`,
+      `CYBERTIP_PASSWORD=${cybertip.password}`,
+      "REPORTER_EMAIL=trust-and-safety@example.org",
     ].join("\n"),
   );
   const wrangler = spawn(
@@ -258,26 +316,53 @@ async function main(): Promise<void> {
   try {
     await waitFor(`${base}/review/static/review.css`, wrangler);
     const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
-    await context.addCookies([{ name: "CF_Authorization", value: jwt, url: base }]);
     const page = await context.newPage();
     const cspErrors: string[] = [];
     page.on("console", (m) => {
-      if (m.type() === "error") cspErrors.push(m.text());
+      // The sign-in page's 401 is logged by Chromium as a failed resource; it is expected.
+      if (m.type() === "error" && !m.text().includes("401")) cspErrors.push(m.text());
     });
+    page.on("dialog", (d) => void d.accept());
 
-    // Queue: the seeded case is listed, uploader strings escaped.
-    await page.goto(`${base}/review?status=new`);
-    await page.getByRole("link", { name: CASE_ID }).click();
+    // Not signed in: a sign-in page (not JSON) that explains Access and the local link.
+    const first = await page.goto(`${base}/review`);
+    if (first?.status() !== 401) fail(`unauthenticated /review answered ${first?.status()}`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    if (!(await page.getByText("Cloudflare Access").first().isVisible()))
+      fail("sign-in page does not explain Access");
+    // The link `npm start` prints, as a reviewer.
+    await page.goto(`${base}/review/signin?code=${SIGNIN_CODE}&role=reviewer`);
+    await page.waitForURL(`${base}/review`);
+    await page.getByText(`${REVIEWER} (reviewer)`).waitFor();
+
+    // Queue: open work by default, counts, the case-insensitive list filter.
+    await page.locator("a.tab.current", { hasText: "open 3" }).waitFor();
+    // "demo" and "Demo" are one list to a reviewer.
+    await page.goto(`${base}/review?status=open&list=DEMO`);
+    if ((await page.locator("table.queue tbody tr[data-case]").count()) !== 3)
+      fail("list=DEMO did not match demo and Demo");
+    await page.goto(`${base}/review?status=open`);
+    await page.keyboard.press("j");
+    await page.locator("tr.selected", { hasText: CASE_ID }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "review-queue.png"), fullPage: true });
+
+    // Shortcuts: ? shows the help; n takes the oldest open case nobody has (a claim).
+    await page.keyboard.press("?");
+    await page.locator("#shortcuts").waitFor({ state: "visible" });
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("n");
     await page.waitForURL(`**/review/cases/${CASE_ID}`);
+    await page.getByText("You have this case until").waitFor();
     if (!(await page.getByText("test-pattern <TEST DATA>.png").isVisible()))
       fail("filename not shown as text");
     if ((await page.locator("img.evidence").count()) !== 0) fail("media shown before a reveal");
 
-    // Reveal: refused without a reason, then shown blurred and greyscale.
-    await page.getByRole("button", { name: "Reveal file 0" }).click();
+    // r: asks for the reason first (focus in the field: shortcuts are off), then reveals.
+    await page.keyboard.press("r");
     await page.getByText("State why you open this file").waitFor();
-    await page.locator(".reveal-reason").fill("verify the match (browser test)");
-    await page.getByRole("button", { name: "Reveal file 0" }).click();
+    await page.keyboard.type("verify the match (browser test)");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("r");
     const img = page.locator("img.evidence");
     await img.waitFor();
     const shown = await img.evaluate((el) => ({
@@ -286,17 +371,43 @@ async function main(): Promise<void> {
     }));
     if (shown.w !== 96) fail(`revealed image not decoded (naturalWidth ${shown.w})`);
     if (!shown.cls.includes("blurred") || !shown.cls.includes("grey")) fail(`not blurred+grey: ${shown.cls}`);
+    if ((await page.locator("#exposure-count").textContent()) !== "1") fail("exposure count not 1");
+    await page.locator("#case-history li", { hasText: "revealed file 0" }).waitFor({ timeout: 5000 });
 
-    // Decide: confirm with a reason.
+    // c: confirm with a reason (typed first; the shortcut waits for it).
     await page.locator(".decision-reason").fill("matches the test list (browser test)");
-    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.locator(".decision-reason").press("Escape");
+    await page.keyboard.press("c");
     await page.getByText("Done: confirmed.").waitFor();
     if ((await page.locator("#case-status").textContent()) !== "confirmed") fail("status not updated");
-    // The history shows the decision without a reload.
+    if (!(await page.locator('button[data-action="confirm"]').isDisabled())) fail("confirm still enabled");
     await page
       .locator("#case-history li", { hasText: "matches the test list (browser test)" })
       .waitFor({ timeout: 5000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // Report: preview (fields + XML, nothing sent), acknowledgement, then submit.
+    await page.getByRole("button", { name: "Report…" }).click();
+    await page.locator(".report-xml", { hasText: "<email>trust-and-safety@example.org</email>" }).waitFor();
+    if (cybertip.calls.length !== 0) fail("the preview sent something");
+    if (!(await page.getByRole("button", { name: "Submit report" }).isDisabled()))
+      fail("submit enabled before ack");
+    await page.screenshot({ path: join(SHOTS, "review-report.png"), fullPage: true });
+    await page.locator(".report-ack").check();
+    await page.getByRole("button", { name: "Submit report" }).click();
+    await page.getByText(/^Reported/).waitFor({ timeout: 20_000 });
+    if ((await page.locator("#case-status").textContent()) !== "reported") fail("status not reported");
+    if (cybertip.reports.size !== 1) fail(`fake CyberTipline has ${cybertip.reports.size} reports`);
+
+    // Bulk: both open cases with the other file's digest, with the count and a reason.
+    const bulkSha = (await import("node:crypto")).createHash("sha256").update(BULK_BYTES).digest("hex");
+    await page.goto(`${base}/review?status=open&digest=${bulkSha}`);
+    await page.getByRole("button", { name: "Dismiss all 2" }).click();
+    await page.getByText("Give a reason first.").waitFor();
+    await page.locator(".bulk-reason").fill("benign test bytes (browser test)");
+    await page.getByRole("button", { name: "Dismiss all 2" }).click();
+    await page.getByText("2 of 2 case(s) dismissed").waitFor();
+
     if (cspErrors.length) fail(`console errors (CSP?): ${cspErrors.join(" | ")}`);
     await context.close();
   } catch (e) {
@@ -306,7 +417,7 @@ async function main(): Promise<void> {
     await browser.close();
     wrangler.kill("SIGTERM");
     await new Promise((r) => wrangler.once("exit", r));
-    jwksServer.close();
+    ctServer.close();
   }
 
   const rows = await auditRows(persist);
@@ -316,7 +427,13 @@ async function main(): Promise<void> {
     fail("reveal not audited");
   if (!decision || decision.actor !== REVIEWER) fail("decision not audited");
   await rm(work, { recursive: true, force: true });
-  console.log(`browser test passed: queue, reveal (audited), confirm; screenshot ${SCREENSHOT}`);
+  const bulk = rows.filter(
+    (r) => r.action === "case.transition" && BULK_IDS.some((id) => r.subject === `case:${id}`),
+  );
+  if (bulk.length !== 2) fail(`bulk decisions audited: ${bulk.length}`);
+  console.log(
+    `browser test passed: sign-in, queue, claim, shortcuts, reveal (audited), confirm, report preview + submit, bulk; screenshots in ${SHOTS}`,
+  );
 }
 
 main().catch((e) => {

@@ -72,6 +72,19 @@ test("npm start serves the gate and stops cleanly on SIGTERM", {
     const record = (await res.json()) as { origin: string; size: number };
     assert.equal(record.origin, "hashgate demo origin");
     assert.equal(record.size, 25);
+    // The banner's one-time sign-in link opens a session once, as a reviewer here.
+    const link = new RegExp(`(http://127\\.0\\.0\\.1:${gatePort}/review/signin\\?code=[\\w-]+)`).exec(
+      out,
+    )?.[1];
+    assert.ok(link, "no sign-in link in the banner");
+    const signin = await fetch(`${link}&role=reviewer`, { redirect: "manual" });
+    assert.equal(signin.status, 303);
+    const cookie = /hg_session=[0-9a-f]{64}/.exec(signin.headers.get("set-cookie") ?? "")?.[0];
+    assert.ok(cookie, "no session cookie");
+    const queue = await fetch(`http://127.0.0.1:${gatePort}/review`, { headers: { cookie } });
+    assert.equal(queue.status, 200);
+    assert.match(await queue.text(), /local-reviewer@localhost \(reviewer\)/);
+    assert.equal((await fetch(link, { redirect: "manual" })).status, 403, "the code worked twice");
     assert.doesNotMatch(out, /^\s+at .+\(.+:\d+:\d+\)$/m, "a stack trace was printed");
   } finally {
     child.kill("SIGTERM");

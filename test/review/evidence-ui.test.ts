@@ -173,15 +173,15 @@ describe("pages", () => {
 describe("reviewer settings", () => {
   it("default to blur and greyscale on, and persist per reviewer", async () => {
     const get = async (t: string) => (await app.request("/api/settings", bearer(t), E)).json();
-    expect(await get(REVIEWER_TOKEN)).toEqual({ blur: true, greyscale: true });
+    expect(await get(REVIEWER_TOKEN)).toEqual({ blur: true, greyscale: true, blurPx: 18, breakAfter: 20 });
     const put = await app.request(
       "/api/settings",
       { ...jsonPost(REVIEWER_TOKEN, { blur: false, greyscale: true }), method: "PUT" },
       E,
     );
     expect(put.status).toBe(200);
-    expect(await get(REVIEWER_TOKEN)).toEqual({ blur: false, greyscale: true });
-    expect(await get(VIEWER_TOKEN)).toEqual({ blur: true, greyscale: true });
+    expect(await get(REVIEWER_TOKEN)).toEqual({ blur: false, greyscale: true, blurPx: 18, breakAfter: 20 });
+    expect(await get(VIEWER_TOKEN)).toEqual({ blur: true, greyscale: true, blurPx: 18, breakAfter: 20 });
     const bad = await app.request(
       "/api/settings",
       { ...jsonPost(REVIEWER_TOKEN, { blur: "no" }), method: "PUT" },
