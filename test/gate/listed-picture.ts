@@ -11,7 +11,7 @@ import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists
 import { encodeShards } from "../../src/pdq/shard.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
-import { testList } from "../helpers/lists.ts";
+import { seedPdqShard, testList } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 import { fixtureImages } from "../image/fixture-list.ts";
 
@@ -28,8 +28,7 @@ export interface GreyPicture {
 export async function listTheBridge(): Promise<string> {
   const hash = (await fixtureImages()).find((f) => f.file === LISTED_FILE)!.fullresHex;
   const meta = testList("pdq-formats", { algorithms: ["md5"], pdqShards: 1, version: 3 });
-  await env.HASHES.put("lists/pdq-formats/v/3/pdq/0", encodeShards([{ hash, id: 0 }])[0]!);
-  await env.HASHES.put(`h/pdq/${hash}`, JSON.stringify({ "pdq-formats": { a: 3, id: "bridge-entry" } }));
+  await seedPdqShard(env.HASHES, meta, [{ hash, entryId: "bridge-entry" }]);
   const manifest: ListManifest = { revision: 9, updatedAt: new Date().toISOString(), lists: [meta] };
   await env.HASHES.put(MANIFEST_KEY, JSON.stringify(manifest));
   forgetManifest(env.HASHES);

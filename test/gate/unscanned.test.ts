@@ -15,7 +15,7 @@ import { encodeShards } from "../../src/pdq/shard.ts";
 import { createReviewApp } from "../../src/review/app.ts";
 import { bearer, resetDb, reviewEnv, testKeys, VIEWER_TOKEN } from "../helpers/cases.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
-import { digestHex, seedLists, testBytes, testList } from "../helpers/lists.ts";
+import { digestHex, seedLists, seedPdqShard, testBytes, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
@@ -30,13 +30,9 @@ const admin = new Hono();
 admin.route("/admin", adminRoutes);
 
 async function seedPdqList(): Promise<void> {
-  await seedLists(env.HASHES, [
-    {
-      meta: testList("pdqlist", { algorithms: ["md5"], pdqShards: 1 }),
-      entries: [{ algo: "md5", hex: await digestHex("md5", LISTED) }],
-    },
-  ]);
-  await env.HASHES.put("lists/pdqlist/v/1/pdq/0", encodeShards([{ hash: "ab".repeat(32), id: 0 }])[0]!);
+  const meta = testList("pdqlist", { algorithms: ["md5"], pdqShards: 1 });
+  await seedLists(env.HASHES, [{ meta, entries: [{ algo: "md5", hex: await digestHex("md5", LISTED) }] }]);
+  await seedPdqShard(env.HASHES, meta, [{ hash: "ab".repeat(32) }]);
 }
 
 beforeEach(async () => {

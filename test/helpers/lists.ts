@@ -7,6 +7,7 @@ import { listKeyring } from "../../src/lists/env-keyring.ts";
 import { type ListKeyring, tagInput } from "../../src/lists/keyring.ts";
 import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { type EntryRecord, recordKey } from "../../src/lists/membership.ts";
+import { encodeShards } from "../../src/pdq/shard.ts";
 import type { DigestAlgo } from "../../src/scan/digests.ts";
 
 /** The tests' list keyring: LIST_KEY as vitest.config.ts binds it (a test-only secret). */
@@ -80,4 +81,26 @@ export function testBytes(size: number, seed: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/**
+ * Writes a list version's PDQ shard 0 sealed with the test secret, and for each hash an entry
+ * record naming its entry id (sealed), as a publish does; sets `meta.keyId`. TEST DATA.
+ */
+export async function seedPdqShard(
+  kv: KVNamespace,
+  meta: ListMeta,
+  hashes: { hash: string; entryId?: string }[],
+): Promise<void> {
+  const key = (await testKeys()).current;
+  meta.keyId = key.id;
+  const shardKey = `lists/${meta.id}/v/${meta.version}/pdq/0`;
+  const shard = encodeShards(hashes.map((h, id) => ({ hash: h.hash, id })))[0]!;
+  await kv.put(shardKey, await key.sealBlob(meta.id, meta.version, shard, shardKey));
+  for (const h of hashes) {
+    if (!h.entryId) continue;
+    const rk = recordKey(meta.id, key.id, await key.tag(tagInput("pdq", h.hash)));
+    const x = await key.sealText(JSON.stringify({ id: h.entryId }), rk);
+    await kv.put(rk, JSON.stringify({ a: meta.version, x }));
+  }
 }
