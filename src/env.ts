@@ -27,6 +27,11 @@ export interface Env {
   IMAGE_MAX_PER_REQUEST?: string;
   BINDING_TIMEOUT_MS?: string;
   NO_LIST_MODE?: string;
+  /** PDQ shard objects (src/pdq-shards/object.ts); lists of PDQ_SHARD_THRESHOLD entries or more are searched there. */
+  PDQ_SHARDS?: DurableObjectNamespace;
+  PDQ_SHARD_THRESHOLD?: string;
+  /** Location hint for new shard objects (near the origin), e.g. "enam"; unset: near the first caller. */
+  PDQ_SHARD_LOCATION?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

@@ -20,6 +20,7 @@ import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
+import { pdqShardRouting } from "../match/pdq-remote.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import type { HeldBody } from "../scan/hold.ts";
@@ -74,8 +75,9 @@ export async function judgeUpload(
   if (pdqLists(lists).length === 0) return out;
   const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
   const images = scan.files.filter((f) => sniffImage(f.head) !== null).length;
+  const shards = pdqShardRouting(env, t, t * LIST_LOAD_TIMEOUTS);
   if (images > 0 && !blockCertain)
-    await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
+    await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists, shards), t * LIST_LOAD_TIMEOUTS);
   let decoded = 0;
   const pdqHit: number[] = [];
   // One image at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
@@ -97,7 +99,7 @@ export async function judgeUpload(
       continue;
     }
     j.pdq = { hash: image.hash, quality: image.quality };
-    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, image), t);
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, image, shards), t);
     if (hits.length > 0) pdqHit.push(i);
     j.hits.push(...hits);
   }
