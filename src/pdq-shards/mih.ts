@@ -136,6 +136,7 @@ export class MihIndex {
   #forEachWithin(
     queries: Uint8Array,
     threshold: number,
+    once: boolean,
     visit: (i: number, q: number, d: number) => void,
   ): void {
     if (queries.length % 32 !== 0) throw new Error("MIH query: hashes are not 32 bytes each");
@@ -154,19 +155,44 @@ export class MihIndex {
         }
         continue;
       }
-      // A fresh stamp per query hash: an entry found through several substrings is checked once.
-      const stamp = this.#nextStamp();
+      // With `once`, a fresh stamp per query hash: an entry found through several substrings is
+      // visited once. best() does without: a second visit changes nothing, and the stamp is a
+      // second random memory access per candidate.
+      const now = once ? this.#nextStamp() : 0;
+      const stamp = this.#stamp;
+      const w = this.#words;
+      const qb = j * 8;
+      const q0 = q[qb]!,
+        q1 = q[qb + 1]!,
+        q2 = q[qb + 2]!,
+        q3 = q[qb + 3]!;
+      const q4 = q[qb + 4]!,
+        q5 = q[qb + 5]!,
+        q6 = q[qb + 6]!,
+        q7 = q[qb + 7]!;
       for (let k = 0; k < MIH_SUBSTRINGS; k++) {
-        const s = substring(q, j * 8, k);
+        const s = substring(q, qb, k);
         const offsets = this.#offsets[k]!;
         const entries = this.#entries[k]!;
-        for (const m of masks) {
-          const v = s ^ m;
+        for (let mi = 0; mi < masks.length; mi++) {
+          const v = s ^ masks[mi]!;
           for (let at = offsets[v]!, end = offsets[v + 1]!; at < end; at++) {
             const i = entries[at]!;
-            if (this.#stamp[i] === stamp) continue;
-            this.#stamp[i] = stamp;
-            const d = this.#distance(q, j * 8, i);
+            if (once) {
+              if (stamp[i] === now) continue;
+              stamp[i] = now;
+            }
+            // Full distance, unrolled: this loop is the search's whole cost.
+            const b = i * 8;
+            const d =
+              popcount32(q0 ^ w[b]!) +
+              popcount32(q1 ^ w[b + 1]!) +
+              popcount32(q2 ^ w[b + 2]!) +
+              popcount32(q3 ^ w[b + 3]!) +
+              popcount32(q4 ^ w[b + 4]!) +
+              popcount32(q5 ^ w[b + 5]!) +
+              popcount32(q6 ^ w[b + 6]!) +
+              popcount32(q7 ^ w[b + 7]!);
             if (d <= threshold) visit(i, j, d);
           }
         }
@@ -185,7 +211,7 @@ export class MihIndex {
   /** Every (entry, query) pair within `threshold`, by entry then query position. */
   within(queries: Uint8Array, threshold: number): MihMatch[] {
     const out: MihMatch[] = [];
-    this.#forEachWithin(queries, threshold, (index, query, distance) => {
+    this.#forEachWithin(queries, threshold, true, (index, query, distance) => {
       out.push({ index, id: this.#ids[index]!, distance, query });
     });
     return out.sort((a, b) => a.index - b.index || a.query - b.query);
@@ -197,7 +223,7 @@ export class MihIndex {
    */
   best(queries: Uint8Array, threshold: number): MihMatch | null {
     let best: MihMatch | null = null;
-    this.#forEachWithin(queries, threshold, (index, query, distance) => {
+    this.#forEachWithin(queries, threshold, false, (index, query, distance) => {
       if (
         !best ||
         distance < best.distance ||
