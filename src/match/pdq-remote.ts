@@ -126,3 +126,26 @@ export async function queryShards(
   }
   return best;
 }
+
+/** Health figures (`/admin/status`): where each active list's PDQ entries are searched. */
+export function pdqSearchFigures(env: PdqShardSettings, lists: ListMeta[]) {
+  let routing: PdqShardRouting | null;
+  try {
+    routing = pdqShardRouting(env, 0, 0);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return {
+    shardThreshold: routing?.threshold ?? null,
+    locationHint: routing?.locationHint ?? null,
+    lists: lists
+      .filter((l) => (l.pdqShards ?? 0) > 0)
+      .map((l) => ({
+        id: l.id,
+        version: l.version,
+        entries: l.pdqEntries ?? null,
+        searchedIn: usesShards(l, routing) ? "shard-objects" : "isolate",
+        ...(usesShards(l, routing) ? { objects: l.pdqShards } : {}),
+      })),
+  };
+}

@@ -10,7 +10,7 @@ import type { Env } from "../../src/env.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
-import { type PdqShardRouting, pdqShardRouting } from "../../src/match/pdq-remote.ts";
+import { type PdqShardRouting, pdqSearchFigures, pdqShardRouting } from "../../src/match/pdq-remote.ts";
 import { bytesToHex } from "../../src/pdq/core.ts";
 import { encodeShard } from "../../src/pdq/shard.ts";
 import type { PdqShardRpc } from "../../src/pdq-shards/protocol.ts";
@@ -159,6 +159,24 @@ describe("PDQ shard objects", () => {
     await expect(
       matchPdq(env.HASHES, [list], pdq, routing({ namespace: slow, queryTimeoutMs: 200 })),
     ).rejects.toMatchObject({ name: "ScanInfrastructureError" });
+  });
+
+  it("health figures say where each list is searched", () => {
+    const big = testList("big", { pdqShards: 15, pdqEntries: 10_000_000 });
+    const small = testList("small", { pdqShards: 1, pdqEntries: 40_000 });
+    const exactOnly = testList("exact-only");
+    const env2 = { PDQ_SHARDS: realShards, PDQ_SHARD_LOCATION: "enam" };
+    expect(pdqSearchFigures(env2, [big, small, exactOnly])).toEqual({
+      shardThreshold: 1_000_000,
+      locationHint: "enam",
+      lists: [
+        { id: "big", version: 1, entries: 10_000_000, searchedIn: "shard-objects", objects: 15 },
+        { id: "small", version: 1, entries: 40_000, searchedIn: "isolate" },
+      ],
+    });
+    // Without the binding every list stays in the isolate, whatever its size.
+    expect(pdqSearchFigures({}, [big])).toMatchObject({ lists: [{ searchedIn: "isolate" }] });
+    expect(pdqSearchFigures({ ...env2, PDQ_SHARD_LOCATION: "moon" }, [big])).toHaveProperty("error");
   });
 
   it("settings: threshold, location hint, bad values refused", () => {
