@@ -32,6 +32,9 @@ export interface Env {
   PDQ_SHARD_THRESHOLD?: string;
   /** Location hint for new shard objects (near the origin), e.g. "enam"; unset: near the first caller. */
   PDQ_SHARD_LOCATION?: string;
+  MAX_DECODE_RATIO?: string;
+  MIN_TEXT_FILE_BYTES?: string;
+  MAX_TEXT_FILES?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).
