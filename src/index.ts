@@ -13,6 +13,8 @@ import { gateRequest } from "./gate/gate.ts";
 import { appHosts, surfaceNotFound, surfaceOf } from "./gate/surfaces.ts";
 import { reviewApp } from "./review/app.ts";
 
+export { PdqShardObject } from "./pdq-shards/object.ts";
+
 export const app = new Hono<{ Bindings: Env }>();
 
 // One router, dispatched by host first (src/gate/surfaces.ts): the apps' routes below answer

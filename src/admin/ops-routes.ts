@@ -8,9 +8,16 @@ import { Hono } from "hono";
 import { listAllowEntries, revokeAllowEntry } from "../cases/allow-list.ts";
 import { auditLog } from "../cases/audit.ts";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
-import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
+import {
+  activeLists,
+  EMPTY_MANIFEST,
+  type ListManifest,
+  listStatus,
+  MANIFEST_KEY,
+} from "../lists/manifest.ts";
+import { type PdqShardSettings, pdqSearchFigures } from "../match/pdq-remote.ts";
 
-export interface OpsEnv {
+export interface OpsEnv extends PdqShardSettings {
   HASHES: KVNamespace;
   DB: D1Database;
   NO_LIST_MODE?: string;
@@ -34,6 +41,8 @@ opsRoutes.get("/status", async (c) => {
     lists,
     noActiveList: lists.active === 0,
     noListMode: (c.env.NO_LIST_MODE ?? "open").trim().toLowerCase(),
+    // Large PDQ lists are searched on shard objects (README: Large PDQ lists).
+    pdq: pdqSearchFigures(c.env, activeLists(manifest ?? EMPTY_MANIFEST, now)),
     // Per isolate, since it started: a hint that traffic met the gate without a list, not a total.
     isolate: { uploadsWithoutActiveList: uploadsWithoutActiveList() },
   });

@@ -22,6 +22,7 @@ import type { ListKeyring } from "../lists/keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
+import { type PdqShardRouting, type PdqShardSettings, pdqShardRouting } from "../match/pdq-remote.ts";
 import type { MatchHit } from "../match/types.ts";
 import type { PdqResult } from "../pdq/core.ts";
 import { pdqHash } from "../pdq/worker.ts";
@@ -92,10 +93,11 @@ export async function judgeUpload(
   if (pdqLists(lists).length === 0) return out;
   const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
   const images = out.filter((j) => j.recognised?.kind === "image").length;
+  const shards = pdqShardRouting(env as PdqShardSettings, t, t * LIST_LOAD_TIMEOUTS);
   if (images > 0 && !blockCertain)
     await viaBinding(
       "KV",
-      () => loadPdqIndexes(env.HASHES, lists, keys, isolateBudget(cfg.isolateMemoryBytes)),
+      () => loadPdqIndexes(env.HASHES, lists, keys, isolateBudget(cfg.isolateMemoryBytes), shards),
       t * LIST_LOAD_TIMEOUTS,
     );
   let decoded = 0;
@@ -123,7 +125,7 @@ export async function judgeUpload(
     decoded++;
     const image = await hashImage(scan.source, file, cfg);
     const before = j.hits.length;
-    await matchFrames(env, lists, image, j, t, keys, isolateBudget(cfg.isolateMemoryBytes));
+    await matchFrames(env, lists, image, j, t, keys, isolateBudget(cfg.isolateMemoryBytes), shards);
     if (j.imageError && j.hits.length === before) j.unscannedReason = "image-error";
     if (j.hits.length > before) pdqHit.push(i);
   }
@@ -151,6 +153,7 @@ async function matchFrames(
   timeoutMs: number,
   keys: () => Promise<ListKeyring>,
   budget: MemoryBudget,
+  shards: PdqShardRouting | null,
 ): Promise<void> {
   if (image.error) j.imageError = image.error;
   const animated = image.frames.length > 1;
@@ -161,7 +164,11 @@ async function matchFrames(
   for (const { index, pdq } of image.frames) {
     if (seen.has(pdq.hash)) continue;
     seen.add(pdq.hash);
-    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, pdq, keys, budget), timeoutMs);
+    const hits = await viaBinding(
+      "KV",
+      () => matchPdq(env.HASHES, lists, pdq, keys, budget, shards),
+      timeoutMs,
+    );
     if (hits.length === 0) continue;
     j.pdq = { hash: pdq.hash, quality: pdq.quality };
     j.hits.push(...(animated ? hits.map((h) => ({ ...h, frame: index })) : hits));

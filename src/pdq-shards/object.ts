@@ -1,0 +1,81 @@
+/**
+ * A PDQ shard object: a Durable Object holding one stored PDQ shard of one list version in
+ * memory as a multi-index (src/pdq-shards/mih.ts), loaded once per object from KV through the
+ * gate's own shard reader, and answering the gate's queries over RPC. Partition and naming:
+ * src/pdq-shards/protocol.ts. The object keeps nothing in storage: evicted, it reloads from KV.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
+import type { ListMeta } from "../lists/manifest.ts";
+import { loadPdqShard } from "../match/pdq.ts";
+import { bytesToHex, hexToBytes } from "../pdq/core.ts";
+import { MihIndex } from "./mih.ts";
+import type { PdqShardHit, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
+
+interface ShardObjectEnv extends ListKeyEnv {
+  HASHES: KVNamespace;
+}
+
+interface Loaded {
+  key: string;
+  index: Promise<{ mih: MihIndex; stats: PdqShardStats }>;
+}
+
+export class PdqShardObject extends DurableObject<ShardObjectEnv> implements PdqShardRpc {
+  #loaded: Loaded | null = null;
+
+  /** The shard's index for exactly this list version and shard, loading it when another (or none) is held. */
+  #index(list: ListMeta, shard: number): Loaded["index"] {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= (list.pdqShards ?? 0)) {
+      throw new Error(`PDQ shard ${shard} is not a shard of ${list.id}@${list.version}`);
+    }
+    const key = `${list.id}@${list.version}#${shard}`;
+    if (this.#loaded?.key === key) return this.#loaded.index;
+    // One version at a time: a shard is up to ~73 MB, and the object's memory is 128 MB.
+    const index = (async () => {
+      const started = Date.now();
+      const { hashes, ids } = await loadPdqShard(this.env.HASHES, await listKeyring(this.env), list, shard);
+      const mih = new MihIndex(hashes, ids);
+      const stats: PdqShardStats = {
+        list: list.id,
+        version: list.version,
+        shard,
+        entries: mih.size,
+        memoryBytes: mih.memoryBytes(),
+        buildMs: Date.now() - started,
+      };
+      return { mih, stats };
+    })();
+    const loaded = { key, index };
+    this.#loaded = loaded;
+    // A failed load (KV down, shard not yet visible) is retried by the next request.
+    index.catch(() => {
+      if (this.#loaded === loaded) this.#loaded = null;
+    });
+    return index;
+  }
+
+  async load(list: ListMeta, shard: number): Promise<PdqShardStats> {
+    return (await this.#index(list, shard)).stats;
+  }
+
+  async query(q: PdqShardQuery): Promise<PdqShardHit | null> {
+    if (!Array.isArray(q.hashes) || q.hashes.length < 1 || q.hashes.length > 8) {
+      throw new Error("PDQ shard query takes 1 to 8 hashes");
+    }
+    const { mih } = await this.#index(q.list, q.shard);
+    const queries = new Uint8Array(32 * q.hashes.length);
+    q.hashes.forEach((h, i) => {
+      queries.set(hexToBytes(h), 32 * i);
+    });
+    const m = mih.best(queries, q.threshold);
+    if (!m) return null;
+    return {
+      index: m.index,
+      id: m.id,
+      hash: bytesToHex(mih.hashBytes(m.index)),
+      distance: m.distance,
+      dihedral: m.query,
+    };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * What the gate and a PDQ shard object (src/pdq-shards/object.ts) say to each other over
+ * Durable Object RPC. Kept apart from both so that neither imports the other.
+ *
+ * Partition: one object per stored PDQ shard of a list version, named
+ * `<list id>@<version>#<shard>` (shardObjectName). A stored shard holds at most
+ * MAX_SHARD_ENTRIES (700,000) consecutive entries of the version, so an object holds at most
+ * 700,000 hashes (~73 MB with its multi-index tables, inside a Durable Object's 128 MB), and a
+ * list of n entries runs on ⌈n / 700,000⌉ objects. The version is in the name and in every
+ * request: an object only ever answers for the version it was asked about.
+ */
+import type { ListMeta } from "../lists/manifest.ts";
+
+export interface PdqShardQuery {
+  /** The list as the gate's manifest names it (id, version, shard count, threshold…). */
+  list: ListMeta;
+  /** Which stored shard of the version (0 .. list.pdqShards - 1). */
+  shard: number;
+  /** 1 to 8 query hashes (64 hex digits each): an image's dihedral hashes. */
+  hashes: string[];
+  threshold: number;
+}
+
+/** The shard's best entry within the threshold (PdqIndex's order). */
+export interface PdqShardHit {
+  /** Position of the entry in its stored shard. */
+  index: number;
+  /** The entry's id in the version (its position in the list's PDQ entries). */
+  id: number;
+  hash: string;
+  distance: number;
+  dihedral: number;
+}
+
+export interface PdqShardStats {
+  list: string;
+  version: number;
+  shard: number;
+  entries: number;
+  memoryBytes: number;
+  buildMs: number;
+}
+
+/** The object's RPC surface as the gate sees it. */
+export interface PdqShardRpc {
+  query(q: PdqShardQuery): Promise<PdqShardHit | null>;
+  /** Loads the shard (if not yet) and says what it holds. */
+  load(list: ListMeta, shard: number): Promise<PdqShardStats>;
+}
+
+export function shardObjectName(list: Pick<ListMeta, "id" | "version">, shard: number): string {
+  return `${list.id}@${list.version}#${shard}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * Multi-index hashing (src/pdq-shards/mih.ts) against brute force: every entry within the
+ * threshold and nothing else, at thresholds around the substring boundaries (⌊d/16⌋ changes at
+ * 16, 32, 48), with near-matches planted at every distance 0..48. Test data: random 256-bit
+ * values standing in for list hashes (not real hash lists).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MihIndex } from "../../src/pdq-shards/mih.ts";
+import { rng } from "../helpers/random.ts";
+
+function popcount(x: number): number {
+  let c = 0;
+  for (; x; x &= x - 1) c++;
+  return c;
+}
+
+function distance(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number {
+  let d = 0;
+  for (let i = 0; i < 32; i++) d += popcount(a[ai * 32 + i]! ^ b[bi * 32 + i]!);
+  return d;
+}
+
+/** Copies hash `src[si]` into `dst[di]` with exactly `bits` distinct bits flipped. */
+function plant(
+  src: Uint8Array,
+  si: number,
+  dst: Uint8Array,
+  di: number,
+  bits: number,
+  r: () => number,
+): void {
+  dst.set(src.subarray(si * 32, si * 32 + 32), di * 32);
+  const picked = new Set<number>();
+  while (picked.size < bits) picked.add(Math.floor(r() * 256));
+  for (const b of picked) dst[di * 32 + (b >> 3)]! ^= 1 << (b & 7);
+}
+
+function randomHashes(n: number, r: () => number): Uint8Array {
+  return Uint8Array.from({ length: n * 32 }, () => Math.floor(r() * 256));
+}
+
+function bruteWithin(entries: Uint8Array, queries: Uint8Array, threshold: number) {
+  const out: { index: number; query: number; distance: number }[] = [];
+  for (let index = 0; index < entries.length / 32; index++) {
+    for (let query = 0; query < queries.length / 32; query++) {
+      const d = distance(entries, index, queries, query);
+      if (d <= threshold) out.push({ index, query, distance: d });
+    }
+  }
+  return out;
+}
+
+/** Entries and 8-hash queries where query q's hash k has planted neighbours at many distances. */
+function plantedSet(seed: number, n: number) {
+  const r = rng(seed);
+  const queries = randomHashes(8 * 6, r);
+  const entries = randomHashes(n, r);
+  // Entry (q*49 + d) is query hash (q*8 + d%8) with d bits flipped, d = 0..48.
+  for (let q = 0; q < 6; q++) {
+    for (let d = 0; d <= 48; d++) plant(queries, q * 8 + (d % 8), entries, q * 49 + d, d, r);
+  }
+  // Duplicate entries: both must be found, and the lower index wins ties.
+  entries.copyWithin((n - 1) * 32, 5 * 32, 6 * 32);
+  return { entries, queries };
+}
+
+test("MIH finds exactly the entries brute force finds, at every threshold boundary", () => {
+  const n = 5000;
+  const { entries, queries } = plantedSet(7, n);
+  const ids = Uint32Array.from({ length: n }, (_, i) => 1000 + i);
+  const index = new MihIndex(entries, ids);
+  for (const threshold of [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 90]) {
+    for (let q = 0; q < 6; q++) {
+      const query = queries.subarray(q * 8 * 32, (q + 1) * 8 * 32);
+      const want = bruteWithin(entries, query, threshold);
+      const got = index.within(query, threshold);
+      assert.deepEqual(
+        got.map((m) => ({ index: m.index, query: m.query, distance: m.distance })),
+        want,
+        `threshold ${threshold}, query ${q}`,
+      );
+      for (const m of got) assert.equal(m.id, 1000 + m.index);
+      // Planted neighbours up to the threshold are all there.
+      const planted = want.filter((w) => w.index >= q * 49 && w.index < q * 49 + 49);
+      assert.ok(planted.length >= Math.min(threshold, 48) + 1, `planted at ${threshold}`);
+    }
+  }
+});
+
+test("best() follows PdqIndex's order: distance, then entry, then query position", () => {
+  const n = 3000;
+  const { entries, queries } = plantedSet(11, n);
+  const index = new MihIndex(
+    entries,
+    Uint32Array.from({ length: n }, (_, i) => i),
+  );
+  for (const threshold of [0, 10, 31, 40]) {
+    for (let q = 0; q < 6; q++) {
+      const query = queries.subarray(q * 8 * 32, (q + 1) * 8 * 32);
+      const all = bruteWithin(entries, query, threshold);
+      all.sort((a, b) => a.distance - b.distance || a.index - b.index || a.query - b.query);
+      const want = all[0] ?? null;
+      const got = index.best(query, threshold);
+      assert.deepEqual(got && { index: got.index, query: got.query, distance: got.distance }, want);
+    }
+  }
+  // The duplicate of entry 5 at n-1: exact hit on the lower index.
+  const dup = entries.subarray(5 * 32, 6 * 32);
+  assert.equal(index.best(dup, 0)?.index, 5);
+});
+
+test("MIH on skewed hashes (many sharing substrings) still matches brute force", () => {
+  const r = rng(3);
+  const n = 2000;
+  const entries = randomHashes(n, r);
+  // Half the entries share their first 8 bytes: four substrings land in one bucket each.
+  for (let i = 0; i < n; i += 2) entries.set(entries.subarray(0, 8), i * 32);
+  const queries = randomHashes(8, r);
+  for (let i = 0; i < 8; i++) plant(entries, i * 37, queries, i, 20 + i, r);
+  const index = new MihIndex(entries, new Uint32Array(n));
+  for (const threshold of [24, 31, 35]) {
+    const want = bruteWithin(entries, queries, threshold);
+    assert.deepEqual(
+      index.within(queries, threshold).map((m) => ({ index: m.index, query: m.query, distance: m.distance })),
+      want,
+    );
+  }
+});
+
+test("MIH rejects malformed input clearly", () => {
+  assert.throws(() => new MihIndex(new Uint8Array(31), new Uint32Array(1)), /32 bytes/);
+  const index = new MihIndex(new Uint8Array(64), new Uint32Array(2));
+  assert.throws(() => index.best(new Uint8Array(33), 31), /32 bytes/);
+  assert.throws(() => index.best(new Uint8Array(32), 257), /threshold/);
+  assert.equal(index.best(new Uint8Array(32), 0)?.index, 0);
+});
