@@ -59,8 +59,9 @@ interface Variant {
 const CONFIGURED: Variant = { name: "gate", why: "as configured in wrangler.toml", vars: {}, seedList: true };
 const PASS_THROUGH: Variant = {
   name: "pass-through",
-  why: "SCAN_METHODS=PUT, so these POSTs are proxied unscanned: workerd's own cost, a ceiling for any gate",
-  vars: { SCAN_METHODS: "PUT" },
+  why: "SCAN_PATHS=/not-scanned, so these POSTs are proxied unscanned: workerd's own cost, a ceiling for any gate",
+  // Not SCAN_METHODS: a body on a scanned path is scanned whatever its method (README).
+  vars: { SCAN_PATHS: "/not-scanned" },
   seedList: true,
 };
 const FLOOR: Variant = {

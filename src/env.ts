@@ -7,6 +7,13 @@ export interface Env {
   ORIGIN_URL?: string;
   SCAN_METHODS?: string;
   SCAN_PATHS?: string;
+  SCAN_PATHS_CASE_SENSITIVE?: string;
+  OTHER_METHOD_BODIES?: string;
+  /** HMAC key signing every forwarded request for the origin (secret; README: Origin signing). */
+  ORIGIN_SIGNING_KEY?: string;
+  /** Hosts of the review UI and the admin API; unset: both are mounted by path on every host. */
+  REVIEW_HOST?: string;
+  ADMIN_HOST?: string;
   BLOCK_STATUS?: string;
   MAX_BODY_BYTES?: string;
   HOLD_MEMORY_BYTES?: string;
@@ -17,6 +24,9 @@ export interface Env {
   IMAGE_MAX_BYTES?: string;
   IMAGE_MAX_PIXELS?: string;
   IMAGE_FAILURE_POLICY?: string;
+  IMAGE_MAX_PER_REQUEST?: string;
+  BINDING_TIMEOUT_MS?: string;
+  NO_LIST_MODE?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

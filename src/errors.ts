@@ -38,11 +38,34 @@ export class GateError extends Error {
 /** A binding (KV, R2, Queue, D1) failed while scanning: the upload cannot be judged. */
 export class ScanInfrastructureError extends Error {
   readonly binding: string;
+  /**
+   * The runtime's per-invocation limit (subrequests, API calls) was hit: not an outage but a
+   * request built to exhaust the budget, so FAIL_MODE=open must not forward it.
+   */
+  readonly limit: boolean;
   constructor(binding: string, cause: unknown) {
     super(`${binding} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = "ScanInfrastructureError";
     this.binding = binding;
+    this.limit = isLimitError(cause);
   }
+}
+
+/** A binding call that did not answer within its time: it follows FAIL_MODE like a failure. */
+export class BindingTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = "BindingTimeoutError";
+  }
+}
+
+/** workerd's messages for the per-invocation budgets ("Too many subrequests.", "Too many API requests by single Worker invocation."). */
+const LIMIT_MESSAGE = /too many (subrequests|api requests)|subrequest limit|exceeded.*(limit|budget)/i;
+
+/** True for an error raised by a per-invocation limit of the runtime. */
+export function isLimitError(e: unknown): boolean {
+  if (e instanceof ScanInfrastructureError) return e.limit;
+  return e instanceof Error && LIMIT_MESSAGE.test(e.message);
 }
 
 /** Seconds a client should wait before retrying after a 503. */
@@ -58,12 +81,29 @@ export function errorResponse(err: GateError): Response {
   });
 }
 
-/** Runs `fn`, turning any failure into a ScanInfrastructureError tagged with the binding name. */
-export async function viaBinding<T>(binding: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, turning any failure into a ScanInfrastructureError tagged with the binding name.
+ * With `timeoutMs`, a call still unanswered then fails the same way (BindingTimeoutError as
+ * cause): a slow binding must not hold an upload, and its memory, until the client gives up.
+ * The call itself is not cancelled (bindings take no signal); its late result is ignored.
+ */
+export async function viaBinding<T>(binding: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
   try {
-    return await fn();
+    return timeoutMs === undefined ? await fn() : await withTimeout(fn(), timeoutMs);
   } catch (e) {
     if (e instanceof GateError || e instanceof ScanInfrastructureError) throw e;
     throw new ScanInfrastructureError(binding, e);
   }
+}
+
+/** `p`, or a BindingTimeoutError after `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BindingTimeoutError(ms)), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, expired]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }

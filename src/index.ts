@@ -10,9 +10,24 @@ import { enforceRetention } from "./cases/retention.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, GateError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
+import { appHosts, surfaceNotFound, surfaceOf } from "./gate/surfaces.ts";
 import { reviewApp } from "./review/app.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+// One router, dispatched by host first (src/gate/surfaces.ts): the apps' routes below answer
+// only where their host (or, unset, their path) says; everything else is the gate's.
+app.use("*", async (c, next) => {
+  const url = new URL(c.req.url);
+  const hosts = appHosts(c.env);
+  const surface = surfaceOf(url, hosts);
+  if (surface === "gate") return gateRequest(c.req.raw, c.env, c.executionCtx);
+  if (surface === "apps") return next();
+  if (url.pathname === "/" && hosts.review !== null && surfaceOf(new URL("/review", url), hosts) === "apps") {
+    return c.redirect("/review", 302);
+  }
+  return surfaceNotFound();
+});
 
 app.route("/admin/dlq", dlqRoutes);
 app.route("/admin", adminRoutes);
@@ -20,8 +35,8 @@ app.route("/admin", adminRoutes);
 app.get("/review/", (c) => c.redirect(`/review${new URL(c.req.url).search}`, 308));
 app.route("/review", reviewApp);
 
-// Everything not claimed by a more specific route (admin, review) goes through the gate.
-app.all("*", (c) => gateRequest(c.req.raw, c.env, c.executionCtx));
+// A path of the apps' namespace without a route: answered here, never forwarded.
+app.all("*", () => surfaceNotFound());
 
 app.onError((err) => {
   if (err instanceof GateError) return errorResponse(err);
@@ -35,7 +50,13 @@ export default {
     isDeadLetterQueue(batch.queue) ? parkDeadLetters(batch, env) : consumeMatches(batch, env),
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
-      sweepPending(env).then((n) => n > 0 && console.log(`hashgate: swept ${n} pending case(s)`)),
+      sweepPending(env).then((r) => {
+        if (r.recorded > 0) console.log(`hashgate: swept ${r.recorded} pending case(s)`);
+        if (r.failed.length + r.unreadable.length > 0)
+          console.error(
+            `hashgate: sweep skipped ${r.failed.length} pending marker(s) (retried next run) and moved ${r.unreadable.length} unreadable one(s) to pending-unreadable/`,
+          );
+      }),
     );
     ctx.waitUntil(enforceRetention(env));
     ctx.waitUntil(notifyUnnotified(env));

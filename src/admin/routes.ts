@@ -16,11 +16,13 @@ import { isHashAlgo, type ListOp } from "../lists/ops.ts";
 import { publishDelta } from "../lists/publish.ts";
 import { KvListStore } from "../lists/store.ts";
 import { adminAuth } from "./auth.ts";
+import { opsRoutes } from "./ops-routes.ts";
 
 export interface AdminEnv {
   HASHES: KVNamespace;
   DB: D1Database;
   ADMIN_TOKEN?: string;
+  NO_LIST_MODE?: string;
 }
 
 type AdminApp = { Bindings: AdminEnv; Variables: { actor: string } };
@@ -176,3 +178,6 @@ adminRoutes.post("/lists/:id/delta", async (c) => {
   };
   return c.json(await changed(c, "list.publish", `list:${id}`, detail, { published: r, skipped }));
 });
+
+// Health, unscanned counts and the allow-list (src/admin/ops-routes.ts), behind the same auth.
+adminRoutes.route("/", opsRoutes);

@@ -29,7 +29,7 @@ export async function insertCase(db: D1Database, msg: MatchMessage, source: Case
       msg.request.ip,
       JSON.stringify(msg.request.identity),
       msg.request.path,
-      msg.files.length,
+      msg.files.length + (msg.omitted?.files ?? 0),
       JSON.stringify(listIds),
       JSON.stringify(msg),
       now,
@@ -38,10 +38,23 @@ export async function insertCase(db: D1Database, msg: MatchMessage, source: Case
   return (res.meta.changes ?? 0) > 0;
 }
 
+/** Records an upload forwarded unscanned, with the files it could not hash (idempotent). */
 export async function insertUnscanned(db: D1Database, msg: UnscannedMessage): Promise<void> {
+  const files = msg.files ?? [];
   await db
-    .prepare("INSERT OR IGNORE INTO unscanned (id, created_at, reason, request) VALUES (?1, ?2, ?3, ?4)")
-    .bind(msg.id, msg.at, msg.reason, JSON.stringify(msg.request))
+    .prepare(
+      `INSERT OR IGNORE INTO unscanned (id, created_at, reason, request, code, file_count, files)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+    )
+    .bind(
+      msg.id,
+      msg.at,
+      msg.reason,
+      JSON.stringify(msg.request),
+      msg.code ?? "scan-failed",
+      files.length + (msg.omitted?.files ?? 0),
+      JSON.stringify(files),
+    )
     .run();
 }
 

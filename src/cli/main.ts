@@ -10,13 +10,14 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   },
   hash: { about: "print MD5, SHA-1, SHA-256, PDQ and quality of files", load: () => import("./hash.ts") },
   lists: { about: "import, publish and govern hash lists", load: () => import("./lists.ts") },
+  "allow-list": { about: "list and revoke allow-list entries (D1)", load: () => import("./allow-list.ts") },
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const entry = name ? COMMANDS[name] : undefined;
   if (!entry) {
-    const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)}${c.about}`);
+    const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)}${c.about}`);
     console.error(`usage: hashgate <command> [options]\n\ncommands:\n${lines.join("\n")}`);
     return name && name !== "--help" && name !== "-h" ? 2 : 0;
   }

@@ -1,6 +1,7 @@
 import type { Env } from "../env.ts";
 import { GateError } from "../errors.ts";
 import { SPOOL_PART_BYTES } from "../scan/hold.ts";
+import { compilePathPattern } from "./path.ts";
 
 /** Largest body the gate will ever accept, whatever MAX_BODY_BYTES says: Enterprise's request limit. */
 export const HARD_MAX_BODY_BYTES = 500 * 1024 * 1024;
@@ -11,10 +12,16 @@ export type FailMode = "closed" | "open";
 export interface GateConfig {
   /** Base URL of the origin; null forwards to the request's own URL (a Worker on a route). */
   originUrl: URL | null;
-  /** Methods whose bodies are scanned (upper case). */
+  /** Upload methods (upper case): scanned on SCAN_PATHS even without a body; see otherMethodBodies. */
   scanMethods: Set<string>;
-  /** Path patterns scanned: `*` matches any run of characters, including `/`. */
+  /** Path patterns scanned, matched against every reading of the path (src/gate/path.ts). */
   scanPaths: RegExp[];
+  /** Match SCAN_PATHS case-sensitively (default: no, as case-insensitive origins route `/UPLOAD`). */
+  scanPathsCaseSensitive: boolean;
+  /** A body sent with a method outside SCAN_METHODS on a scanned path: scanned, or refused with 400. */
+  otherMethodBodies: "scan" | "refuse";
+  /** Key of the HMAC header on every forwarded request (src/gate/origin-signature.ts); null: none. */
+  originSigningKey: string | null;
   /** Status of a block response (451 by default). */
   blockStatus: number;
   /** Bodies larger than this are refused with 413. */
@@ -35,7 +42,26 @@ export interface GateConfig {
   imageMaxPixels: number;
   /** What happens to an image that cannot be decoded or is over the limits. */
   imageFailurePolicy: "forward" | "hold";
+  /** Images decoded for PDQ per request at most (CPU time); later ones are unscanned ("too-many-images"). */
+  imageMaxPerRequest: number;
+  /** Time a KV, D1 or queue call may take before it counts as failed (FAIL_MODE applies). */
+  bindingTimeoutMs: number;
+  /** With no active list (no manifest, all expired or disabled): forward unscanned, or refuse with 503. */
+  noListMode: FailMode;
 }
+
+/**
+ * KV, D1 and queue calls answer in milliseconds to a few hundred when healthy (a cold KV read
+ * is the slowest); 5 s is far beyond that and far below the minute or more a client waits
+ * before it gives up and retries, which is the wait a hung binding would otherwise impose.
+ */
+export const DEFAULT_BINDING_TIMEOUT_MS = 5_000;
+/**
+ * A 6 MP image (IMAGE_MAX_PIXELS' default) takes about 0.12 s of CPU to decode and hash (0.24 s
+ * measured for 12 MP, README: Images): 32 of them stay near 4 s, well inside the 30 s of CPU
+ * a paid plan's request gets by default.
+ */
+export const DEFAULT_IMAGE_MAX_PER_REQUEST = 32;
 
 function intVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw.trim() === "") return fallback;
@@ -57,10 +83,26 @@ function listVar(raw: string | undefined, fallback: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** Compiles a path pattern (`/upload/*`) into an anchored regular expression. */
-export function pathPattern(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`);
+function boolVar(name: string, raw: string | undefined, fallback: boolean): boolean {
+  const v = (raw ?? "").trim().toLowerCase();
+  if (v === "") return fallback;
+  if (v === "true" || v === "false") return v === "true";
+  throw new GateError("config_invalid", "gate misconfigured", `${name}=${raw}: want true or false`);
+}
+
+/** Shortest ORIGIN_SIGNING_KEY accepted: 32 characters, 128 bits or more of a random key. */
+export const MIN_SIGNING_KEY_CHARS = 32;
+
+function signingKeyVar(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  if (raw.length < MIN_SIGNING_KEY_CHARS) {
+    throw new GateError(
+      "config_invalid",
+      "gate misconfigured",
+      `ORIGIN_SIGNING_KEY: want at least ${MIN_SIGNING_KEY_CHARS} characters`,
+    );
+  }
+  return raw;
 }
 
 /** Reads and validates the configuration. Throws GateError("config_invalid") on a bad value. */
@@ -96,6 +138,14 @@ export function parseConfig(env: Env): GateConfig {
       `IMAGE_FAILURE_POLICY=${env.IMAGE_FAILURE_POLICY}: want forward or hold`,
     );
   }
+  const noListMode = (env.NO_LIST_MODE ?? "open").trim().toLowerCase();
+  if (noListMode !== "closed" && noListMode !== "open") {
+    throw new GateError(
+      "config_invalid",
+      "gate misconfigured",
+      `NO_LIST_MODE=${env.NO_LIST_MODE}: want closed or open`,
+    );
+  }
   const maxBodyBytes = intVar(
     "MAX_BODY_BYTES",
     env.MAX_BODY_BYTES,
@@ -103,10 +153,22 @@ export function parseConfig(env: Env): GateConfig {
     1,
     HARD_MAX_BODY_BYTES,
   );
+  const otherBodies = (env.OTHER_METHOD_BODIES ?? "scan").trim().toLowerCase();
+  if (otherBodies !== "scan" && otherBodies !== "refuse") {
+    throw new GateError(
+      "config_invalid",
+      "gate misconfigured",
+      `OTHER_METHOD_BODIES=${env.OTHER_METHOD_BODIES}: want scan or refuse`,
+    );
+  }
+  const caseSensitive = boolVar("SCAN_PATHS_CASE_SENSITIVE", env.SCAN_PATHS_CASE_SENSITIVE, false);
   return {
     originUrl,
     scanMethods: new Set(listVar(env.SCAN_METHODS, "POST,PUT,PATCH").map((m) => m.toUpperCase())),
-    scanPaths: listVar(env.SCAN_PATHS, "/*").map(pathPattern),
+    scanPaths: listVar(env.SCAN_PATHS, "/*").map((g) => compilePathPattern(g, caseSensitive)),
+    scanPathsCaseSensitive: caseSensitive,
+    otherMethodBodies: otherBodies,
+    originSigningKey: signingKeyVar(env.ORIGIN_SIGNING_KEY),
     blockStatus: intVar("BLOCK_STATUS", env.BLOCK_STATUS, 451, 400, 599),
     maxBodyBytes,
     // Holding more than the largest body allowed would be pointless: clamp rather than refuse.
@@ -134,6 +196,21 @@ export function parseConfig(env: Env): GateConfig {
     // 6 MP: what one decode may take beside a full hold budget in a 128 MB isolate (README: Images).
     imageMaxPixels: intVar("IMAGE_MAX_PIXELS", env.IMAGE_MAX_PIXELS, 6_000_000, 1, 500_000_000),
     imageFailurePolicy: imagePolicy,
+    imageMaxPerRequest: intVar(
+      "IMAGE_MAX_PER_REQUEST",
+      env.IMAGE_MAX_PER_REQUEST,
+      DEFAULT_IMAGE_MAX_PER_REQUEST,
+      0,
+      1000,
+    ),
+    bindingTimeoutMs: intVar(
+      "BINDING_TIMEOUT_MS",
+      env.BINDING_TIMEOUT_MS,
+      DEFAULT_BINDING_TIMEOUT_MS,
+      1,
+      120_000,
+    ),
+    noListMode,
   };
 }
 

@@ -6,6 +6,8 @@
 
 import { GateError } from "../errors.ts";
 import type { GateConfig } from "./config.ts";
+import { type GateCredentials, stripGateCredentials } from "./credentials.ts";
+import { type OriginStamp, originSignature, SIGNATURE_HEADER } from "./origin-signature.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; everything else is. */
 const HOP_BY_HOP = new Set([
@@ -46,19 +48,50 @@ export function forwardHeaders(headers: Headers): Headers {
   return out;
 }
 
-/** Sends a request to the origin and returns its response as it comes (streamed, unchanged). */
+let warnedUnsigned = false;
+
+/** Once per isolate: without ORIGIN_SIGNING_KEY the origin cannot tell gated requests from others. */
+function warnUnsigned(): void {
+  if (warnedUnsigned) return;
+  warnedUnsigned = true;
+  console.warn(
+    "hashgate: ORIGIN_SIGNING_KEY is not set; forwarded requests are not signed (README: Origin signing)",
+  );
+}
+
+/** What the gate adds to and removes from a forwarded request besides hop-by-hop headers. */
+export interface Delivery extends OriginStamp {
+  credentials: GateCredentials;
+}
+
+/**
+ * Sends a request to the origin and returns its response as it comes (streamed, unchanged).
+ * The gate's credentials are removed, and any client-sent signature header; the gate's own
+ * signature is added when ORIGIN_SIGNING_KEY is set.
+ */
 export async function forward(
   request: Request,
   cfg: GateConfig,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
   size: number | null,
+  delivery: Delivery,
 ): Promise<Response> {
   const headers = forwardHeaders(request.headers);
+  await stripGateCredentials(headers, delivery.credentials);
+  headers.delete(SIGNATURE_HEADER);
+  const target = originTarget(request.url, cfg);
+  const sendsBody = request.method !== "GET" && request.method !== "HEAD";
+  if (cfg.originSigningKey === null) warnUnsigned();
+  else {
+    // A GET or HEAD body is never sent (fetch cannot), so its digest would describe nothing.
+    const stamp = sendsBody ? delivery : { verdict: delivery.verdict, bodySha256: null };
+    headers.set(SIGNATURE_HEADER, await originSignature(cfg.originSigningKey, request.method, target, stamp));
+  }
   if (size !== null && body !== null) headers.set("content-length", String(size));
   const init: RequestInit = { method: request.method, headers, redirect: "manual" };
-  if (body !== null && request.method !== "GET" && request.method !== "HEAD") init.body = body;
+  if (body !== null && sendsBody) init.body = body;
   try {
-    return await fetch(originTarget(request.url, cfg).href, init);
+    return await fetch(target.href, init);
   } catch (e) {
     throw new GateError("origin_unreachable", "the upload could not be delivered, retry later", String(e), {
       cause: e,

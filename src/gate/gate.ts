@@ -3,21 +3,34 @@
  * a block is answered without a byte reaching the origin; a flag is forwarded and queued.
  */
 import { newCaseId } from "../cases/case-id.ts";
-import { evidenceFileKey, preserveEvidence } from "../cases/evidence.ts";
-import type { MatchedFile, MatchMessage, RequestInfo, UnscannedMessage } from "../cases/messages.ts";
+import { assignEvidence, evidenceMetaKey, preserveEvidence } from "../cases/evidence.ts";
+import { MAX_LISTED_INDICES } from "../cases/message-size.ts";
+import type {
+  FileCount,
+  MatchedFile,
+  MatchMessage,
+  RequestInfo,
+  UnscannedCode,
+  UnscannedFile,
+  UnscannedMessage,
+} from "../cases/messages.ts";
 import { recordCase, recordUnscanned } from "../cases/record.ts";
 import type { Env } from "../env.ts";
-import { errorResponse, GateError, viaBinding } from "../errors.ts";
+import { errorResponse, GateError, isLimitError, ScanInfrastructureError, viaBinding } from "../errors.ts";
 import { sniffType } from "../image/sniff.ts";
 import { activeAlgorithms, activeLists, type ListMeta, loadManifest } from "../lists/manifest.ts";
 import { isolateBudget } from "../scan/budget.ts";
 import { BodyHold } from "../scan/hold.ts";
 import { type ScannedFile, type ScanResult, scanUpload } from "../scan/scan-upload.ts";
+import { BodySha256 } from "./body-digest.ts";
 import { configFor, type GateConfig } from "./config.ts";
-import { forward } from "./forward.ts";
-import { type FileJudgement, judgeUpload } from "./judge.ts";
+import { type GateCredentials, gateCredentialsFor } from "./credentials.ts";
+import { type Delivery, forward } from "./forward.ts";
+import { type FileJudgement, judgeUpload, unscannedReason } from "./judge.ts";
+import { noteNoActiveList } from "./no-list.ts";
+import type { OriginVerdict } from "./origin-signature.ts";
 import { requestInfo } from "./request-info.ts";
-import { isScanned } from "./scope.ts";
+import { scopeOf } from "./scope.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** Header carrying the case id of a blocked upload. */
@@ -31,15 +44,34 @@ export interface WaitUntil {
 /** Handles one request in front of the origin. */
 export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const cfg = configFor(env);
-  if (!isScanned(request, cfg)) return passThrough(request, cfg);
+  const credentials = await gateCredentialsFor(env);
+  const scope = scopeOf(request, cfg);
+  if (scope === "pass") return passThrough(request, cfg, credentials);
+  if (scope === "refuse") {
+    await request.body?.cancel().catch(() => undefined);
+    return errorResponse(new GateError("bad_request", `${request.method} does not take a body here`));
+  }
   const info = requestInfo(request, cfg);
   let lists: ListMeta[];
   try {
-    lists = activeLists(await viaBinding("KV", () => loadManifest(env.HASHES)), new Date());
+    const manifest = await viaBinding("KV", () => loadManifest(env.HASHES), cfg.bindingTimeoutMs);
+    lists = activeLists(manifest, new Date());
+    if (lists.length === 0) {
+      noteNoActiveList(manifest, cfg.noListMode);
+      if (cfg.noListMode === "closed")
+        return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
+    }
   } catch (e) {
     // Nothing read yet: in fail-open mode the body can still stream through unscanned.
-    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg));
+    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg, credentials));
   }
+  // Signing covers the body's SHA-256: computed in the scan's one pass, only when signing.
+  const bodySha256 = cfg.originSigningKey !== null ? new BodySha256() : null;
+  const deliver = async (verdict: OriginVerdict): Promise<Delivery> => ({
+    verdict,
+    credentials,
+    bodySha256: verdict !== "unscanned" && bodySha256 ? await bodySha256.hex() : null,
+  });
   const hold = new BodyHold({
     bucket: env.EVIDENCE,
     spoolKey: `spool/${crypto.randomUUID()}`,
@@ -48,7 +80,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
   });
   let scan: ScanResult;
   try {
-    scan = await scanUpload(request, {
+    scan = await scanUpload(bodySha256 ? bodySha256.wrap(request) : request, {
       algos: activeAlgorithms(lists),
       maxBodyBytes: cfg.maxBodyBytes,
       maxPartHeaderBytes: cfg.maxPartHeaderBytes,
@@ -63,40 +95,56 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     try {
       judged = await judgeUpload(env, cfg, lists, scan);
     } catch (e) {
-      return await scanFailed(e, cfg, env, info, () => forwardHeld(request, cfg, scan));
+      return await scanFailed(e, cfg, env, info, async () =>
+        forwardHeld(request, cfg, scan, await deliver("unscanned")),
+      );
     }
     let verdict = verdictOf(judged.flatMap((j) => j.hits));
-    const imageErrors = judged.flatMap((j, i) => (j.imageError ? [`file ${i}: ${j.imageError}`] : []));
-    if (verdict === "clean" && imageErrors.length > 0) {
-      // An image that could not be hashed is never silently treated as clean.
+    const unscanned = unscannedFiles(scan.files, judged);
+    if (verdict === "clean" && unscanned.length > 0) {
+      // A file that could not be hashed is never silently treated as clean.
       if (cfg.imageFailurePolicy === "hold") verdict = "block";
-      else await recordUnscanned(env, unscannedMessage(`image not hashed: ${imageErrors.join(", ")}`, info));
+      else {
+        const reason = `not hashed: ${unscanned.map((f) => `file ${f.index}: ${f.reason}`).join(", ")}`;
+        await recordUnscanned(
+          env,
+          unscannedMessage("files-not-hashed", reason, info, unscanned),
+          cfg.bindingTimeoutMs,
+        );
+      }
     }
-    if (verdict === "clean") return await forwardHeld(request, cfg, scan);
+    if (verdict === "clean") return await forwardHeld(request, cfg, scan, await deliver("clean"));
     const caseId = newCaseId();
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
-      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files);
-      await recordCase(env, message);
+      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files, cfg.bindingTimeoutMs);
+      await recordCase(env, message, evidenceMetaKey(caseId), cfg.bindingTimeoutMs);
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
       console.error("hashgate: match could not be recorded", caseId, e);
       return errorResponse(new GateError("scan_unavailable", "upload could not be processed, retry later"));
     }
-    if (verdict === "flag") return await forwardHeld(request, cfg, scan);
+    if (verdict === "flag") return await forwardHeld(request, cfg, scan, await deliver("flag"));
     return blockResponse(cfg, caseId);
   } finally {
     ctx.waitUntil(scan.body.discard().catch((e) => console.error("hashgate: spool cleanup failed", e)));
   }
 }
 
-function passThrough(request: Request, cfg: GateConfig): Promise<Response> {
+/** Forwards a request the gate did not scan, body streamed as it comes. */
+function passThrough(request: Request, cfg: GateConfig, credentials: GateCredentials): Promise<Response> {
   const len = request.headers.get("content-length");
-  return forward(request, cfg, request.body, len !== null && /^\d+$/.test(len) ? Number(len) : null);
+  const size = len !== null && /^\d+$/.test(len) ? Number(len) : null;
+  return forward(request, cfg, request.body, size, { verdict: "unscanned", bodySha256: null, credentials });
 }
 
 /** Forwards the held body. Failures are GateErrors, answered by the Worker's one error handler. */
-async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult): Promise<Response> {
+async function forwardHeld(
+  request: Request,
+  cfg: GateConfig,
+  scan: ScanResult,
+  delivery: Delivery,
+): Promise<Response> {
   let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
   try {
     if (scan.body.size > 0) body = await scan.body.stream();
@@ -105,10 +153,13 @@ async function forwardHeld(request: Request, cfg: GateConfig, scan: ScanResult):
       cause: e,
     });
   }
-  return forward(request, cfg, body, body === null ? null : scan.body.size);
+  return forward(request, cfg, body, body === null ? null : scan.body.size, delivery);
 }
 
-/** Bad input answers its own error; a failing binding follows FAIL_MODE. */
+/**
+ * Bad input answers its own error; a failing or slow binding follows FAIL_MODE. Anything else
+ * (a per-invocation limit hit, a bug) is never forwarded: fail-open is for outages only.
+ */
 async function scanFailed(
   e: unknown,
   cfg: GateConfig,
@@ -118,15 +169,19 @@ async function scanFailed(
 ): Promise<Response> {
   if (e instanceof GateError && e.status < 500) return errorResponse(e);
   console.error("hashgate: scan failed", e);
-  if (cfg.failMode === "open" && forwardUnscanned) {
-    const reason = e instanceof Error ? e.message.slice(0, 500) : String(e);
-    await recordUnscanned(env, unscannedMessage(reason, info));
+  const outage = e instanceof ScanInfrastructureError && !isLimitError(e);
+  if (cfg.failMode === "open" && forwardUnscanned && outage) {
+    const reason = e.message.slice(0, 500);
+    await recordUnscanned(env, unscannedMessage("scan-failed", reason, info), cfg.bindingTimeoutMs);
     return forwardUnscanned();
   }
   return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
 }
 
-/** The case message: every file with a hit, or whose image could not be hashed. */
+/**
+ * The complete case message (written to R2 as `upload.json`; the queue gets it cut to size):
+ * every file with a hit or that could not be hashed, in upload order, evidence assigned.
+ */
 function matchMessage(
   caseId: string,
   verdict: "block" | "flag",
@@ -135,23 +190,21 @@ function matchMessage(
   judged: FileJudgement[],
 ): MatchMessage {
   const matched: MatchedFile[] = [];
+  const skipped: number[] = [];
   files.forEach((f, i) => {
     const j = judged[i]!;
-    if (j.hits.length === 0 && !j.imageError) return;
+    if (j.skipped) skipped.push(f.index);
+    const why = unscannedReason(j);
+    if (j.hits.length === 0 && !why) return;
     matched.push({
-      index: f.index,
-      field: f.field.slice(0, 200),
-      filename: f.filename?.slice(0, 500) ?? null,
-      declaredType: f.declaredType?.slice(0, 200) ?? null,
-      sniffedType: sniffType(f.head),
-      size: f.end - f.start,
-      digests: f.digests,
+      ...describeFile(f),
       ...(j.pdq ? { pdq: j.pdq } : {}),
-      ...(j.imageError ? { imageError: j.imageError } : {}),
-      evidenceKey: evidenceFileKey(caseId, f.index),
+      ...(why ? { imageError: why } : {}),
+      evidenceKey: null,
       matches: j.hits,
     });
   });
+  const notKept = assignEvidence(caseId, matched);
   return {
     type: "match",
     v: 1,
@@ -160,11 +213,52 @@ function matchMessage(
     verdict,
     request: info,
     files: matched,
+    ...(skipped.length > 0 ? { notJudged: fileCount(skipped) } : {}),
+    ...(notKept ? { evidenceNotKept: notKept } : {}),
   };
 }
 
-function unscannedMessage(reason: string, request: RequestInfo): UnscannedMessage {
-  return { type: "unscanned", v: 1, id: crypto.randomUUID(), at: new Date().toISOString(), reason, request };
+function fileCount(indices: number[]): FileCount {
+  return { count: indices.length, indices: indices.slice(0, MAX_LISTED_INDICES) };
+}
+
+/** What a record says of a file (names bounded; the queue message is cut further if needed). */
+function describeFile(f: ScannedFile) {
+  return {
+    index: f.index,
+    field: f.field.slice(0, 200),
+    filename: f.filename?.slice(0, 500) ?? null,
+    declaredType: f.declaredType?.slice(0, 200) ?? null,
+    sniffedType: sniffType(f.head),
+    size: f.end - f.start,
+    digests: f.digests,
+  };
+}
+
+/** Files the gate recognised but could not hash, with their digests, type, size and reason. */
+function unscannedFiles(files: ScannedFile[], judged: FileJudgement[]): UnscannedFile[] {
+  return files.flatMap((f, i) => {
+    const reason = unscannedReason(judged[i]!);
+    return reason ? [{ ...describeFile(f), reason }] : [];
+  });
+}
+
+function unscannedMessage(
+  code: UnscannedCode,
+  reason: string,
+  request: RequestInfo,
+  files?: UnscannedFile[],
+): UnscannedMessage {
+  return {
+    type: "unscanned",
+    v: 1,
+    id: crypto.randomUUID(),
+    at: new Date().toISOString(),
+    code,
+    reason: reason.slice(0, 2000),
+    request,
+    ...(files ? { files } : {}),
+  };
 }
 
 function blockResponse(cfg: GateConfig, caseId: string): Response {

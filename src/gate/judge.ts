@@ -1,10 +1,16 @@
 /**
  * Judges each file of a scanned upload: exact digests against the lists, and for images (when
- * some active list holds PDQ entries) decode → PDQ → near-duplicate search. Files a reviewer
- * allow-listed as false positives lose their hits.
+ * some active list holds PDQ entries) decode → PDQ → near-duplicate search. Allow-list entries
+ * (per file and per list) cancel the hits they cover.
+ *
+ * Budgets: Workers allow 1,000 subrequests and KV/D1 operations per invocation, so the cost of
+ * an upload must not grow with its parts. The exact digests of all files are deduplicated and
+ * read in bulk; the allow-list is one D1 query for the exact hits and one for the PDQ hits; once
+ * an exact block hit stands, no further image is decoded (those files are `skipped`); and at most
+ * IMAGE_MAX_PER_REQUEST images are decoded (CPU time), later ones being unscanned.
  */
 
-import { isAllowListed } from "../cases/allow-list.ts";
+import { allowRulesFor, isCancelled } from "../cases/allow-list.ts";
 import type { Env } from "../env.ts";
 import { viaBinding } from "../errors.ts";
 import { withDecodedImage } from "../image/decode.ts";
@@ -12,8 +18,8 @@ import { oneImageAtATime } from "../image/one-at-a-time.ts";
 import { sniffImage } from "../image/sniff.ts";
 import { ImageDecodeError } from "../image/types.ts";
 import type { ListMeta } from "../lists/manifest.ts";
-import { matchDigests } from "../match/exact.ts";
-import { matchPdq, pdqLists } from "../match/pdq.ts";
+import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
+import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
 import type { HeldBody } from "../scan/hold.ts";
@@ -23,34 +29,79 @@ import type { GateConfig } from "./config.ts";
 export interface FileJudgement {
   hits: MatchHit[];
   pdq?: { hash: string; quality: number };
-  /** Why an image could not be PDQ-hashed (ImageDecodeError code), if it could not. */
+  /** Why an image could not be PDQ-hashed (ImageDecodeError code, "too-many-images"), if it could not. */
   imageError?: string;
+  /** Set when the file was not judged at all because the upload was already certain to be blocked. */
+  skipped?: "block-certain";
 }
 
-/** Judges every file. A failing KV read throws ScanInfrastructureError (the caller applies FAIL_MODE). */
+/**
+ * Prefilters and PDQ shards are megabytes, read once per isolate and version: their first load
+ * gets this many binding timeouts, the per-request lookups one.
+ */
+const LIST_LOAD_TIMEOUTS = 6;
+
+/**
+ * Why a file leaves the gate without a perceptual verdict, or null. The one place that says
+ * which judgements are "unscanned": recognised kinds the gate cannot hash (video, archives,
+ * other image formats) add their reason here.
+ */
+export function unscannedReason(j: FileJudgement): string | null {
+  return j.imageError ?? null;
+}
+
+/** Judges every file. A failing or slow binding throws ScanInfrastructureError (the caller applies FAIL_MODE). */
 export async function judgeUpload(
   env: Env,
   cfg: GateConfig,
   lists: ListMeta[],
   scan: ScanResult,
 ): Promise<FileJudgement[]> {
-  const withPdq = pdqLists(lists).length > 0;
-  const out: FileJudgement[] = [];
-  // One file at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
-  for (const file of scan.files) {
-    const hits = await viaBinding("KV", () => matchDigests(env.HASHES, lists, file.digests));
-    const j: FileJudgement = { hits };
-    if (withPdq && sniffImage(file.head) !== null) {
-      const image = await hashImage(scan.body, file, cfg);
-      if ("error" in image) j.imageError = image.error;
-      else {
-        j.pdq = { hash: image.hash, quality: image.quality };
-        j.hits.push(...(await viaBinding("KV", () => matchPdq(env.HASHES, lists, image))));
-      }
+  const t = cfg.bindingTimeoutMs;
+  await viaBinding("KV", () => loadPrefilters(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
+  const exact = await viaBinding(
+    "KV",
+    () =>
+      matchDigestSets(
+        env.HASHES,
+        lists,
+        scan.files.map((f) => f.digests),
+      ),
+    t,
+  );
+  const out: FileJudgement[] = exact.map((hits) => ({ hits }));
+  await dropAllowListed(env.DB, scan.files, out, t);
+  if (pdqLists(lists).length === 0) return out;
+  const blockCertain = out.some((j) => j.hits.some((h) => h.action === "block" && h.kind === "exact"));
+  const images = scan.files.filter((f) => sniffImage(f.head) !== null).length;
+  if (images > 0 && !blockCertain)
+    await viaBinding("KV", () => loadPdqIndexes(env.HASHES, lists), t * LIST_LOAD_TIMEOUTS);
+  let decoded = 0;
+  const pdqHit: number[] = [];
+  // One image at a time: images are decoded in memory, and one at a time keeps the isolate's peak bounded.
+  for (const [i, file] of scan.files.entries()) {
+    if (sniffImage(file.head) === null) continue;
+    const j = out[i]!;
+    if (blockCertain) {
+      j.skipped = "block-certain";
+      continue;
     }
-    out.push(j);
+    if (decoded >= cfg.imageMaxPerRequest) {
+      j.imageError = "too-many-images";
+      continue;
+    }
+    decoded++;
+    const image = await hashImage(scan.body, file, cfg);
+    if ("error" in image) {
+      j.imageError = image.error;
+      continue;
+    }
+    j.pdq = { hash: image.hash, quality: image.quality };
+    const hits = await viaBinding("KV", () => matchPdq(env.HASHES, lists, image), t);
+    if (hits.length > 0) pdqHit.push(i);
+    j.hits.push(...hits);
   }
-  await dropAllowListed(env.DB, scan.files, out);
+  if (pdqHit.length > 0) await dropAllowListed(env.DB, scan.files, out, t, pdqHit);
   return out;
 }
 
@@ -79,20 +130,31 @@ async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Pr
 }
 
 /**
- * Clears the hits of files a reviewer allow-listed as false positives. Only files with hits
- * cost a D1 read. If D1 cannot answer, the hits stand: a known false positive blocked again is
- * the safe failure.
+ * Removes the hits that allow-list entries cancel, for the files given (default: every file
+ * with a hit), in one D1 query. If D1 cannot answer, the hits stand: a known false positive
+ * blocked again is the safe failure.
  */
-async function dropAllowListed(db: D1Database, files: ScannedFile[], judged: FileJudgement[]): Promise<void> {
-  await Promise.all(
-    files.map(async (f, i) => {
+async function dropAllowListed(
+  db: D1Database,
+  files: ScannedFile[],
+  judged: FileJudgement[],
+  timeoutMs: number,
+  only?: number[],
+): Promise<void> {
+  const which = (only ?? judged.map((_, i) => i)).filter((i) => judged[i]!.hits.length > 0);
+  if (which.length === 0) return;
+  const digestsOf = (i: number) => ({
+    ...files[i]!.digests,
+    ...(judged[i]!.pdq ? { pdq: judged[i]!.pdq!.hash } : {}),
+  });
+  try {
+    const rules = await viaBinding("D1", () => allowRulesFor(db, which.map(digestsOf)), timeoutMs);
+    if (rules.length === 0) return;
+    for (const i of which) {
       const j = judged[i]!;
-      if (j.hits.length === 0) return;
-      try {
-        if (await isAllowListed(db, { ...f.digests, ...(j.pdq ? { pdq: j.pdq.hash } : {}) })) j.hits = [];
-      } catch (e) {
-        console.error("hashgate: allow-list check failed; hits stand", e);
-      }
-    }),
-  );
+      j.hits = j.hits.filter((h) => !isCancelled(rules, digestsOf(i), h));
+    }
+  } catch (e) {
+    console.error("hashgate: allow-list check failed; hits stand", e);
+  }
 }

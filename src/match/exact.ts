@@ -1,8 +1,8 @@
 /**
  * Exact-digest matching against the published lists. Each list version carries a prefilter
  * (src/lists/prefilter.ts), loaded once per isolate and version: a digest no list's prefilter
- * holds costs no KV read. Otherwise one KV read per digest (`h/<algo>/<hex>`) answers for every
- * list at once; the membership record says since which version each list holds the entry, so
+ * holds costs no KV read. Otherwise the digest's record (`h/<algo>/<hex>`, read in bulk with the
+ * upload's other digests) answers for every list at once; the membership record says since which version each list holds the entry, so
  * a scan sees exactly the versions of the manifest it read.
  */
 import { foldDigest } from "../lists/fold.ts";
@@ -69,6 +69,11 @@ export function listPrefilters(kv: KVNamespace, list: ListMeta): Promise<Prefilt
   return p;
 }
 
+/** Loads (once per isolate and version) the prefilters of every list that has them. */
+export async function loadPrefilters(kv: KVNamespace, lists: ListMeta[]): Promise<void> {
+  await Promise.all(lists.map((l) => listPrefilters(kv, l)));
+}
+
 /** False only when every list using `algo` has a prefilter and none of them may hold the digest. */
 async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex: string): Promise<boolean> {
   const key = foldDigest(algo, hex);
@@ -81,39 +86,66 @@ async function mayHold(kv: KVNamespace, lists: ListMeta[], algo: DigestAlgo, hex
   return false;
 }
 
+/**
+ * Keys one KV bulk `get` may name (KV's limit). A bulk read counts as one operation against
+ * the per-invocation budget, where one read per digest made ~334 copies of a listed file
+ * exhaust it.
+ */
+export const KV_BULK_GET_KEYS = 100;
+
 /** Looks up a file's digests; returns every hit in the given (active) lists. */
 export async function matchDigests(
   kv: KVNamespace,
   lists: ListMeta[],
   digests: Digests,
 ): Promise<MatchHit[]> {
+  return (await matchDigestSets(kv, lists, [digests]))[0]!;
+}
+
+/**
+ * Looks up the digests of every file of an upload at once: each distinct digest is checked
+ * against the prefilters once, and those that may be listed are read in bulk (KV_BULK_GET_KEYS
+ * per read). Returns the hits of each file, in order.
+ */
+export async function matchDigestSets(
+  kv: KVNamespace,
+  lists: ListMeta[],
+  sets: Digests[],
+): Promise<MatchHit[][]> {
   const byId = new Map(lists.map((l) => [l.id, l]));
-  const candidates = (Object.entries(digests) as [DigestAlgo, string][]).filter(([algo]) =>
-    lists.some((l) => l.algorithms.includes(algo)),
-  );
-  const needed = await Promise.all(candidates.map(([algo, hex]) => mayHold(kv, lists, algo, hex)));
-  const lookups = candidates.filter((_, i) => needed[i]);
-  const records = await Promise.all(
-    lookups.map(([algo, hex]) =>
-      kv.get<EntryMembership>(entryKey(algo, hex), { type: "json", cacheTtl: ENTRY_CACHE_TTL_S }),
-    ),
-  );
-  const hits: MatchHit[] = [];
-  records.forEach((rec, i) => {
-    if (!rec) return;
-    const algo = lookups[i]![0];
-    for (const [listId, m] of Object.entries(rec)) {
-      const list = byId.get(listId);
-      if (!list?.algorithms.includes(algo) || !inVersion(m, list.version, list.abandoned)) continue;
-      hits.push({
-        listId,
-        kind: "exact",
-        action: list.action,
-        algo,
-        category: m.c ?? list.category,
-        ...(m.id ? { entryId: m.id } : {}),
-      });
+  const distinct = new Map<string, [DigestAlgo, string]>();
+  for (const d of sets) {
+    for (const [algo, hex] of Object.entries(d) as [DigestAlgo, string][]) {
+      if (lists.some((l) => l.algorithms.includes(algo))) distinct.set(entryKey(algo, hex), [algo, hex]);
     }
+  }
+  const candidates = [...distinct.entries()];
+  const needed = await Promise.all(candidates.map(([, [algo, hex]]) => mayHold(kv, lists, algo, hex)));
+  const keys = candidates.filter((_, i) => needed[i]).map(([key]) => key);
+  const records = new Map<string, EntryMembership | null>();
+  for (let i = 0; i < keys.length; i += KV_BULK_GET_KEYS) {
+    const part = keys.slice(i, i + KV_BULK_GET_KEYS);
+    const got = await kv.get<EntryMembership>(part, { type: "json", cacheTtl: ENTRY_CACHE_TTL_S });
+    for (const k of part) records.set(k, got.get(k) ?? null);
+  }
+  return sets.map((d) => {
+    const hits: MatchHit[] = [];
+    for (const [algo, hex] of Object.entries(d) as [DigestAlgo, string][]) {
+      const rec = records.get(entryKey(algo, hex));
+      if (!rec) continue;
+      for (const [listId, m] of Object.entries(rec)) {
+        const list = byId.get(listId);
+        if (!list?.algorithms.includes(algo) || !inVersion(m, list.version, list.abandoned)) continue;
+        hits.push({
+          listId,
+          kind: "exact",
+          action: list.action,
+          algo,
+          category: m.c ?? list.category,
+          ...(m.id ? { entryId: m.id } : {}),
+        });
+      }
+    }
+    return hits;
   });
-  return hits;
 }

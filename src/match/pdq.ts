@@ -36,6 +36,13 @@ async function loadShards(kv: KVNamespace, list: ListMeta) {
   });
 }
 
+/** Loads (once per isolate and version) the PDQ index of every list that has one. */
+export async function loadPdqIndexes(kv: KVNamespace, lists: ListMeta[]): Promise<void> {
+  await Promise.all(
+    pdqLists(lists).map((list) => cachedPdqIndex(list.id, String(list.version), () => loadShards(kv, list))),
+  );
+}
+
 /** Matches an image's PDQ hash (and its dihedral variants) against every list with PDQ entries. */
 export async function matchPdq(kv: KVNamespace, lists: ListMeta[], pdq: PdqResult): Promise<MatchHit[]> {
   if (pdq.quality < MIN_PDQ_QUALITY) return [];

@@ -198,7 +198,8 @@ async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: Cy
             `upload of file ${f.index} may have reached NCMEC; an admin must resolve it`,
           );
         }
-        const obj = await env.EVIDENCE.get(f.evidenceKey);
+        // null: bytes not kept (over the case's evidence cap); the case says so (evidenceNotKept).
+        const obj = f.evidenceKey === null ? null : await env.EVIDENCE.get(f.evidenceKey);
         if (!obj) throw new ReportFlowError("evidence_missing", `evidence of file ${f.index} is missing`);
         const bytes = new Uint8Array(await obj.arrayBuffer());
         p.uploading = true;

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { requireRole } from "../auth/middleware.ts";
 import { roleAtLeast } from "../auth/roles.ts";
-import { allowListStatements } from "../cases/allow-list.ts";
+import { type AllowGrant, allowListStatements } from "../cases/allow-list.ts";
 import { AUDIT, auditStatement } from "../cases/audit.ts";
 import { isCaseId } from "../cases/case-id.ts";
 import type { MatchMessage } from "../cases/messages.ts";
@@ -21,10 +21,66 @@ import type { ReviewBindings } from "./types.ts";
 const DECISIONS = ["start", "confirm", "dismiss", "escalate"] as const;
 type Decision = (typeof DECISIONS)[number];
 
+/**
+ * What a dismissal allow-lists. `true` (the UI's plain checkbox, and older clients): every file
+ * of the case without an exact hit, for the lists that hit it. An object picks the files and
+ * lists; `cancelsExact` names the lists whose exact hits the entries cancel too.
+ */
+interface AllowChoice {
+  files?: number[];
+  lists?: string[];
+  cancelsExact: string[];
+}
+
 interface DecisionBody {
   action: Decision;
   reason: string;
-  allowList: boolean;
+  allowList: AllowChoice | null;
+}
+
+function parseAllowChoice(v: unknown): AllowChoice | null {
+  if (v === undefined || v === false || v === null) return null;
+  if (v === true) return { cancelsExact: [] };
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new ApiError(400, "bad_request", "allowList: true or an object");
+  const o = v as Record<string, unknown>;
+  const ints = (x: unknown) =>
+    Array.isArray(x) && x.length <= 1000 && x.every((n) => Number.isInteger(n) && n >= 0)
+      ? (x as number[])
+      : null;
+  const strs = (x: unknown) =>
+    Array.isArray(x) && x.length <= 100 && x.every((n) => typeof n === "string" && n.length <= 200)
+      ? (x as string[])
+      : null;
+  const files = o.files === undefined ? undefined : ints(o.files);
+  const lists = o.lists === undefined ? undefined : strs(o.lists);
+  const cancelsExact = o.cancelsExact === undefined ? [] : strs(o.cancelsExact);
+  if (files === null || lists === null || cancelsExact === null)
+    throw new ApiError(
+      400,
+      "bad_request",
+      "allowList: { files?: number[], lists?: string[], cancelsExact?: string[] }",
+    );
+  return { ...(files ? { files } : {}), ...(lists ? { lists } : {}), cancelsExact };
+}
+
+/** The grants a choice makes on a case's files: which file, which lists, which of them cancel exact hits. */
+function grantsOf(msg: MatchMessage, choice: AllowChoice): AllowGrant[] {
+  return msg.files.flatMap((f) => {
+    const exact = f.matches.some((m) => m.kind === "exact");
+    if (choice.files ? !choice.files.includes(f.index) : exact) return [];
+    const hitLists = [...new Set(f.matches.map((m) => m.listId))];
+    const listIds = choice.lists ? hitLists.filter((l) => choice.lists!.includes(l)) : hitLists;
+    if (listIds.length === 0) return [];
+    return [
+      {
+        digests: { ...f.digests, ...(f.pdq ? { pdq: f.pdq.hash } : {}) },
+        fileIndex: f.index,
+        listIds,
+        cancelsExact: choice.cancelsExact.filter((l) => listIds.includes(l)),
+      },
+    ];
+  });
 }
 
 async function readJson(req: Request): Promise<Record<string, unknown>> {
@@ -43,7 +99,7 @@ function parseDecision(b: Record<string, unknown>): DecisionBody {
   const reason = typeof b.reason === "string" ? b.reason.trim() : "";
   if (action !== "start" && reason.length === 0)
     throw new ApiError(400, "bad_request", "a reason is required");
-  const allowList = b.allowList === true;
+  const allowList = parseAllowChoice(b.allowList);
   if (allowList && action !== "dismiss")
     throw new ApiError(400, "bad_request", "allowList only with dismiss");
   return { action: action as Decision, reason, allowList };
@@ -69,25 +125,15 @@ async function decide(db: D1Database, caseId: string, d: DecisionBody, actor: st
           appealOutcomeStatement(db, caseId, d.action === "confirm" ? "upheld" : "overturned", actor, at),
         );
       }
-      if (msgRow) {
-        const msg = JSON.parse(msgRow.message) as MatchMessage;
-        for (const f of msg.files) {
-          const stmts = allowListStatements(
-            db,
-            { ...f.digests, ...(f.pdq ? { pdq: f.pdq.hash } : {}) },
-            actor,
-            caseId,
-            d.reason,
-            at,
-          );
-          extra.push(...stmts);
-        }
+      if (msgRow && d.allowList) {
+        const grants = grantsOf(JSON.parse(msgRow.message) as MatchMessage, d.allowList);
+        for (const g of grants) extra.push(...allowListStatements(db, g, actor, caseId, d.reason, at));
+        const detail = {
+          reason: d.reason,
+          files: grants.map((g) => ({ index: g.fileIndex, lists: g.listIds, cancelsExact: g.cancelsExact })),
+        };
         extra.push(
-          auditStatement(
-            db,
-            { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail: { reason: d.reason } },
-            at,
-          ),
+          auditStatement(db, { actor, action: AUDIT.allowList, subject: `case:${caseId}`, detail }, at),
         );
       }
       return extra;

@@ -14,7 +14,8 @@ import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
 import { REVIEW_CSS, REVIEW_JS } from "./static.ts";
 import type { ReviewBindings } from "./types.ts";
-import { casePage, queuePage } from "./ui.ts";
+import { casePage, queuePage, unscannedPage } from "./ui.ts";
+import { recentUnscanned } from "./unscanned.ts";
 
 export interface ReviewAppOptions extends AuthOptions, ReportDeps {}
 
@@ -38,6 +39,10 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
     const { cases, total } = await listCases(c.env.DB, q);
     return c.html(queuePage(c.var.principal, csrfToken(c), q, cases, total));
   });
+
+  app.get("/unscanned", async (c) =>
+    c.html(unscannedPage(c.var.principal, csrfToken(c), await recentUnscanned(c.env.DB))),
+  );
 
   app.get("/cases/:id", async (c) => {
     const id = c.req.param("id");

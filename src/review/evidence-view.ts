@@ -40,7 +40,8 @@ export async function revealEvidence(
   const msg = JSON.parse(row.message) as MatchMessage;
   const file = msg.files?.find((f) => f.index === req.index);
   if (!file) return "not_found";
-  const obj = await bucket.get(file.evidenceKey);
+  // null: the bytes were not kept (over the case's evidence cap, see evidenceNotKept).
+  const obj = file.evidenceKey === null ? null : await bucket.get(file.evidenceKey);
   if (!obj) return "gone";
   const settings = await getSettings(db, req.actor);
   await auditStatement(db, {

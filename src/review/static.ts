@@ -92,12 +92,16 @@ export const REVIEW_JS = `"use strict";
     }
     decide.querySelectorAll("button[data-action]").forEach(function (b) {
       b.addEventListener("click", function () {
-        var allow = decide.querySelector(".allow-list");
-        api("POST", "/cases/" + encodeURIComponent(caseId) + "/decision", {
-          action: b.dataset.action,
-          reason: decide.querySelector(".decision-reason").value,
-          allowList: !!(allow && allow.checked && b.dataset.action === "dismiss")
-        }).then(done);
+        // Allow-list on dismiss: the files and lists the admin ticked (files × lists that hit them).
+        function picked(cls, key) {
+          return Array.prototype.map.call(decide.querySelectorAll("." + cls + ":checked"), function (c) { return c.dataset[key]; });
+        }
+        var files = picked("allow-file", "file").map(Number);
+        var body = { action: b.dataset.action, reason: decide.querySelector(".decision-reason").value };
+        if (b.dataset.action === "dismiss" && files.length > 0) {
+          body.allowList = { files: files, lists: picked("allow-list-id", "list"), cancelsExact: picked("allow-exact", "list") };
+        }
+        api("POST", "/cases/" + encodeURIComponent(caseId) + "/decision", body).then(done);
       });
     });
     decide.querySelector(".report").addEventListener("click", function () {

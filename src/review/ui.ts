@@ -1,11 +1,12 @@
 /** Server-rendered pages of the review UI (behaviour in static.ts; no inline script or style). */
 
 import type { Principal } from "../auth/roles.ts";
-import type { MatchedFile } from "../cases/messages.ts";
+import type { MatchedFile, MatchMessage } from "../cases/messages.ts";
 import type { CaseDetail, CaseQuery, CaseSummary } from "../cases/store.ts";
 import { CASE_STATUSES } from "../cases/workflow.ts";
 import { html, type Safe } from "./html.ts";
 import type { ReviewerSettings } from "./settings.ts";
+import type { UnscannedRecord } from "./unscanned.ts";
 
 function layout(title: string, me: Principal, csrf: string, body: Safe): string {
   return html`<!doctype html>
@@ -16,7 +17,7 @@ function layout(title: string, me: Principal, csrf: string, body: Safe): string 
 <link rel="stylesheet" href="/review/static/review.css">
 <script src="/review/static/review.js" defer></script>
 </head><body>
-<header><a href="/review" class="brand">hashgate review</a><span class="me">${me.id} (${me.role})</span></header>
+<header><a href="/review" class="brand">hashgate review</a><a href="/review/unscanned">Unscanned uploads</a><span class="me">${me.id} (${me.role})</span></header>
 <main>${body}</main>
 </body></html>`.html;
 }
@@ -82,6 +83,49 @@ ${f.imageError ? html`<p class="image-error">Held for review: the image could no
 <tbody>${matches}</tbody></table>${reveal}</section>`;
 }
 
+/** What the case does not show or hold, said plainly (issue 10's limits). */
+function limitNotes(m: MatchMessage): Safe {
+  const notes: Safe[] = [];
+  if (m.omitted)
+    notes.push(
+      html`<li>${m.omitted.files} more file(s) are not listed here and ${m.omitted.truncatedStrings} name(s) are cut short; the complete record is ${m.omitted.full ?? "in R2"}.</li>`,
+    );
+  if (m.notJudged)
+    notes.push(
+      html`<li>${m.notJudged.count} file(s) were not judged once the upload was certain to be blocked (files ${m.notJudged.indices.join(", ")}).</li>`,
+    );
+  if (m.evidenceNotKept)
+    notes.push(
+      html`<li>The bytes of ${m.evidenceNotKept.count} matched file(s) were not kept (evidence cap; files ${m.evidenceNotKept.indices.join(", ")}); their digests are in the complete record.</li>`,
+    );
+  return notes.length ? html`<ul class="limits">${notes}</ul>` : html``;
+}
+
+/**
+ * The dismiss flow's allow-list choice (admin only): which files, which lists, and for which lists
+ * the entries also cancel exact hits. A file with an exact hit is the listed file itself: it is
+ * not ticked by default, and its exact hit stands unless "cancel exact hits" is ticked too.
+ */
+function allowPicker(files: MatchedFile[]): Safe {
+  const lists = [...new Set(files.flatMap((f) => f.matches.map((h) => h.listId)))].sort();
+  const fileBoxes = files
+    .filter((f) => f.matches.length > 0)
+    .map((f) => {
+      const exact = f.matches.some((h) => h.kind === "exact");
+      const kinds = [...new Set(f.matches.map((h) => h.kind))].join("/");
+      return html`<label><input type="checkbox" class="allow-file" data-file="${f.index}"${exact ? "" : html` checked`}> file ${f.index} (${kinds})</label> `;
+    });
+  const listBoxes = lists.map(
+    (l) => html`<label><input type="checkbox" class="allow-list-id" data-list="${l}" checked> ${l}</label> `,
+  );
+  const exactBoxes = lists.map(
+    (l) =>
+      html`<label><input type="checkbox" class="allow-exact" data-list="${l}"> cancel exact hits of ${l}</label> `,
+  );
+  return html`<fieldset class="allow"><legend>Allow-list on dismiss (admin): ticked files, for ticked lists</legend>
+<p>Files: ${fileBoxes}</p><p>Lists: ${listBoxes}</p><p>Override: ${exactBoxes}</p></fieldset>`;
+}
+
 export function casePage(me: Principal, csrf: string, c: CaseDetail, s: ReviewerSettings): string {
   const canDecide = me.role !== "viewer";
   const m = c.message;
@@ -89,7 +133,7 @@ export function casePage(me: Principal, csrf: string, c: CaseDetail, s: Reviewer
   const decisions = canDecide
     ? html`<section class="decide" data-case="${c.id}"><h2>Decision</h2>
 <label>Reason <textarea class="decision-reason" maxlength="2000" rows="2"></textarea></label>
-${me.role === "admin" ? html`<label><input type="checkbox" class="allow-list"> add the digests to the allow-list (dismiss only)</label>` : ""}
+${me.role === "admin" && m ? allowPicker(m.files) : ""}
 <div class="buttons">
 <button type="button" data-action="start">Start review</button>
 <button type="button" data-action="confirm" class="danger">Confirm</button>
@@ -113,9 +157,33 @@ ${c.report ? html`<p>Report: ${c.report.kind} ${c.report.state} ${c.report.repor
 <tr><th>Request</th><td>${m ? `${m.request.method} ${m.request.host}${m.request.path}` : ""}</td></tr></table>
 <h3>Other cases of this uploader</h3>
 <ul>${c.related.length ? c.related.map((r) => html`<li><a href="/review/cases/${r.id}">${r.id}</a> ${r.status} (${r.createdAt}, same ${r.by})</li>`) : html`<li>none</li>`}</ul></section>
-<section><h2>Files</h2>${m ? m.files.map((f) => fileSection(c.id, f, s, canDecide)) : html`<p>Data purged.</p>`}</section>
+<section><h2>Files</h2>${m ? limitNotes(m) : ""}${m ? m.files.map((f) => fileSection(c.id, f, s, canDecide)) : html`<p>Data purged.</p>`}</section>
 ${decisions}
 <section><h2>History</h2><ol id="case-history">${c.events.map((e) => html`<li>${e.at} ${e.actor}: ${e.action} (${e.from} → ${e.to}) ${e.reason}</li>`)}</ol>
 ${c.appeals.length ? html`<h3>Appeals</h3><ol>${c.appeals.map((a) => html`<li>${a.at}: ${a.complaint} — ${a.outcome ?? "open"}</li>`)}</ol>` : ""}</section>`;
   return layout(`Case ${c.id}`, me, csrf, body);
+}
+
+/**
+ * Uploads forwarded (or held) without a full scan, newest first, with what the gate knew of each
+ * file: reviewers see what the lists could not judge. No media: the bytes were not kept.
+ */
+export function unscannedPage(me: Principal, csrf: string, rows: UnscannedRecord[]): string {
+  const fileRows = (r: UnscannedRecord) =>
+    r.files.map(
+      (f) => html`<tr><td>${f.index}</td><td>${f.filename ?? "(no name)"}</td><td>${f.sniffedType}</td>
+<td>${f.declaredType ?? ""}</td><td>${f.size}</td><td>${f.reason}</td>
+<td class="mono">${Object.entries(f.digests)
+        .map(([a, d]) => `${a}:${d}`)
+        .join(" ")}</td></tr>`,
+    );
+  const items = rows.map(
+    (r) => html`<section class="unscanned"><h3>${r.at} · ${r.code} · ${r.fileCount} file(s)</h3>
+<p>${r.request.method} ${r.request.host}${r.request.path} · IP ${r.request.ip ?? "unknown"}</p>
+<p>${r.reason}</p>
+${r.files.length ? html`<table><thead><tr><th>#</th><th>Name</th><th>Detected</th><th>Declared</th><th>Bytes</th><th>Reason</th><th>Digests</th></tr></thead><tbody>${fileRows(r)}</tbody></table>` : ""}</section>`,
+  );
+  const body = html`<p><a href="/review">← queue</a></p><h1>Unscanned uploads</h1>
+<p class="count">${rows.length} most recent</p>${items.length ? items : html`<p>None.</p>`}`;
+  return layout("Unscanned uploads", me, csrf, body);
 }

@@ -172,8 +172,19 @@ const ROUTES: Route[] = [
     need: "admin-api",
     body: {},
   },
+  // src/admin/ops-routes.ts, behind the same adminAuth().
+  { method: "GET", label: "/admin/status", path: () => "/admin/status", need: "admin-api" },
+  { method: "GET", label: "/admin/unscanned", path: () => "/admin/unscanned", need: "admin-api" },
+  { method: "GET", label: "/admin/allow-list", path: () => "/admin/allow-list", need: "admin-api" },
+  {
+    method: "POST",
+    label: "/admin/allow-list/:id/revoke",
+    path: () => "/admin/allow-list/999999/revoke",
+    need: "admin-api",
+  },
   // src/review/app.ts: authenticate + requireRole("viewer") on "*".
   { method: "GET", label: "/review", path: () => "/review", need: "viewer" },
+  { method: "GET", label: "/review/unscanned", path: () => "/review/unscanned", need: "viewer" },
   { method: "GET", label: "/review/cases/:id", path: (id) => `/review/cases/${id}`, need: "viewer" },
   {
     method: "GET",

@@ -143,7 +143,7 @@ describe("a match is never lost nor forwarded", () => {
     expect(res.status).toBe(451);
     const caseId = res.headers.get(CASE_HEADER)!;
     expect(await env.EVIDENCE.head(pendingKey(caseId))).not.toBeNull();
-    expect(await sweepPending(testEnv())).toBeGreaterThanOrEqual(1);
+    expect((await sweepPending(testEnv())).recorded).toBeGreaterThanOrEqual(1);
     expect(await env.EVIDENCE.head(pendingKey(caseId))).toBeNull();
     const rows = await env.DB.prepare("SELECT source FROM cases WHERE id = ?").bind(caseId).all();
     expect(rows.results).toEqual([{ source: "sweep" }]);

@@ -145,7 +145,7 @@ describe("listed uploads", () => {
     expect(f.matches).toEqual([
       expect.objectContaining({ listId: "blocklist", kind: "exact", algo: "md5", action: "block" }),
     ]);
-    const evidence = await env.EVIDENCE.get(f.evidenceKey);
+    const evidence = await env.EVIDENCE.get(f.evidenceKey!);
     expect(new Uint8Array(await evidence!.arrayBuffer())).toEqual(LISTED);
     const meta = await env.EVIDENCE.get(`evidence/${msg.caseId}/upload.json`);
     expect(((await meta!.json()) as MatchMessage).caseId).toBe(msg.caseId);
@@ -200,21 +200,35 @@ describe("listed uploads", () => {
     expect(res.status).toBe(403);
   });
 
-  it("forwards a listed file that reviewers allow-listed as a false positive", async () => {
+  it("forwards a listed file only when an admin allow-listed it for that list with cancels_exact", async () => {
     const md5 = await digestHex("md5", LISTED);
-    await env.DB.prepare(
-      "INSERT OR IGNORE INTO allow_list (algo, digest, added_at, added_by, case_id, reason) VALUES ('md5', ?1, ?2, 'test', 'hg_test', 'benign test bytes')",
-    )
-      .bind(md5, new Date().toISOString())
-      .run();
-    try {
+    const allow = (listId: string, cancelsExact: number) =>
+      env.DB.prepare(
+        `INSERT INTO allow_entries (algo, digest, list_id, cancels_exact, added_at, added_by, case_id, reason)
+         VALUES ('md5', ?1, ?2, ?3, ?4, 'test', 'hg_test', 'benign test bytes')`,
+      )
+        .bind(md5, listId, cancelsExact, new Date().toISOString())
+        .run();
+    const upload = async () => {
       const p = uniquePrefix();
       const { res, sent } = await run(new Request(`${GATE}${p}`, { method: "POST", body: LISTED }));
-      expect(res.status).toBe(201);
-      expect(sent).toHaveLength(0);
-      expect(bodyOf((await receivedAt(p))[0]!)).toEqual(LISTED);
+      return { res, sent, origin: await receivedAt(p) };
+    };
+    try {
+      // An entry without the flag, or for another list, does not cancel an exact hit.
+      await allow("blocklist", 0);
+      await allow("flaglist", 1);
+      let r = await upload();
+      expect(r.res.status).toBe(451);
+      expect(r.origin).toHaveLength(0);
+      await env.DB.prepare("DELETE FROM allow_entries WHERE digest = ?1").bind(md5).run();
+      await allow("blocklist", 1);
+      r = await upload();
+      expect(r.res.status).toBe(201);
+      expect(r.sent).toHaveLength(0);
+      expect(bodyOf(r.origin[0]!)).toEqual(LISTED);
     } finally {
-      await env.DB.prepare("DELETE FROM allow_list WHERE digest = ?1").bind(md5).run();
+      await env.DB.prepare("DELETE FROM allow_entries WHERE digest = ?1").bind(md5).run();
     }
   });
 });

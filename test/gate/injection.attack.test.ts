@@ -120,7 +120,8 @@ describe("evidence keys", () => {
     const caseId = res.headers.get(CASE_HEADER)!;
     const listed = await env.EVIDENCE.list({ prefix: `evidence/${caseId}/` });
     const keys = listed.objects.map((o) => o.key).sort();
-    const want = [`evidence/${caseId}/upload.json`, ...NAMES.map((_, i) => `evidence/${caseId}/file-${i}`)];
+    // Every part carries the same listed bytes: the copies share the first one's object.
+    const want = [`evidence/${caseId}/upload.json`, `evidence/${caseId}/file-0`];
     expect(keys).toEqual(want.sort());
     // And nothing anywhere in the bucket was written under a name an uploader chose.
     const all = await env.EVIDENCE.list({ limit: 1000 });

@@ -128,7 +128,11 @@ describe("PDQ matching in the gate", () => {
       expect(res.status).toBe(201);
       expect(bodyOf(origin[0]!)).toEqual(broken);
       expect(sent).toEqual([
-        expect.objectContaining({ type: "unscanned", reason: expect.stringContaining("image not hashed") }),
+        expect.objectContaining({
+          type: "unscanned",
+          code: "files-not-hashed",
+          reason: expect.stringContaining("not hashed"),
+        }),
       ]);
     });
 

@@ -123,7 +123,7 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
     files: [file],
   };
   await env.EVIDENCE.put(evidenceMetaKey(caseId), JSON.stringify(msg));
-  await env.EVIDENCE.put(file.evidenceKey, data.bytes);
+  await env.EVIDENCE.put(file.evidenceKey!, data.bytes);
   await insertCase(env.DB, msg, "queue");
   return msg;
 }
@@ -131,8 +131,15 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
 /** Empties the tables review tests write (each test file shares one D1). */
 export async function resetDb(): Promise<void> {
   await env.DB.batch(
-    ["cases", "case_events", "audit_log", "allow_list", "reports", "appeals", "reviewer_settings"].map((t) =>
-      env.DB.prepare(`DELETE FROM ${t}`),
-    ),
+    [
+      "cases",
+      "case_events",
+      "audit_log",
+      "allow_entries",
+      "unscanned",
+      "reports",
+      "appeals",
+      "reviewer_settings",
+    ].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 }

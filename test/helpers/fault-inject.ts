@@ -13,6 +13,8 @@ export interface Fault {
   /** 1-based: which call of `method` (counted across the whole binding) is hit. */
   nth: number;
   kind: FaultKind;
+  /** Length of a "delay" (default FAULT_DELAY_MS): longer ones outlast the gate's binding timeouts. */
+  ms?: number;
 }
 
 /** Delay injected by a "delay" fault: long against a local binding call, short for the suite. */
@@ -70,7 +72,7 @@ export class Injector {
       failed.catch(() => undefined);
       return failed;
     }
-    const later = fault?.kind === "delay" ? sleep(FAULT_DELAY_MS) : Promise.resolve();
+    const later = fault?.kind === "delay" ? sleep(fault.ms ?? FAULT_DELAY_MS) : Promise.resolve();
     return later.then(async () => wrapResult(await run()));
   }
 }

@@ -25,3 +25,9 @@ export function bodyOf(r: Received): Uint8Array {
   if (r.bodyBase64 === undefined) throw new Error("body not kept (over 1 MiB); compare sha256");
   return Uint8Array.from(atob(r.bodyBase64), (c) => c.charCodeAt(0));
 }
+
+/** Every request the origin received whose URL contains `marker` (for paths without a prefix). */
+export async function receivedWith(marker: string): Promise<Received[]> {
+  const all = (await (await fetch(`${testServerUrl()}/__origin/log`)).json()) as Received[];
+  return all.filter((r) => r.url.includes(marker));
+}

@@ -73,7 +73,7 @@ describe("evidence reveal", () => {
     expect(
       (await app.request(`/api/cases/${m.caseId}/files/3?reason=look`, bearer(REVIEWER_TOKEN), E)).status,
     ).toBe(404);
-    await env.EVIDENCE.delete(m.files[0]!.evidenceKey);
+    await env.EVIDENCE.delete(m.files[0]!.evidenceKey!);
     expect(
       (await app.request(`/api/cases/${m.caseId}/files/0?reason=look`, bearer(REVIEWER_TOKEN), E)).status,
     ).toBe(410);

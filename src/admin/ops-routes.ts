@@ -1,0 +1,100 @@
+/**
+ * Admin routes for operating the gate's limits (issue 10), added to the admin app behind its
+ * bearer-token auth: health (`/status`), unscanned uploads counted by reason (`/unscanned`),
+ * and allow-list entries listed and revoked (`/allow-list`). Read-only except revocation,
+ * which is audited.
+ */
+import { Hono } from "hono";
+import { listAllowEntries, revokeAllowEntry } from "../cases/allow-list.ts";
+import { auditListChange } from "../cases/list-audit.ts";
+import { uploadsWithoutActiveList } from "../gate/no-list.ts";
+import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
+
+export interface OpsEnv {
+  HASHES: KVNamespace;
+  DB: D1Database;
+  NO_LIST_MODE?: string;
+}
+
+type OpsApp = { Bindings: OpsEnv; Variables: { actor: string } };
+
+/** Recent unscanned records listed by `/unscanned` (counts cover every record since `since`). */
+const RECENT_UNSCANNED = 50;
+const DAY_MS = 86_400_000;
+
+export const opsRoutes = new Hono<OpsApp>();
+
+opsRoutes.get("/status", async (c) => {
+  const now = new Date();
+  const manifest = await c.env.HASHES.get<ListManifest>(MANIFEST_KEY, "json");
+  const lists: Record<string, number> = { active: 0, expired: 0, disabled: 0, unpublished: 0 };
+  for (const l of manifest?.lists ?? []) lists[listStatus(l, now)] = (lists[listStatus(l, now)] ?? 0) + 1;
+  return c.json({
+    manifest: manifest ? { revision: manifest.revision, updatedAt: manifest.updatedAt } : null,
+    lists,
+    noActiveList: lists.active === 0,
+    noListMode: (c.env.NO_LIST_MODE ?? "open").trim().toLowerCase(),
+    // Per isolate, since it started: a hint that traffic met the gate without a list, not a total.
+    isolate: { uploadsWithoutActiveList: uploadsWithoutActiveList() },
+  });
+});
+
+opsRoutes.get("/unscanned", async (c) => {
+  const since = c.req.query("since") ?? new Date(Date.now() - DAY_MS).toISOString();
+  if (Number.isNaN(Date.parse(since)))
+    return c.json({ error: "invalid", message: "since: an ISO date" }, 400);
+  const db = c.env.DB;
+  const [byCode, byFileReason, recent] = await db.batch([
+    db.prepare("SELECT code, count(*) AS n FROM unscanned WHERE created_at >= ?1 GROUP BY code").bind(since),
+    db
+      .prepare(
+        `SELECT json_extract(f.value, '$.reason') AS file_reason, count(*) AS n
+         FROM unscanned u, json_each(u.files) f WHERE u.created_at >= ?1 GROUP BY file_reason`,
+      )
+      .bind(since),
+    db
+      .prepare(
+        `SELECT id, created_at AS at, code, reason, file_count AS fileCount FROM unscanned
+         WHERE created_at >= ?1 ORDER BY created_at DESC LIMIT ${RECENT_UNSCANNED}`,
+      )
+      .bind(since),
+  ]);
+  const counts = (rows: unknown[] | undefined, key: string) =>
+    Object.fromEntries(((rows ?? []) as Record<string, string | number>[]).map((r) => [r[key], r.n]));
+  return c.json({
+    since,
+    byCode: counts(byCode?.results, "code"),
+    byFileReason: counts(byFileReason?.results, "file_reason"),
+    recent: recent?.results ?? [],
+  });
+});
+
+opsRoutes.get("/allow-list", async (c) => {
+  const limit = Number(c.req.query("limit") ?? "100");
+  const entries = await listAllowEntries(c.env.DB, {
+    ...(c.req.query("list") ? { listId: c.req.query("list")! } : {}),
+    includeRevoked: c.req.query("revoked") === "1",
+    limit: Number.isInteger(limit) ? limit : 100,
+  });
+  return c.json({ entries });
+});
+
+opsRoutes.post("/allow-list/:id/revoke", async (c) => {
+  const id = Number(c.req.param("id"));
+  if (!Number.isSafeInteger(id) || id <= 0)
+    return c.json({ error: "not-found", message: "no such entry" }, 404);
+  const entry = await revokeAllowEntry(c.env.DB, id, c.var.actor);
+  if (!entry) return c.json({ error: "not-found", message: "no such active entry" }, 404);
+  await auditListChange(c.env.DB, {
+    actor: c.var.actor,
+    action: "allowlist.revoke",
+    subject: `allow:${id}`,
+    detail: {
+      algo: entry.algo,
+      listId: entry.listId,
+      caseId: entry.caseId,
+      cancelsExact: entry.cancelsExact,
+    },
+  });
+  return c.json({ revoked: entry });
+});
