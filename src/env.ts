@@ -4,6 +4,8 @@ export interface Env {
   MATCHES: Queue<unknown>;
   DB: D1Database;
   EVIDENCE: R2Bucket;
+  /** Workers Analytics Engine: one data point per scanned request (optional; docs/observability.md). */
+  METRICS?: AnalyticsEngineDataset;
   ORIGIN_URL?: string;
   SCAN_METHODS?: string;
   SCAN_PATHS?: string;
