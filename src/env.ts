@@ -29,6 +29,9 @@ export interface Env {
   IMAGE_MAX_PER_REQUEST?: string;
   BINDING_TIMEOUT_MS?: string;
   NO_LIST_MODE?: string;
+  MAX_DECODE_RATIO?: string;
+  MIN_TEXT_FILE_BYTES?: string;
+  MAX_TEXT_FILES?: string;
   /** Admin API bearer token(s): one token, or `name=token,name2=token2` (secret). */
   ADMIN_TOKEN?: string;
   // Review and reporting (src/review, src/auth, src/report, src/retention; docs/review.md).

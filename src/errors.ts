@@ -7,6 +7,11 @@ export type GateErrorCode =
   | "malformed_multipart"
   | "length_mismatch"
   | "body_too_large"
+  | "unsupported_encoding"
+  | "corrupt_encoding"
+  | "decoded_too_large"
+  | "malformed_json"
+  | "too_many_files"
   | "scan_unavailable"
   | "origin_unreachable"
   | "config_invalid";
@@ -16,6 +21,11 @@ const STATUS: Record<GateErrorCode, number> = {
   malformed_multipart: 400,
   length_mismatch: 400,
   body_too_large: 413,
+  unsupported_encoding: 415,
+  corrupt_encoding: 400,
+  decoded_too_large: 413,
+  malformed_json: 400,
+  too_many_files: 413,
   scan_unavailable: 503,
   origin_unreachable: 502,
   config_invalid: 500,

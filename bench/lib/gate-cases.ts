@@ -1,6 +1,6 @@
 /** The gate benchmark's cases: what is uploaded, how often, and what a correct gate answers. */
 import type { CaseSpec } from "./measure.ts";
-import { multipartPayload, type Payload, rawPayload } from "./payloads.ts";
+import { gzipPayload, jsonDataUrlPayload, multipartPayload, type Payload, rawPayload } from "./payloads.ts";
 import { KiB, MiB } from "./stats.ts";
 
 /** Path of the blocked uploads; the origin must never see a request on it. */
@@ -44,6 +44,10 @@ export function gateCases(blockStatus: number): CaseSpec[] {
       floorPath: "/hold/bench/floor-main-1m",
     },
     cleanCase("1 MiB multipart", multipartPayload(MiB), "/bench/1m-form", 50, 5),
+    // Not unique (a stamp would break them): the same body every time, compared with a raw body sent the same way.
+    { ...cleanCase("1 MiB raw, same body", rawPayload(MiB), "/bench/1m-same", 50, 5), unique: false },
+    { ...cleanCase("1 MiB gzip", gzipPayload(MiB), "/bench/1m-gzip", 50, 5), unique: false },
+    { ...cleanCase("1 MiB JSON data: URL", jsonDataUrlPayload(MiB), "/bench/1m-json", 50, 5), unique: false },
     {
       ...cleanCase("50 MiB raw", rawPayload(50 * MiB), "/bench/50m", 8, 1, 60_000),
       floorPath: "/hold/bench/floor-main-50m",

@@ -7,6 +7,8 @@ import { Agent, type IncomingHttpHeaders, request } from "node:http";
 export interface Upload {
   body: Buffer;
   contentType: string;
+  /** Content-Encoding of the body, if any. */
+  contentEncoding?: string;
 }
 
 export interface Timed {
@@ -29,7 +31,11 @@ export function timedPost(agent: Agent, url: string, upload: Upload): Promise<Ti
       {
         method: "POST",
         agent,
-        headers: { "content-type": upload.contentType, "content-length": upload.body.length },
+        headers: {
+          "content-type": upload.contentType,
+          "content-length": upload.body.length,
+          ...(upload.contentEncoding ? { "content-encoding": upload.contentEncoding } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

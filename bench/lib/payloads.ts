@@ -5,6 +5,7 @@
  * no layer can answer from a cache.
  */
 import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { Upload } from "./http-client.ts";
 
 export interface Payload extends Upload {
@@ -32,6 +33,29 @@ export function multipartPayload(size: number): Payload {
     fileBytes: size,
     fileOffset: head.length,
   };
+}
+
+/**
+ * `size` random bytes gzip'd (they do not compress: the gate decodes about as many bytes as it
+ * receives). Not stamped: a stamp would break the gzip checksum.
+ */
+export function gzipPayload(size: number): Payload {
+  return {
+    body: gzipSync(randomBytes(size)),
+    contentType: "application/octet-stream",
+    contentEncoding: "gzip",
+    fileBytes: 0,
+    fileOffset: 0,
+  };
+}
+
+/** A JSON body of about `size` bytes whose one field is a `data:` URL: the gate decodes it as a file. */
+export function jsonDataUrlPayload(size: number): Payload {
+  const b64 = randomBytes(Math.floor((size * 3) / 4)).toString("base64");
+  const body = Buffer.from(
+    JSON.stringify({ title: "benchmark upload (test data)", photo: `data:image/png;base64,${b64}` }),
+  );
+  return { body, contentType: "application/json", fileBytes: 0, fileOffset: 0 };
 }
 
 /** Writes a counter into the file content so this upload's digests differ from every other. */

@@ -4,7 +4,7 @@
  * nothing the uploader sends (a filename, a field name) can steer where evidence is written.
  */
 import { viaBinding } from "../errors.ts";
-import type { HeldBody } from "../scan/hold.ts";
+import type { FileSource } from "../scan/file-bytes.ts";
 import type { ScannedFile } from "../scan/scan-upload.ts";
 import { byRank, MAX_LISTED_INDICES } from "./message-size.ts";
 import type { FileCount, MatchedFile, MatchMessage } from "./messages.ts";
@@ -68,7 +68,7 @@ export function evidenceMetaKey(caseId: string): string {
 export async function preserveEvidence(
   bucket: R2Bucket,
   message: MatchMessage,
-  body: HeldBody,
+  source: FileSource,
   files: ScannedFile[],
   timeoutMs: number,
 ): Promise<void> {
@@ -85,12 +85,8 @@ export async function preserveEvidence(
     if (mf.evidenceKey !== evidenceFileKey(message.caseId, mf.index)) continue;
     const key = mf.evidenceKey;
     const file = files[mf.index]!;
-    const size = file.end - file.start;
-    const bytes = await viaBinding(
-      "R2",
-      () => body.range(file.start, file.end),
-      r2PutTimeoutMs(size, timeoutMs),
-    );
+    const size = file.size;
+    const bytes = await viaBinding("R2", () => source.bytes(file), r2PutTimeoutMs(size, timeoutMs));
     await viaBinding(
       "R2",
       () =>

@@ -2,6 +2,7 @@
 import type { ListAction } from "../lists/manifest.ts";
 import type { MatchHit } from "../match/types.ts";
 import type { Digests } from "../scan/digests.ts";
+import type { Carrier } from "../scan/scanned-file.ts";
 
 export interface RequestInfo {
   method: string;
@@ -14,6 +15,8 @@ export interface RequestInfo {
   identity: Record<string, string>;
   contentType: string | null;
   contentLength: number | null;
+  /** The body's Content-Encoding, when it had one: files and evidence are the decoded bytes. */
+  contentEncoding?: string;
 }
 
 export interface MatchedFile {
@@ -32,6 +35,8 @@ export interface MatchedFile {
    * key; null when the bytes were not kept (over MAX_EVIDENCE_FILES, see `evidenceNotKept`).
    */
   evidenceKey: string | null;
+  /** Set for a file decoded from a text value (base64, a `data:` URL): where it sat, how it was decoded. */
+  carrier?: Carrier;
   matches: MatchHit[];
 }
 

@@ -1,6 +1,11 @@
 import type { Env } from "../env.ts";
 import { GateError } from "../errors.ts";
 import { SPOOL_PART_BYTES } from "../scan/hold.ts";
+import {
+  DEFAULT_MAX_DECODE_RATIO,
+  DEFAULT_MAX_TEXT_FILES,
+  DEFAULT_MIN_TEXT_FILE_BYTES,
+} from "../scan/limits.ts";
 import { compilePathPattern } from "./path.ts";
 
 /** Largest body the gate will ever accept, whatever MAX_BODY_BYTES says: Enterprise's request limit. */
@@ -48,6 +53,12 @@ export interface GateConfig {
   bindingTimeoutMs: number;
   /** With no active list (no manifest, all expired or disabled): forward unscanned, or refuse with 503. */
   noListMode: FailMode;
+  /** Largest decoded/encoded size ratio of a body with a Content-Encoding: decompression bombs. */
+  maxDecodeRatio: number;
+  /** Text values (JSON strings, form values, text fields) decoding to this many bytes or more are judged as files. */
+  minTextFileBytes: number;
+  /** Most files decoded from text values in one upload; more are refused with 413. */
+  maxTextFiles: number;
 }
 
 /**
@@ -211,6 +222,15 @@ export function parseConfig(env: Env): GateConfig {
       120_000,
     ),
     noListMode,
+    maxDecodeRatio: intVar("MAX_DECODE_RATIO", env.MAX_DECODE_RATIO, DEFAULT_MAX_DECODE_RATIO, 1, 1100),
+    minTextFileBytes: intVar(
+      "MIN_TEXT_FILE_BYTES",
+      env.MIN_TEXT_FILE_BYTES,
+      DEFAULT_MIN_TEXT_FILE_BYTES,
+      1,
+      HARD_MAX_BODY_BYTES,
+    ),
+    maxTextFiles: intVar("MAX_TEXT_FILES", env.MAX_TEXT_FILES, DEFAULT_MAX_TEXT_FILES, 1, 100_000),
   };
 }
 

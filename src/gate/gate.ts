@@ -137,6 +137,9 @@ async function scanRequest(
       algos: activeAlgorithms(lists),
       maxBodyBytes: cfg.maxBodyBytes,
       maxPartHeaderBytes: cfg.maxPartHeaderBytes,
+      maxDecodeRatio: cfg.maxDecodeRatio,
+      minTextFileBytes: cfg.minTextFileBytes,
+      maxTextFiles: cfg.maxTextFiles,
       hold,
     });
   } catch (e) {
@@ -179,7 +182,7 @@ async function scanRequest(
     tally.caseId = caseId;
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
-      await preserveEvidence(env.EVIDENCE, message, scan.body, scan.files, cfg.bindingTimeoutMs);
+      await preserveEvidence(env.EVIDENCE, message, scan.source, scan.files, cfg.bindingTimeoutMs);
       await recordCase(env, message, evidenceMetaKey(caseId), cfg.bindingTimeoutMs);
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
@@ -268,6 +271,7 @@ function matchMessage(
     if (j.hits.length === 0 && !why) return;
     matched.push({
       ...describeFile(f),
+      ...(f.carrier ? { carrier: { ...f.carrier, at: f.carrier.at.slice(0, 500) } } : {}),
       ...(j.pdq ? { pdq: j.pdq } : {}),
       ...(why ? { imageError: why } : {}),
       evidenceKey: null,
@@ -300,7 +304,7 @@ function describeFile(f: ScannedFile) {
     filename: f.filename?.slice(0, 500) ?? null,
     declaredType: f.declaredType?.slice(0, 200) ?? null,
     sniffedType: sniffType(f.head),
-    size: f.end - f.start,
+    size: f.size,
     digests: f.digests,
   };
 }

@@ -22,7 +22,7 @@ import { loadPrefilters, matchDigestSets } from "../match/exact.ts";
 import { loadPdqIndexes, matchPdq, pdqLists } from "../match/pdq.ts";
 import type { MatchHit } from "../match/types.ts";
 import { pdqHash } from "../pdq/worker.ts";
-import type { HeldBody } from "../scan/hold.ts";
+import type { FileSource } from "../scan/file-bytes.ts";
 import type { ScannedFile, ScanResult } from "../scan/scan-upload.ts";
 import type { GateConfig } from "./config.ts";
 
@@ -91,7 +91,7 @@ export async function judgeUpload(
       continue;
     }
     decoded++;
-    const image = await hashImage(scan.body, file, cfg);
+    const image = await hashImage(scan.source, file, cfg);
     if ("error" in image) {
       j.imageError = image.error;
       continue;
@@ -112,13 +112,12 @@ type ImageResult = { hash: string; quality: number; dihedral: string[] } | { err
  * during computation, so the bound is IMAGE_MAX_BYTES and IMAGE_MAX_PIXELS (checked from the
  * header before decoding), whose worst case the benchmark measures.
  */
-async function hashImage(body: HeldBody, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
-  const size = file.end - file.start;
-  if (size > cfg.imageMaxBytes) return { error: "too-large" };
+async function hashImage(source: FileSource, file: ScannedFile, cfg: GateConfig): Promise<ImageResult> {
+  if (file.size > cfg.imageMaxBytes) return { error: "too-large" };
   // The file's bytes are read inside the turn too, so waiting uploads hold no image in memory.
   return oneImageAtATime(async () => {
     try {
-      const data = await body.range(file.start, file.end);
+      const data = await source.bytes(file);
       const bytes =
         data instanceof Uint8Array ? data : new Uint8Array(await new Response(data).arrayBuffer());
       return await withDecodedImage(bytes, { maxPixels: cfg.imageMaxPixels }, pdqHash);

@@ -13,6 +13,7 @@ export function requestInfo(request: Request, cfg: GateConfig): RequestInfo {
     if (v !== null) identity[h] = v.slice(0, MAX_VALUE);
   }
   const len = request.headers.get("content-length");
+  const encoding = request.headers.get("content-encoding");
   return {
     method: request.method,
     host: url.host,
@@ -23,5 +24,6 @@ export function requestInfo(request: Request, cfg: GateConfig): RequestInfo {
     identity,
     contentType: request.headers.get("content-type")?.slice(0, MAX_VALUE) ?? null,
     contentLength: len !== null && /^\d+$/.test(len) ? Number(len) : null,
+    ...(encoding !== null ? { contentEncoding: encoding.slice(0, MAX_VALUE) } : {}),
   };
 }
