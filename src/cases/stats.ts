@@ -190,13 +190,18 @@ function roundOrNull(x: number | null): number | null {
   return x === null ? null : Math.round(x);
 }
 
+/** The part of a D1 binding `d1Run` uses (structural: the CLI compiles without workers types). */
+interface D1Like {
+  prepare(sql: string): { bind(...values: string[]): { all(): Promise<{ results?: unknown[] }> } };
+}
+
 /** `run` over D1. */
-export function d1Run(db: D1Database): Run {
+export function d1Run(db: D1Like): Run {
   return async (sql, params) =>
-    (
+    ((
       await db
         .prepare(sql)
         .bind(...params)
-        .all<Row>()
-    ).results ?? [];
+        .all()
+    ).results ?? []) as Row[];
 }
