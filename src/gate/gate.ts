@@ -110,7 +110,11 @@ async function scanRequest(
     lists = activeLists(manifest, new Date());
     if (lists.length === 0) {
       noteNoActiveList(manifest, cfg.noListMode);
-      tally.reason = "no-active-list";
+      // Open: forwarded with no list to match against, which is an unscanned upload.
+      Object.assign(tally, {
+        outcome: cfg.noListMode === "closed" ? "refused" : "unscanned",
+        reason: "no-active-list",
+      });
       if (cfg.noListMode === "closed")
         return errorResponse(new GateError("scan_unavailable", "upload could not be scanned, retry later"));
     }
@@ -241,7 +245,7 @@ async function scanFailed(
   }
   console.error("hashgate: scan failed", e);
   const outage = e instanceof ScanInfrastructureError && !isLimitError(e);
-  tally.reason = errorCode(e);
+  Object.assign(tally, { outcome: "error", reason: errorCode(e) });
   if (cfg.failMode === "open" && forwardUnscanned && outage) {
     Object.assign(tally, { outcome: "unscanned", reason: "scan-failed" });
     const reason = e.message.slice(0, 500);

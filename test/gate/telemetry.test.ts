@@ -146,6 +146,21 @@ describe("telemetry", () => {
     expect(jsonLines()).toMatchObject([{ hashgate: "unscanned", reason: "scan-failed" }]);
   });
 
+  it("no active list: forwarded (open) is unscanned, refused (closed) is refused, each with its reason", async () => {
+    await seedLists(env.HASHES, []);
+    forgetManifest(env.HASHES);
+    const open = await post(CLEAN, { NO_LIST_MODE: "open" });
+    expect(open.res.status).toBe(201);
+    expect(open.points.map((p) => p.blobs!.slice(0, 2))).toEqual([["unscanned", "no-active-list"]]);
+    const closed = await post(CLEAN, { NO_LIST_MODE: "closed" });
+    expect(closed.res.status).toBe(503);
+    expect(closed.points.map((p) => p.blobs!.slice(0, 2))).toEqual([["refused", "no-active-list"]]);
+    expect(jsonLines().map((l) => [l.hashgate, l.reason])).toEqual([
+      ["unscanned", "no-active-list"],
+      ["refused", "no-active-list"],
+    ]);
+  });
+
   it("a broken sink changes nothing the client sees", async () => {
     const broken = {
       writeDataPoint: () => {
