@@ -140,7 +140,15 @@ export async function run(argv: string[], runSql?: Run): Promise<number> {
     ...(v["persist-to"] ? { persistTo: v["persist-to"] } : {}),
   };
   const db = v.db ?? "DB";
-  const runner: Run = runSql ?? ((sql, params) => d1(target, db, inlineParams(sql, params)));
+  // One wrangler at a time: parallel ones lock a local D1's file (SQLITE_BUSY).
+  let last: Promise<unknown> = Promise.resolve();
+  const runner: Run =
+    runSql ??
+    ((sql, params) => {
+      const next = last.then(() => d1(target, db, inlineParams(sql, params)));
+      last = next.catch(() => undefined);
+      return next;
+    });
   try {
     process.stdout.write(formatReport(await transparencyFigures(runner, range), format));
     return 0;
