@@ -3,10 +3,8 @@ import { Hono } from "hono";
 import { dlqRoutes } from "./admin/dlq.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { consumeMatches } from "./cases/consumer.ts";
+import { runScheduled } from "./cases/cron-runs.ts";
 import { isDeadLetterQueue, parkDeadLetters } from "./cases/dead-letter.ts";
-import { notifyUnnotified } from "./cases/notify.ts";
-import { sweepPending } from "./cases/record.ts";
-import { enforceRetention } from "./cases/retention.ts";
 import type { Env } from "./env.ts";
 import { AppError, unexpectedError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
@@ -57,16 +55,7 @@ export default {
   queue: (batch, env) =>
     isDeadLetterQueue(batch.queue) ? parkDeadLetters(batch, env) : consumeMatches(batch, env),
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(
-      sweepPending(env).then((r) => {
-        if (r.recorded > 0) console.log(`hashgate: swept ${r.recorded} pending case(s)`);
-        if (r.failed.length + r.unreadable.length > 0)
-          console.error(
-            `hashgate: sweep skipped ${r.failed.length} pending marker(s) (retried next run) and moved ${r.unreadable.length} unreadable one(s) to pending-unreadable/`,
-          );
-      }),
-    );
-    ctx.waitUntil(enforceRetention(env));
-    ctx.waitUntil(notifyUnnotified(env));
+    // Sweep, retention and notifications, logged as one JSON line and recorded for /admin/health.
+    ctx.waitUntil(runScheduled(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,6 @@
 /**
  * Admin routes for operating the gate's limits (issue 10), added to the admin app behind its
- * bearer-token auth: health (`/status`), unscanned uploads counted by reason (`/unscanned`),
+ * bearer-token auth: health (`/status`, `/health`), unscanned uploads counted by reason (`/unscanned`),
  * and allow-list entries listed and revoked (`/allow-list`). Read-only except revocation,
  * which is audited.
  */
@@ -16,10 +16,12 @@ import {
   MANIFEST_KEY,
 } from "../lists/manifest.ts";
 import { type PdqShardSettings, pdqSearchFigures } from "../match/pdq-remote.ts";
+import { healthReport, listCounts } from "./health.ts";
 
 export interface OpsEnv extends PdqShardSettings {
   HASHES: KVNamespace;
   DB: D1Database;
+  EVIDENCE: R2Bucket;
   NO_LIST_MODE?: string;
 }
 
@@ -34,8 +36,7 @@ export const opsRoutes = new Hono<OpsApp>();
 opsRoutes.get("/status", async (c) => {
   const now = new Date();
   const manifest = await c.env.HASHES.get<ListManifest>(MANIFEST_KEY, "json");
-  const lists: Record<string, number> = { active: 0, expired: 0, disabled: 0, unpublished: 0 };
-  for (const l of manifest?.lists ?? []) lists[listStatus(l, now)] = (lists[listStatus(l, now)] ?? 0) + 1;
+  const lists = listCounts(manifest, now);
   return c.json({
     manifest: manifest ? { revision: manifest.revision, updatedAt: manifest.updatedAt } : null,
     lists,
@@ -46,6 +47,12 @@ opsRoutes.get("/status", async (c) => {
     // Per isolate, since it started: a hint that traffic met the gate without a list, not a total.
     isolate: { uploadsWithoutActiveList: uploadsWithoutActiveList() },
   });
+});
+
+// Everything an operator checks first; 503 "degraded" for monitors (src/admin/health.ts).
+opsRoutes.get("/health", async (c) => {
+  const report = await healthReport(c.env);
+  return c.json(report, report.status === "ok" ? 200 : 503, { "cache-control": "no-store" });
 });
 
 opsRoutes.get("/unscanned", async (c) => {

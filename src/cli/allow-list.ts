@@ -57,7 +57,7 @@ export function rowsOf(stdout: string): Record<string, unknown>[] {
   return parsed[0]?.results ?? [];
 }
 
-function d1(t: WranglerTarget, db: string, statement: string): Promise<Record<string, unknown>[]> {
+export function d1(t: WranglerTarget, db: string, statement: string): Promise<Record<string, unknown>[]> {
   const args = [wranglerBin(), "d1", "execute", db, `--${t.mode}`, "--json", "--command", statement];
   if (t.env) args.push("--env", t.env);
   if (t.persistTo) args.push("--persist-to", t.persistTo);

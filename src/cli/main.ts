@@ -11,6 +11,10 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Command> }> 
   hash: { about: "print MD5, SHA-1, SHA-256, PDQ and quality of files", load: () => import("./hash.ts") },
   lists: { about: "import, publish and govern hash lists", load: () => import("./lists.ts") },
   "allow-list": { about: "list and revoke allow-list entries (D1)", load: () => import("./allow-list.ts") },
+  transparency: {
+    about: "publishable figures: blocks, reports, appeals (D1)",
+    load: () => import("./transparency.ts"),
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -31,6 +31,7 @@ import { noteNoActiveList } from "./no-list.ts";
 import type { OriginVerdict } from "./origin-signature.ts";
 import { requestInfo } from "./request-info.ts";
 import { scopeOf } from "./scope.ts";
+import { type Outcome, recordTelemetry } from "./telemetry.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** Header carrying the case id of a blocked upload. */
@@ -41,16 +42,67 @@ export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-/** Handles one request in front of the origin. */
+/** What the scan of one request came to, filled in as it goes (src/gate/telemetry.ts records it). */
+interface Tally {
+  outcome: Outcome;
+  bytes: number;
+  files: number;
+  imagesHashed: number;
+  caseId?: string;
+  lists?: string[];
+  reason?: string;
+}
+
+/** Handles one request in front of the origin; every scanned request is counted once. */
 export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
   const cfg = configFor(env);
   const credentials = await gateCredentialsFor(env);
   const scope = scopeOf(request, cfg);
   if (scope === "pass") return passThrough(request, cfg, credentials);
-  if (scope === "refuse") {
-    await request.body?.cancel().catch(() => undefined);
-    return errorResponse(new AppError("bad_request", `${request.method} does not take a body here`));
+  const started = Date.now();
+  const tally: Tally = { outcome: "error", bytes: 0, files: 0, imagesHashed: 0 };
+  let status = 500;
+  try {
+    const response = await (scope === "refuse"
+      ? refuseBody(request, tally)
+      : scanRequest(request, env, ctx, cfg, credentials, tally));
+    status = response.status;
+    return response;
+  } catch (e) {
+    tally.outcome = "error";
+    tally.reason ??= errorCode(e);
+    throw e;
+  } finally {
+    const path = new URL(request.url).pathname;
+    recordTelemetry(env.METRICS, {
+      ...tally,
+      status,
+      method: request.method,
+      path,
+      ms: Date.now() - started,
+    });
   }
+}
+
+/** A stable name for an error in telemetry: its code, or its class (never its message). */
+function errorCode(e: unknown): string {
+  return e instanceof AppError ? e.code : e instanceof Error ? e.name : "unexpected";
+}
+
+async function refuseBody(request: Request, tally: Tally): Promise<Response> {
+  await request.body?.cancel().catch(() => undefined);
+  Object.assign(tally, { outcome: "refused", reason: "method-body" });
+  return errorResponse(new AppError("bad_request", `${request.method} does not take a body here`));
+}
+
+async function scanRequest(
+  request: Request,
+  env: Env,
+  ctx: WaitUntil,
+  cfg: GateConfig,
+  credentials: GateCredentials,
+  tally: Tally,
+): Promise<Response> {
   const info = requestInfo(request, cfg);
   let lists: ListMeta[];
   try {
@@ -58,12 +110,17 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     lists = activeLists(manifest, new Date());
     if (lists.length === 0) {
       noteNoActiveList(manifest, cfg.noListMode);
+      // Open: forwarded with no list to match against, which is an unscanned upload.
+      Object.assign(tally, {
+        outcome: cfg.noListMode === "closed" ? "refused" : "unscanned",
+        reason: "no-active-list",
+      });
       if (cfg.noListMode === "closed")
         return errorResponse(new AppError("scan_unavailable", "upload could not be scanned, retry later"));
     }
   } catch (e) {
     // Nothing read yet: in fail-open mode the body can still stream through unscanned.
-    return scanFailed(e, cfg, env, info, () => passThrough(request, cfg, credentials));
+    return scanFailed(e, cfg, env, info, tally, () => passThrough(request, cfg, credentials));
   }
   // Signing covers the body's SHA-256: computed in the scan's one pass, only when signing.
   const bodySha256 = cfg.originSigningKey !== null ? new BodySha256() : null;
@@ -91,18 +148,22 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     });
   } catch (e) {
     // The body is consumed and not held: nothing can be forwarded, whatever the fail mode.
-    return scanFailed(e, cfg, env, info, null);
+    return scanFailed(e, cfg, env, info, tally, null);
   }
+  tally.bytes = scan.body.size;
+  tally.files = scan.files.length;
   try {
     let judged: FileJudgement[];
     try {
       judged = await judgeUpload(env, cfg, lists, scan);
     } catch (e) {
-      return await scanFailed(e, cfg, env, info, async () =>
+      return await scanFailed(e, cfg, env, info, tally, async () =>
         forwardHeld(request, cfg, scan, await deliver("unscanned")),
       );
     }
     let verdict = verdictOf(judged.flatMap((j) => j.hits));
+    tally.imagesHashed = judged.filter((j) => j.pdq).length;
+    tally.lists = [...new Set(judged.flatMap((j) => j.hits.map((h) => h.listId)))];
     const unscanned = unscannedFiles(scan.files, judged);
     if (verdict === "clean" && unscanned.length > 0) {
       // A file that could not be hashed is never silently treated as clean.
@@ -110,6 +171,7 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
       if (cfg.imageFailurePolicy === "hold" && judged.some((j) => j.imageError)) verdict = "block";
       else {
         const reason = `not hashed: ${unscanned.map((f) => `file ${f.index}: ${f.reason}`).join(", ")}`;
+        Object.assign(tally, { outcome: "unscanned", reason: "files-not-hashed" });
         await recordUnscanned(
           env,
           unscannedMessage("files-not-hashed", reason, info, unscanned),
@@ -117,8 +179,12 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
         );
       }
     }
-    if (verdict === "clean") return await forwardHeld(request, cfg, scan, await deliver("clean"));
+    if (verdict === "clean") {
+      if (tally.outcome !== "unscanned") tally.outcome = "clean";
+      return await forwardHeld(request, cfg, scan, await deliver("clean"));
+    }
     const caseId = newCaseId();
+    tally.caseId = caseId;
     const message = matchMessage(caseId, verdict, info, scan.files, judged);
     try {
       await preserveEvidence(env.EVIDENCE, message, scan.source, scan.files, cfg.bindingTimeoutMs);
@@ -126,8 +192,10 @@ export async function gateRequest(request: Request, env: Env, ctx: WaitUntil): P
     } catch (e) {
       // A match whose evidence or case could not be kept is never forwarded, in either fail mode.
       console.error("hashgate: match could not be recorded", caseId, e);
+      tally.reason = "match-not-recorded";
       return errorResponse(new AppError("scan_unavailable", "upload could not be processed, retry later"));
     }
+    tally.outcome = verdict;
     if (verdict === "flag") return await forwardHeld(request, cfg, scan, await deliver("flag"));
     return blockResponse(cfg, caseId);
   } finally {
@@ -169,12 +237,18 @@ async function scanFailed(
   cfg: GateConfig,
   env: Env,
   info: RequestInfo,
+  tally: Tally,
   forwardUnscanned: (() => Promise<Response>) | null,
 ): Promise<Response> {
-  if (e instanceof AppError && e.status < 500) return errorResponse(e);
+  if (e instanceof AppError && e.status < 500) {
+    Object.assign(tally, { outcome: "refused", reason: e.code });
+    return errorResponse(e);
+  }
   console.error("hashgate: scan failed", e);
   const outage = e instanceof ScanInfrastructureError && !isLimitError(e);
+  Object.assign(tally, { outcome: "error", reason: errorCode(e) });
   if (cfg.failMode === "open" && forwardUnscanned && outage) {
+    Object.assign(tally, { outcome: "unscanned", reason: "scan-failed" });
     const reason = e.message.slice(0, 500);
     await recordUnscanned(env, unscannedMessage("scan-failed", reason, info), cfg.bindingTimeoutMs);
     return forwardUnscanned();

@@ -15,6 +15,7 @@ import { csrfToken, securityHeaders } from "./security.ts";
 import { getSettings } from "./settings.ts";
 import { createSigninRoutes, signinPage, wantsHtml } from "./signin.ts";
 import { REVIEW_CSS, REVIEW_JS } from "./static.ts";
+import { statsRoutes } from "./stats.ts";
 import type { ReviewBindings } from "./types.ts";
 import { casePage, queuePage, unscannedPage } from "./ui.ts";
 import { recentUnscanned } from "./unscanned.ts";
@@ -67,6 +68,8 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
   app.get("/unscanned", async (c) =>
     c.html(unscannedPage(c.var.principal, csrfToken(c), await recentUnscanned(c.env.DB))),
   );
+
+  app.route("/stats", statsRoutes);
 
   app.get("/cases/:id", async (c) => {
     const id = c.req.param("id");

@@ -8,7 +8,7 @@ import { html, type Safe } from "./html.ts";
 import type { ReviewerSettings } from "./settings.ts";
 import type { UnscannedRecord } from "./unscanned.ts";
 
-function layout(title: string, me: Principal, csrf: string, body: Safe): string {
+export function layout(title: string, me: Principal, csrf: string, body: Safe): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -17,7 +17,7 @@ function layout(title: string, me: Principal, csrf: string, body: Safe): string 
 <link rel="stylesheet" href="/review/static/review.css">
 <script src="/review/static/review.js" defer></script>
 </head><body>
-<header><a href="/review" class="brand">hashgate review</a><a href="/review/unscanned">Unscanned uploads</a><span class="me">${me.id} (${me.role})
+<header><a href="/review" class="brand">hashgate review</a><a href="/review/unscanned">Unscanned uploads</a><a href="/review/stats">Stats</a><span class="me">${me.id} (${me.role})
 <span class="exposure" title="files revealed in this browser session">revealed this session: <b id="exposure-count">0</b></span>
 ${me.via === "local" ? html`<form method="post" action="/review/signout" class="signout"><button type="submit">Sign out</button></form>` : ""}</span></header>
 <main>${body}</main>
