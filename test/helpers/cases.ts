@@ -81,6 +81,8 @@ export interface SeedOptions {
   sniffedType?: string;
   /** An image the gate could not hash (IMAGE_FAILURE_POLICY=hold): no hits, this code. */
   imageError?: string;
+  /** The uploaded file's PDQ hash and quality. */
+  pdq?: { hash: string; quality: number };
 }
 
 /** Records a case as the consumer would (D1 row + R2 evidence) and returns its message. */
@@ -98,6 +100,7 @@ export async function seedCase(o: SeedOptions = {}): Promise<MatchMessage> {
     digests: { md5: data.md5, sha256: data.sha256 },
     evidenceKey: evidenceFileKey(caseId, 0),
     ...(o.imageError ? { imageError: o.imageError } : {}),
+    ...(o.pdq ? { pdq: o.pdq } : {}),
     matches: (o.imageError ? [] : (o.hits ?? [{}])).map(
       (h) =>
         ({ listId: "demo", kind: "exact", algo: "md5", action: "block", category: "test", ...h }) as MatchHit,

@@ -152,8 +152,10 @@ describe("claims", () => {
 
 describe("case page", () => {
   it("shows match context, same-file cases by account and IP, and reveals in the history", async () => {
+    // The uploaded file's PDQ hash is shown beside the match (the list's own hash is not stored).
     const a = await seedCase({
       seed: 3,
+      pdq: { hash: "ab".repeat(32), quality: 87 },
       hits: [
         {
           listId: "pdq-list",
