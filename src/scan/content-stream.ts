@@ -38,7 +38,11 @@ export class UploadContent {
 
   /** The content, in owned blocks. */
   async *blocks(): AsyncGenerator<Uint8Array> {
-    if (!this.body) return;
+    if (!this.body) {
+      // No body at all, though the headers declare one (a GET with a Content-Length).
+      if ((this.opts.declared ?? 0) > 0) throw lengthMismatch();
+      return;
+    }
     const raw = this.raw(this.body);
     if (this.decoders.length === 0) {
       yield* raw;
