@@ -8,11 +8,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/cases/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { encodeShards } from "../../src/pdq/shard.ts";
 import { base64, compress } from "../helpers/encodings.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
-import { testList } from "../helpers/lists.ts";
+import { seedPdqShard, testList } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
 let flipped: Uint8Array; // the listed photo mirrored: different bytes, same picture
@@ -27,8 +26,7 @@ beforeAll(async () => {
   const listedHash = row[head.indexOf("fullres_hex")]!;
   flipped = await fixtureBytes("pdq/images/reg-test-input/dih/bridge-5-flipx.jpg");
   const meta = testList("pdq-enc", { algorithms: ["md5"], pdqShards: 1, version: 3 });
-  await env.HASHES.put("lists/pdq-enc/v/3/pdq/0", encodeShards([{ hash: listedHash, id: 0 }])[0]!);
-  await env.HASHES.put(`h/pdq/${listedHash}`, JSON.stringify({ "pdq-enc": { a: 3, id: "bridge" } }));
+  await seedPdqShard(env.HASHES, meta, [{ hash: listedHash, entryId: "bridge" }]);
   const manifest: ListManifest = { revision: 9, updatedAt: new Date().toISOString(), lists: [meta] };
   await env.HASHES.put(MANIFEST_KEY, JSON.stringify(manifest));
   forgetManifest(env.HASHES);
