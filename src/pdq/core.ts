@@ -106,6 +106,29 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
+/** Current size of an instance's linear memory (it grows for large inputs and never shrinks). */
+export function coreMemoryBytes(core: CoreExports): number {
+  return core.memory.buffer.byteLength;
+}
+
+/** Copies up to stagingCapacity() hashes (32 bytes each) into the staging buffer for indexAppend. */
+export function writeIndexStaging(core: CoreExports, hashes: Uint8Array): void {
+  new Uint8Array(core.memory.buffer, core.stagingPtr(), hashes.length).set(hashes);
+}
+
+/** The index entry at `index` (not range-checked here) as 64 hex digits. */
+export function readIndexHash(core: CoreExports, index: number): string {
+  return bytesToHex(new Uint8Array(core.memory.buffer, core.indexBase() + index * 32, 32));
+}
+
+/** Writes 1 to 8 hex hashes into the query buffer for search(). */
+export function writeQueries(core: CoreExports, hashes: readonly string[]): void {
+  const q = new Uint8Array(core.memory.buffer, core.queryPtr(), 8 * 32);
+  hashes.forEach((h, i) => {
+    q.set(hexToBytes(h), i * 32);
+  });
+}
+
 /** Intermediate stages of the last hash, for stage-by-stage tests against the reference. */
 export interface PdqStages {
   buffer64: Float32Array;
@@ -212,7 +235,7 @@ export class PdqHasher {
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */
   memoryBytes(): number {
-    return this.#core.memory.buffer.byteLength;
+    return coreMemoryBytes(this.#core);
   }
 
   /** Stages of the last hash() call (copies). */
