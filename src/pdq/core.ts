@@ -39,10 +39,6 @@ export interface CoreExports {
   hashesPtr(): number;
   windowAlongRows(): number;
   windowAlongCols(): number;
-  debugBufferPtr(): number;
-  debugDctPtr(): number;
-  debugMedian(): number;
-  debugDctMatrixPtr(): number;
   indexReserve(n: number): number;
   stagingPtr(): number;
   stagingCapacity(): number;
@@ -65,6 +61,21 @@ export interface CoreExports {
   jpegOutWidth(): number;
   jpegOutHeight(): number;
   jpegOutStride(): number;
+}
+
+/** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
+interface CoreDebugExports extends CoreExports {
+  debugBufferPtr(): number;
+  debugDctPtr(): number;
+  debugMedian(): number;
+  debugDctMatrixPtr(): number;
+}
+
+/** The debug accessors, or a clear error when the instance is the release core (which has none). */
+function debugExports(core: CoreExports): CoreDebugExports {
+  if (!("debugBufferPtr" in core))
+    throw new Error("PDQ stages need the debug core (wasm/build/core.debug.wasm)");
+  return core as CoreDebugExports;
 }
 
 /** Why the core's JPEG decoder stopped (wasm/assembly/jpeg-frame.ts). */
@@ -238,9 +249,9 @@ export class PdqHasher {
     return coreMemoryBytes(this.#core);
   }
 
-  /** Stages of the last hash() call (copies). */
+  /** Stages of the last hash() call (copies); only on an instance of the debug core. */
   stages(): PdqStages {
-    const c = this.#core;
+    const c = debugExports(this.#core);
     return {
       buffer64: new Float32Array(c.memory.buffer.slice(c.debugBufferPtr(), c.debugBufferPtr() + 64 * 64 * 4)),
       dct16: new Float32Array(c.memory.buffer.slice(c.debugDctPtr(), c.debugDctPtr() + 256 * 4)),
@@ -250,9 +261,10 @@ export class PdqHasher {
     };
   }
 
-  /** The 16x64 float32 DCT matrix the core uses (row-major). */
+  /** The 16x64 float32 DCT matrix the core uses (row-major); only on an instance of the debug core. */
   dctMatrix(): Float32Array {
-    const p = this.#core.debugDctMatrixPtr();
-    return new Float32Array(this.#core.memory.buffer.slice(p, p + 16 * 64 * 4));
+    const c = debugExports(this.#core);
+    const p = c.debugDctMatrixPtr();
+    return new Float32Array(c.memory.buffer.slice(p, p + 16 * 64 * 4));
   }
 }
