@@ -39,10 +39,6 @@ export interface CoreExports {
   hashesPtr(): number;
   windowAlongRows(): number;
   windowAlongCols(): number;
-  debugBufferPtr(): number;
-  debugDctPtr(): number;
-  debugMedian(): number;
-  debugDctMatrixPtr(): number;
   indexReserve(n: number): number;
   stagingPtr(): number;
   stagingCapacity(): number;
@@ -65,6 +61,21 @@ export interface CoreExports {
   jpegOutWidth(): number;
   jpegOutHeight(): number;
   jpegOutStride(): number;
+}
+
+/** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
+interface CoreDebugExports extends CoreExports {
+  debugBufferPtr(): number;
+  debugDctPtr(): number;
+  debugMedian(): number;
+  debugDctMatrixPtr(): number;
+}
+
+/** The debug accessors, or a clear error when the instance is the release core (which has none). */
+function debugExports(core: CoreExports): CoreDebugExports {
+  if (!("debugBufferPtr" in core))
+    throw new Error("PDQ stages need the debug core (wasm/build/core.debug.wasm)");
+  return core as CoreDebugExports;
 }
 
 /** Why the core's JPEG decoder stopped (wasm/assembly/jpeg-frame.ts). */
@@ -104,6 +115,29 @@ export function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
+}
+
+/** Current size of an instance's linear memory (it grows for large inputs and never shrinks). */
+export function coreMemoryBytes(core: CoreExports): number {
+  return core.memory.buffer.byteLength;
+}
+
+/** Copies up to stagingCapacity() hashes (32 bytes each) into the staging buffer for indexAppend. */
+export function writeIndexStaging(core: CoreExports, hashes: Uint8Array): void {
+  new Uint8Array(core.memory.buffer, core.stagingPtr(), hashes.length).set(hashes);
+}
+
+/** The index entry at `index` (not range-checked here) as 64 hex digits. */
+export function readIndexHash(core: CoreExports, index: number): string {
+  return bytesToHex(new Uint8Array(core.memory.buffer, core.indexBase() + index * 32, 32));
+}
+
+/** Writes 1 to 8 hex hashes into the query buffer for search(). */
+export function writeQueries(core: CoreExports, hashes: readonly string[]): void {
+  const q = new Uint8Array(core.memory.buffer, core.queryPtr(), 8 * 32);
+  hashes.forEach((h, i) => {
+    q.set(hexToBytes(h), i * 32);
+  });
 }
 
 /** Intermediate stages of the last hash, for stage-by-stage tests against the reference. */
@@ -212,12 +246,12 @@ export class PdqHasher {
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */
   memoryBytes(): number {
-    return this.#core.memory.buffer.byteLength;
+    return coreMemoryBytes(this.#core);
   }
 
-  /** Stages of the last hash() call (copies). */
+  /** Stages of the last hash() call (copies); only on an instance of the debug core. */
   stages(): PdqStages {
-    const c = this.#core;
+    const c = debugExports(this.#core);
     return {
       buffer64: new Float32Array(c.memory.buffer.slice(c.debugBufferPtr(), c.debugBufferPtr() + 64 * 64 * 4)),
       dct16: new Float32Array(c.memory.buffer.slice(c.debugDctPtr(), c.debugDctPtr() + 256 * 4)),
@@ -227,9 +261,10 @@ export class PdqHasher {
     };
   }
 
-  /** The 16x64 float32 DCT matrix the core uses (row-major). */
+  /** The 16x64 float32 DCT matrix the core uses (row-major); only on an instance of the debug core. */
   dctMatrix(): Float32Array {
-    const p = this.#core.debugDctMatrixPtr();
-    return new Float32Array(this.#core.memory.buffer.slice(p, p + 16 * 64 * 4));
+    const c = debugExports(this.#core);
+    const p = c.debugDctMatrixPtr();
+    return new Float32Array(c.memory.buffer.slice(p, p + 16 * 64 * 4));
   }
 }

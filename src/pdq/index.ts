@@ -3,7 +3,14 @@
  * live in the module's memory (32 bytes each); entry ids stay in JS (4 bytes each), so a
  * million entries take 36 MB. Each PdqIndex owns its own instance of the core module.
  */
-import { bytesToHex, type CoreExports, hexToBytes, instantiateCore } from "./core.ts";
+import {
+  type CoreExports,
+  coreMemoryBytes,
+  instantiateCore,
+  readIndexHash,
+  writeIndexStaging,
+  writeQueries,
+} from "./core.ts";
 import { decodeShard } from "./shard.ts";
 
 export const DEFAULT_PDQ_THRESHOLD = 31;
@@ -52,7 +59,7 @@ export class PdqIndex {
 
   /** Bytes held: the instance's linear memory plus the entry ids. */
   memoryBytes(): number {
-    return this.#core.memory.buffer.byteLength + this.#ids.byteLength;
+    return coreMemoryBytes(this.#core) + this.#ids.byteLength;
   }
 
   /** Replaces the contents with the given parts, in order. */
@@ -73,9 +80,7 @@ export class PdqIndex {
       // Appended a staging buffer at a time, so loading never needs a second copy of the list.
       for (let i = 0; i < count; i += chunk) {
         const k = Math.min(chunk, count - i);
-        new Uint8Array(core.memory.buffer, core.stagingPtr(), k * 32).set(
-          p.hashes.subarray(i * 32, (i + k) * 32),
-        );
+        writeIndexStaging(core, p.hashes.subarray(i * 32, (i + k) * 32));
         if (core.indexAppend(k) < 0) throw new Error("PDQ index: append beyond the reserved size");
       }
       if (p.ids) ids.set(p.ids, at);
@@ -88,8 +93,7 @@ export class PdqIndex {
   /** The hash at `index` (64 hex digits). */
   hashAt(index: number): string {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new Error(`no PDQ entry ${index}`);
-    const core = this.#core;
-    return bytesToHex(new Uint8Array(core.memory.buffer, core.indexBase() + index * 32, 32));
+    return readIndexHash(this.#core, index);
   }
 
   /**
@@ -105,10 +109,7 @@ export class PdqIndex {
       throw new Error(`PDQ threshold must be an integer 0..256, got ${threshold}`);
     }
     const core = this.#core;
-    const q = new Uint8Array(core.memory.buffer, core.queryPtr(), 8 * 32);
-    list.forEach((h, i) => {
-      q.set(hexToBytes(h), i * 32);
-    });
+    writeQueries(core, list);
     const index = core.search(list.length, threshold);
     if (index < 0) return null;
     return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DecodedImage } from "../../src/image/types.ts";
-import { pdqHasher } from "../../src/pdq/worker.ts";
+import { stagesHasher } from "../helpers/pdq-debug.ts";
 import { rng } from "../helpers/random.ts";
 import { naiveBuffer64 } from "./naive.ts";
 
@@ -42,7 +42,7 @@ describe("blur and decimation", () => {
         5 + Math.floor(r() * 600),
       ]),
     ];
-    const hasher = pdqHasher();
+    const hasher = stagesHasher();
     sizes.forEach(([w, h], k) => {
       const img = randomImage(r, w, h, ([1, 3, 4] as const)[k % 3]!);
       hasher.hash(img);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decodePng } from "../../src/image/png.ts";
 import { pdqHash, pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { stagesHasher } from "../helpers/pdq-debug.ts";
 import { readTsv } from "./tsv.ts";
 
 const LIMITS = { maxPixels: 50_000_000 };
@@ -73,7 +74,7 @@ describe("PDQ edge cases", () => {
   });
 
   it("skips the blur at exactly 64x64: the stage buffer is the float32 luma itself", () => {
-    const hasher = pdqHasher();
+    const hasher = stagesHasher();
     const img = solid(64, 64, 3, (x, y) => (x * 7 + y * 13) & 255);
     for (let i = 0; i < img.pixels.length; i += 3) img.pixels[i + 1] = (i * 31) & 255; // fractional luma
     hasher.hash(img);

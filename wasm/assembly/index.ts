@@ -20,8 +20,7 @@ export {
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
-import { DCT_MATRIX, initDct } from "./dct";
-import { BUF64, DCT16, HASHES, lastMedian } from "./pdq";
+import { HASHES } from "./pdq";
 import { bestDistance, bestQuery, QUERIES, STAGING_HASHES } from "./search";
 
 /** 8 x 32 bytes: the hashes of the last finish() call, in dihedral order. */
@@ -45,27 +44,4 @@ export function resultDistance(): i32 {
 
 export function resultQuery(): i32 {
   return bestQuery;
-}
-
-// Debug accessors for the stage-by-stage tests.
-
-/** 64x64 float32 buffer after blur and decimation. */
-export function debugBufferPtr(): usize {
-  return BUF64;
-}
-
-/** 16x16 float32 DCT. */
-export function debugDctPtr(): usize {
-  return DCT16;
-}
-
-/** Median of the unrotated DCT. */
-export function debugMedian(): f32 {
-  return lastMedian;
-}
-
-/** 16x64 float32 DCT matrix. */
-export function debugDctMatrixPtr(): usize {
-  initDct();
-  return DCT_MATRIX;
 }
