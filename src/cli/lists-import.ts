@@ -58,6 +58,17 @@ const PROGRESS_EVERY_MS = 1000;
 
 export class StrictImportError extends Error {}
 
+/** An import that read no valid operation: publishing it would only use up the rollback step. */
+export class EmptyImportError extends Error {
+  readonly tally: ImportTally;
+  constructor(tally: ImportTally) {
+    super(
+      `nothing published: no valid operation read (${tally.errorCount} malformed line${tally.errorCount === 1 ? "" : "s"}${tally.skipped.size ? ", the rest skipped" : ""})`,
+    );
+    this.tally = tally;
+  }
+}
+
 function readCheckpoint(path: string, want: Omit<Checkpoint, "linesDone">): number {
   if (!existsSync(path)) return 0;
   const cp = JSON.parse(readFileSync(path, "utf8")) as Checkpoint;
@@ -131,6 +142,7 @@ export async function runImport(
     }
   }
   await applyBatch();
+  if (tally.adds + tally.removes + tally.entries + tally.tombstones === 0) throw new EmptyImportError(tally);
   const result = await builder.finish();
   rmSync(job.checkpointPath, { force: true });
   return { tally, result, resumedAfterLine: resumeAfter };

@@ -15,7 +15,7 @@ import { listStatus } from "../lists/manifest.ts";
 import { isHashAlgo } from "../lists/ops.ts";
 import { VersionBuilder } from "../lists/publish.ts";
 import { auditFromCli } from "./lists-audit.ts";
-import { formatProgress, runImport, StrictImportError } from "./lists-import.ts";
+import { EmptyImportError, formatProgress, runImport, StrictImportError } from "./lists-import.ts";
 import { cliKeyring } from "./node-list-key.ts";
 import { WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
 
@@ -358,7 +358,10 @@ export async function run(args: string[]): Promise<number> {
     return await command(cmd, cmd === "import" ? undefined : rest[0], rest, parsed.values);
   } catch (e) {
     if (e instanceof UsageError) console.error(`hashgate lists: ${e.message}\n\n${USAGE}`);
-    else if (e instanceof ListError || e instanceof StrictImportError || e instanceof ListKeyError)
+    else if (e instanceof EmptyImportError) {
+      console.error(`hashgate lists: ${e.message}`);
+      for (const err of e.tally.errors.slice(0, 10)) console.error(`  line ${err.line}: ${err.message}`);
+    } else if (e instanceof ListError || e instanceof StrictImportError || e instanceof ListKeyError)
       console.error(`hashgate lists: ${e.message}`);
     else throw e;
     return e instanceof UsageError ? 2 : 1;

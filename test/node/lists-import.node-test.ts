@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { BulkFileStore } from "../../src/cli/bulk-file-store.ts";
 import { BULK_MAX_PAIRS } from "../../src/cli/kv-bulk.ts";
-import { runImport } from "../../src/cli/lists-import.ts";
+import { EmptyImportError, runImport } from "../../src/cli/lists-import.ts";
 import { cliKeyring } from "../../src/cli/node-list-key.ts";
 import { createList } from "../../src/lists/govern.ts";
 import { readManifest } from "../../src/lists/layout.ts";
+import type { ListStore } from "../../src/lists/store.ts";
 
 // The CLI's --local development key: test data needs no secret.
 const keys = await cliKeyring("local", {});
@@ -35,6 +36,25 @@ class FailingStore extends BulkFileStore {
     if (++this.puts > this.limit) throw new Error("simulated crash");
     await super.put(key, value);
   }
+}
+
+/** Keeps every value in memory, so several versions can be published and read back. */
+class MemoryStore implements ListStore {
+  readonly kv = new Map<string, string | Uint8Array>();
+  async getJsonMany<T>(keys: string[]): Promise<(T | null)[]> {
+    return keys.map((k) => {
+      const v = this.kv.get(k);
+      return typeof v === "string" ? (JSON.parse(v) as T) : null;
+    });
+  }
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const v = this.kv.get(key);
+    return v instanceof Uint8Array ? v : null;
+  }
+  async put(key: string, value: string | Uint8Array): Promise<void> {
+    this.kv.set(key, value);
+  }
+  async flush(): Promise<void> {}
 }
 
 const NEW_LIST = {
@@ -142,4 +162,33 @@ test("bulk files stay within KV's limits and are valid wrangler input", async ()
     "the manifest goes alone, last",
   );
   assert.ok(pairs >= 23_000);
+});
+
+test("an import with no valid operation publishes nothing (empty file, or every line malformed)", async () => {
+  const store = new MemoryStore();
+  await createList(store, NEW_LIST);
+  const job = (file: string) => ({
+    store,
+    listId: "t",
+    format: "plain" as const,
+    file,
+    options: {},
+    actor: "test",
+    keys,
+    target: "test",
+    checkpointPath: join(dir, "cp-empty.json"),
+  });
+  await runImport(job(listFile(10)));
+  const empty = join(dir, "empty.txt");
+  writeFileSync(empty, "");
+  const malformed = join(dir, "malformed.txt");
+  writeFileSync(malformed, "# test data\nnot-a-hash\nzz\n");
+  await assert.rejects(runImport(job(empty)), EmptyImportError);
+  await assert.rejects(
+    runImport(job(malformed)),
+    /nothing published: no valid operation read \(2 malformed lines/,
+  );
+  const list = (await readManifest(store)).lists[0]!;
+  assert.equal(list.version, 1, "no empty version was published");
+  assert.equal(list.exactEntries, 10);
 });
