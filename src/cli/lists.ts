@@ -3,7 +3,7 @@
  * import hash lists, against the local state of `wrangler dev` (--local) or the account's KV
  * (--remote [--env name]), through wrangler.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,7 +17,7 @@ import { VersionBuilder } from "../lists/publish.ts";
 import { auditFromCli } from "./lists-audit.ts";
 import { EmptyImportError, formatProgress, runImport, StrictImportError } from "./lists-import.ts";
 import { cliKeyring } from "./node-list-key.ts";
-import { WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
+import { WranglerError, WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
 
 const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--env NAME])
 
@@ -69,6 +69,14 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 class UsageError extends Error {}
+/** A problem the user can fix, said in one line (exit 1). */
+class CliError extends Error {}
+
+/** A list file that is not there is one clear line, before any storage is touched. */
+function needFile(file: string): void {
+  if (!existsSync(file)) throw new CliError(`${file}: no such file`);
+  if (!statSync(file).isFile()) throw new CliError(`${file}: not a file`);
+}
 
 function target(v: Values): WranglerTarget {
   if (v.local === v.remote) throw new UsageError("say where: --local or --remote");
@@ -191,6 +199,7 @@ async function importCommand(
   const [file] = files;
   if (!v.list || !v.format || !file || files.length > 1)
     throw new UsageError("import needs --list ID --format FMT and one FILE");
+  needFile(file);
   if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
@@ -287,6 +296,7 @@ async function dryRun(files: string[], v: Values): Promise<number> {
   const [file] = files;
   if (!v.format || !file || files.length > 1)
     throw new UsageError("import --dry-run needs --format FMT and one FILE");
+  needFile(file);
   if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
@@ -361,7 +371,13 @@ export async function run(args: string[]): Promise<number> {
     else if (e instanceof EmptyImportError) {
       console.error(`hashgate lists: ${e.message}`);
       for (const err of e.tally.errors.slice(0, 10)) console.error(`  line ${err.line}: ${err.message}`);
-    } else if (e instanceof ListError || e instanceof StrictImportError || e instanceof ListKeyError)
+    } else if (
+      e instanceof ListError ||
+      e instanceof StrictImportError ||
+      e instanceof ListKeyError ||
+      e instanceof CliError ||
+      e instanceof WranglerError
+    )
       console.error(`hashgate lists: ${e.message}`);
     else throw e;
     return e instanceof UsageError ? 2 : 1;

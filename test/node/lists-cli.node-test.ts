@@ -1,0 +1,54 @@
+/**
+ * `hashgate lists` as a user runs it (the CLI process, against a temporary local state):
+ * errors are one clear line, `show` prints a table. Hashes are TEST DATA (random hex).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "hashgate-lists-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function hashgate(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, ["bin/hashgate.mjs", "lists", ...args], {
+    cwd: ROOT,
+    env: { ...env, WRANGLER_SEND_METRICS: "false" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const local = ["--local", "--persist-to", dir];
+
+/** One line on stderr, no stack trace. */
+function oneLine(err: string): string {
+  const lines = err.trim().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got:\n${err}`);
+  assert.doesNotMatch(err, /\n\s+at /);
+  return lines[0]!;
+}
+
+test("a missing list file is one clear line (import and dry run)", () => {
+  const missing = join(dir, "no-such-list.txt");
+  const r = hashgate(["import", "--list", "t", "--format", "plain", missing, ...local]);
+  assert.notEqual(r.code, 0);
+  assert.equal(oneLine(r.err), `hashgate lists: ${missing}: no such file`);
+  const d = hashgate(["import", "--dry-run", "--format", "plain", missing]);
+  assert.notEqual(d.code, 0);
+  assert.equal(oneLine(d.err), `hashgate lists: ${missing}: no such file`);
+});
+
+test("--remote without a wrangler login is one clear line", () => {
+  const home = mkdtempSync(join(dir, "home-"));
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home };
+  delete env.CLOUDFLARE_API_TOKEN;
+  delete env.CLOUDFLARE_API_KEY;
+  const r = hashgate(["show", "--remote"], env);
+  assert.notEqual(r.code, 0);
+  assert.match(oneLine(r.err), /not logged in to Cloudflare: run `npx wrangler login`/);
+});
