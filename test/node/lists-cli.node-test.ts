@@ -45,7 +45,7 @@ test("a missing list file is one clear line (import and dry run)", () => {
 
 test("--remote without a wrangler login is one clear line", () => {
   const home = mkdtempSync(join(dir, "home-"));
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: home };
   delete env.CLOUDFLARE_API_TOKEN;
   delete env.CLOUDFLARE_API_KEY;
   const r = hashgate(["show", "--remote"], env);
