@@ -23,7 +23,8 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
 
   create ID --provider P --licence-ref R --licensed-until YYYY-MM-DD --allowed-uses a,b
             --action block|flag [--pdq-threshold 31] [--name N] [--category C] [--disabled]
-  show [ID]                 list status (active, disabled, expired, unpublished), or one list
+  show [ID]                 a table of lists and their status (active, disabled, expired,
+                            unpublished), or one list's fields; --json for machines
   versions ID               a list's history
   enable ID | disable ID
   rollback ID               back to the version the current one was built on (one step)
@@ -88,6 +89,17 @@ function target(v: Values): WranglerTarget {
   };
 }
 
+/** Rows under a header, each column padded to its widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
 const print = (v: Values, human: string, data: unknown) =>
   console.log(v.json ? JSON.stringify(data, null, 2) : human);
 
@@ -127,11 +139,12 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         const manifest = await readManifest(store);
         const now = new Date();
         if (id) {
-          const list = findList(manifest, id);
-          print(v, JSON.stringify({ ...list, status: listStatus(list, now) }, null, 2), {
-            ...list,
-            status: listStatus(list, now),
-          });
+          const list = { ...findList(manifest, id), status: listStatus(findList(manifest, id), now) };
+          const fields = Object.entries(list).map(([k, val]) => [
+            k,
+            Array.isArray(val) ? val.join(",") : String(val),
+          ]);
+          print(v, table(["FIELD", "VALUE"], fields), list);
           return 0;
         }
         const rows = manifest.lists.map((l) => ({
@@ -144,7 +157,14 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
           pdq: l.pdqEntries ?? 0,
           keyId: l.keyId ?? "-",
         }));
-        print(v, rows.length ? rows.map((r) => Object.values(r).join("\t")).join("\n") : "no lists", rows);
+        const header = ["ID", "STATUS", "VERSION", "ACTION", "LICENSED UNTIL", "EXACT", "PDQ", "KEY"];
+        const human = rows.length
+          ? table(
+              header,
+              rows.map((r) => Object.values(r).map(String)),
+            )
+          : "no lists";
+        print(v, human, rows);
         return 0;
       }
       case "versions": {

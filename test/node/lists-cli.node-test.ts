@@ -52,3 +52,39 @@ test("--remote without a wrangler login is one clear line", () => {
   assert.notEqual(r.code, 0);
   assert.match(oneLine(r.err), /not logged in to Cloudflare: run `npx wrangler login`/);
 });
+
+const TERMS = ["--provider", "test", "--licence-ref", "test data", "--licensed-until", "2099-12-31"];
+
+test("lists show prints a labelled, aligned table, and JSON with --json", () => {
+  for (const id of ["a", "a-much-longer-list-id"]) {
+    const c = hashgate(["create", id, ...TERMS, "--allowed-uses", "block", "--action", "flag", ...local]);
+    assert.equal(c.code, 0, c.err);
+  }
+  const r = hashgate(["show", ...local]);
+  assert.equal(r.code, 0, r.err);
+  const [header, ...rows] = r.out.trimEnd().split("\n");
+  assert.match(header!, /^ID\s+STATUS\s+VERSION\s+ACTION\s+LICENSED UNTIL\s+EXACT\s+PDQ\s+KEY$/);
+  assert.equal(rows.length, 2);
+  // Every column starts where its header does.
+  for (const [label, cell] of [
+    ["STATUS", "unpublished"],
+    ["ACTION", "flag"],
+    ["LICENSED UNTIL", "2099-12-31"],
+  ] as const)
+    for (const row of rows) assert.equal(row.indexOf(cell), header!.indexOf(label), `${label} in "${row}"`);
+  const json = JSON.parse(hashgate(["show", "--json", ...local]).out) as { id: string; status: string }[];
+  assert.deepEqual(
+    json.map((l) => [l.id, l.status]),
+    [
+      ["a", "unpublished"],
+      ["a-much-longer-list-id", "unpublished"],
+    ],
+  );
+  const one = hashgate(["show", "a", ...local]).out.split("\n");
+  assert.match(one[0]!, /^FIELD\s+VALUE$/);
+  assert.ok(one.some((l) => /^action\s+flag$/.test(l)));
+  assert.equal(
+    (JSON.parse(hashgate(["show", "a", "--json", ...local]).out) as { action: string }).action,
+    "flag",
+  );
+});
