@@ -8,7 +8,14 @@ import { userInfo } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
-import { IMPORT_FORMATS, ImportTally, importEvents, isImportFormat } from "../lists/import/index.ts";
+import { deltaLines } from "../lists/import/delta-lines.ts";
+import {
+  IMPORT_FORMATS,
+  type ImportFormat,
+  ImportTally,
+  importEvents,
+  isImportFormat,
+} from "../lists/import/index.ts";
 import { ListKeyError } from "../lists/keyring.ts";
 import { findList, ListError, readHistory, readManifest } from "../lists/layout.ts";
 import { listStatus } from "../lists/manifest.ts";
@@ -32,7 +39,11 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
   demo                      create and load the quickstart's demo list (once)
   rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
                             reading it with HASHGATE_LIST_KEY_PREVIOUS (README: Rotating the list secret)
-  import --list ID --format FMT [--algo A] [--min-quality 50] [--strict] [--checkpoint F] FILE
+  import --list ID (--format FMT | --delta) [--replace] [--algo A] [--min-quality 50] [--strict]
+         [--checkpoint F] FILE
+            --delta: FILE has "add <algo> <hex>" / "remove <algo> <hex>" lines (as the admin API)
+            --replace: FILE is the provider's whole list; entries of the current version that
+                       it does not list are removed (snapshot sync)
             --dry-run: only read FILE and print the summary (no --list, no target needed)
             FMT: ${IMPORT_FORMATS.join(", ")}
 
@@ -64,6 +75,8 @@ const OPTIONS = {
   strict: { type: "boolean" },
   checkpoint: { type: "string" },
   "dry-run": { type: "boolean" },
+  delta: { type: "boolean" },
+  replace: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -217,18 +230,19 @@ async function importCommand(
   audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
 ): Promise<number> {
   const [file] = files;
-  if (!v.list || !v.format || !file || files.length > 1)
-    throw new UsageError("import needs --list ID --format FMT and one FILE");
+  if (!v.list || !file || files.length > 1)
+    throw new UsageError("import needs --list ID, --format FMT or --delta, and one FILE");
+  const format = importFormat(v);
   needFile(file);
-  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
   const targetName = `${t.mode}${t.env ? `:${t.env}` : ""}`;
   const tty = process.stderr.isTTY;
-  const { tally, result, resumedAfterLine } = await runImport({
+  const { tally, result, resumedAfterLine, unlisted } = await runImport({
     store,
     listId: v.list,
-    format: v.format,
+    format,
+    replace: v.replace ?? false,
     file,
     options: {
       ...(v.algo ? { algo: v.algo } : {}),
@@ -243,10 +257,10 @@ async function importCommand(
     progress: (p) => process.stderr.write(`${tty ? "\r" : ""}${formatProgress(p)}${tty ? "   " : "\n"}`),
   });
   if (tty) process.stderr.write("\n");
-  const summary = { ...tally.toJSON(), published: result, resumedAfterLine };
+  const summary = { ...tally.toJSON(), published: result, resumedAfterLine, unlisted };
   await audit("list.publish", `list:${v.list}`, {
-    source: "import",
-    format: v.format,
+    source: v.replace ? "import --replace" : "import",
+    format,
     version: result.version,
     added: result.added,
     removed: result.removed,
@@ -262,6 +276,9 @@ async function importCommand(
     `${v.list}: published version ${result.version} (from ${result.base})${resumedAfterLine ? `, resumed after line ${resumedAfterLine}` : ""}`,
     `  ${result.added} added, ${result.removed} removed; now ${result.exactEntries ?? "?"} exact digests, ${result.pdqEntries} PDQ hashes`,
     `  read: ${tally.adds} adds, ${tally.removes} removes, ${tally.entries} entries, ${tally.tombstones} tombstones`,
+    ...(v.replace
+      ? [`  replace: ${unlisted} entries of version ${result.base} not in the file removed`]
+      : []),
     ...(result.prefilterBitsPerKey
       ? [`  prefilter: ${result.prefilterBytes} bytes, ${result.prefilterBitsPerKey.toFixed(2)} bits/digest`]
       : []),
@@ -311,13 +328,24 @@ async function rekeyCommand(
   return 0;
 }
 
+/** `--format FMT` or `--delta` (exactly one). */
+function importFormat(v: Values): ImportFormat | "delta" {
+  if (v.delta) {
+    if (v.format) throw new UsageError("give --format or --delta, not both");
+    return "delta";
+  }
+  if (!v.format) throw new UsageError("import needs --format FMT or --delta");
+  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  return v.format;
+}
+
 /** Reads a list file and reports what an import would do, touching no storage. */
 async function dryRun(files: string[], v: Values): Promise<number> {
   const [file] = files;
-  if (!v.format || !file || files.length > 1)
-    throw new UsageError("import --dry-run needs --format FMT and one FILE");
+  if (!file || files.length > 1)
+    throw new UsageError("import --dry-run needs --format FMT or --delta, and one FILE");
+  const format = importFormat(v);
   needFile(file);
-  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
   const tally = new ImportTally();
@@ -325,7 +353,11 @@ async function dryRun(files: string[], v: Values): Promise<number> {
     ...(v.algo ? { algo: v.algo } : {}),
     ...(v["min-quality"] ? { minPdqQuality: Number(v["min-quality"]) } : {}),
   };
-  for await (const ev of importEvents(v.format, createReadStream(file), options)) tally.count(ev);
+  const events =
+    format === "delta"
+      ? deltaLines(createReadStream(file))
+      : importEvents(format, createReadStream(file), options);
+  for await (const ev of events) tally.count(ev);
   const s = tally.toJSON();
   const human = [
     `${file}: ${s.adds} adds, ${s.removes} removes, ${s.entries} entries, ${s.tombstones} tombstones (dry run: nothing written)`,

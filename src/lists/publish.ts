@@ -24,6 +24,11 @@ export interface PublishOptions {
   now?: Date;
   /** The list secrets: the new version is keyed with `current`; the base is read with its own. */
   keys: ListKeyring;
+  /**
+   * The ops are a provider's whole list (snapshot sync): `removeUnlisted` then removes every
+   * entry of the base version the ops did not add. Costs a set of every added digest in memory.
+   */
+  replace?: boolean;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -69,6 +74,9 @@ export class VersionBuilder {
   private baseKeys: Uint32Array | null = null;
   private baseEntries: Uint8Array[] = [];
   private pdq = new Map<string, number>();
+  /** With `replace`: the base version's entries, and the digests this version adds. */
+  private snapshotBase: Uint8Array[] = [];
+  private listed: Set<string> | null = null;
   added = 0;
   removed = 0;
 
@@ -110,6 +118,10 @@ export class VersionBuilder {
       b.pdq = base.pdq;
       b.baseEntries = base.entries;
     }
+    if (opts.replace) {
+      b.snapshotBase = base.entries;
+      b.listed = new Set();
+    }
     return b;
   }
 
@@ -130,6 +142,21 @@ export class VersionBuilder {
     const records = this.skipReads ? keys.map(() => null) : await this.store.getJsonMany<EntryRecord>(keys);
     for (let i = 0; i < refs.length; i++)
       await this.applyChange(refs[i]!, list[i]!, records[i] ?? null, keys[i]!, tags, i * TAG_BYTES);
+  }
+
+  /**
+   * Snapshot sync: removes every entry of the base version that no op of this version added.
+   * Call after the last `apply`, before `finish`. Returns how many removals it applied.
+   */
+  async removeUnlisted(): Promise<number> {
+    const listed = this.listed;
+    if (!listed) throw new Error("removeUnlisted needs the replace option");
+    const ops: ListOp[] = [];
+    for (const bytes of this.snapshotBase)
+      for (const e of readEntries(bytes))
+        if (!listed.has(`${e.algo}:${e.hex}`)) ops.push({ op: "remove", hash: { algo: e.algo, hex: e.hex } });
+    for (let i = 0; i < ops.length; i += PUBLISH_BATCH) await this.apply(ops.slice(i, i + PUBLISH_BATCH));
+    return ops.length;
   }
 
   /** Turns entry ops and tombstones into per-digest changes, reading the entry-id index. */
@@ -224,6 +251,7 @@ export class VersionBuilder {
   /** Keeps the key set, PDQ set and entry log of the new version in step with the change. */
   private track(ref: string, ch: Change, tags: Uint8Array, at: number, append: boolean, meta?: string): void {
     if (ch.add) {
+      this.listed?.add(ref);
       if (append) this.appended.append(ch.algo, ch.hex, meta ?? metaJson(ch));
       this.removedKeys.delete(ref);
       if (ch.algo === "pdq") this.pdq.set(ch.hex, ch.quality ?? 255);
@@ -232,6 +260,7 @@ export class VersionBuilder {
         this.addKeys.push(tagWord(tags, at), tagWord(tags, at + 4));
       }
     } else {
+      this.listed?.delete(ref);
       this.removedKeys.set(ref, tagKeyPair(tags, at));
       if (ch.algo === "pdq") this.pdq.delete(ch.hex);
     }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -87,4 +87,17 @@ test("lists show prints a labelled, aligned table, and JSON with --json", () => 
     (JSON.parse(hashgate(["show", "a", "--json", ...local]).out) as { action: string }).action,
     "flag",
   );
+});
+
+test("import --delta reads add/remove lines (dry run), and takes --format or --delta, not both", () => {
+  const file = join(dir, "changes.delta");
+  const hex = "0123456789abcdef0123456789abcdef"; // test data
+  writeFileSync(file, `# test data\nadd md5 ${hex}\nremove md5 ${hex}\nadd sha1 ${hex}\n`);
+  const r = hashgate(["import", "--dry-run", "--delta", "--json", file]);
+  assert.equal(r.code, 1, "one malformed line (a SHA-1 of 32 digits)");
+  const s = JSON.parse(r.out) as { adds: number; removes: number; errors: { line: number }[] };
+  assert.deepEqual([s.adds, s.removes, s.errors.map((e) => e.line)], [1, 1, [4]]);
+  const both = hashgate(["import", "--dry-run", "--delta", "--format", "plain", file]);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /give --format or --delta, not both/);
 });
