@@ -34,7 +34,8 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
                             unpublished), or one list's fields; --json for machines
   versions ID               a list's history
   enable ID | disable ID
-  rollback ID               back to the version the current one was built on (one step)
+  rollback ID [--to V]      back to the version the current one was built on, or to any
+                            earlier version V of its line whose data is still stored
   remove ID                 take the list out of the manifest
   demo                      create and load the quickstart's demo list (once)
   rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
@@ -75,6 +76,7 @@ const OPTIONS = {
   strict: { type: "boolean" },
   checkpoint: { type: "string" },
   "dry-run": { type: "boolean" },
+  to: { type: "string" },
   delta: { type: "boolean" },
   replace: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -196,9 +198,13 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         return 0;
       }
       case "rollback": {
-        const list = await rollbackList(store, need(), actor);
-        await audit("list.rollback", `list:${list.id}`, { from: list.latest, to: list.version });
-        print(v, `${list.id}: now at version ${list.version} (was ${list.latest})`, list);
+        const to = v.to === undefined ? undefined : Number(v.to);
+        if (to !== undefined && !(Number.isInteger(to) && to >= 0))
+          throw new UsageError("--to needs a version number");
+        const from = findList(await readManifest(store), need()).version;
+        const list = await rollbackList(store, need(), actor, new Date(), to);
+        await audit("list.rollback", `list:${list.id}`, { from, to: list.version });
+        print(v, `${list.id}: now at version ${list.version} (was ${from})`, { ...list, from });
         return 0;
       }
       case "remove": {

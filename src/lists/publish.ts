@@ -11,7 +11,16 @@ import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
 import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
-import { type EntryMeta, type EntryRecord, inVersion, recordKey, tagKeyPair, tagWord } from "./membership.ts";
+import {
+  type EntryMeta,
+  type EntryRecord,
+  inVersion,
+  recordKey,
+  recordOfSpans,
+  recordSpans,
+  tagKeyPair,
+  tagWord,
+} from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
 import type { ListStore } from "./store.ts";
@@ -229,21 +238,31 @@ export class VersionBuilder {
     at: number,
   ): Promise<void> {
     const present = m !== null && inVersion(m, this.base, this.abandoned);
+    const spans = m ? recordSpans(m, this.abandoned) : [];
+    const open = spans.find((sp) => sp[1] === undefined);
     const meta = metaJson(ch);
     let rec: EntryRecord | null = null;
     let append = false;
     if (ch.add) {
       const same = present && (m.x ? await this.key.openText(m.x, key) : "") === meta;
       if (!same) {
-        rec = { a: present ? m.a : this.next, ...(meta ? { x: await this.key.sealText(meta, key) } : {}) };
+        if (!present) spans.push([this.next, undefined]);
+        const x = meta ? await this.key.sealText(meta, key) : undefined;
+        rec = recordOfSpans(spans, x);
         append = true;
         if (present) this.replaced.add(ref);
       }
       if (!present) this.added++;
-    } else if (present) {
-      rec = { ...m, r: this.next };
+    } else if (present && open) {
+      open[1] = this.next;
+      rec = recordOfSpans(spans, m.x);
       this.removed++;
-    } else if (this.skipReads || m?.a === this.next) rec = { a: this.next, r: this.next }; // cancels an add earlier in this version
+    } else if (this.skipReads || m?.a === this.next) {
+      // cancels an add earlier in this version
+      if (open) open[1] = this.next;
+      else spans.push([this.next, this.next]);
+      rec = recordOfSpans(spans, m?.x);
+    }
     if (rec) await this.store.put(key, JSON.stringify(rec));
     this.track(ref, ch, tags, at, append, meta);
   }
