@@ -5,6 +5,7 @@
  */
 import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { deltaLines } from "../lists/import/delta-lines.ts";
 import { type ImportFormat, type ImportOptions, ImportTally, importEvents } from "../lists/import/index.ts";
 import type { ListKeyring } from "../lists/keyring.ts";
 import type { ListOp } from "../lists/ops.ts";
@@ -14,7 +15,8 @@ import type { ListStore } from "../lists/store.ts";
 export interface ImportJob {
   store: ListStore;
   listId: string;
-  format: ImportFormat;
+  /** A provider format, or "delta": `add|remove <algo> <hex>` lines as the admin API takes. */
+  format: ImportFormat | "delta";
   file: string;
   options: ImportOptions;
   actor: string;
@@ -23,6 +25,8 @@ export interface ImportJob {
   /** Names the target (e.g. "local", "remote:production") so a checkpoint is not reused elsewhere. */
   target: string;
   checkpointPath: string;
+  /** The file is the provider's whole list: entries of the current version not in it are removed. */
+  replace?: boolean;
   /** Abort (publish nothing) on the first malformed line. */
   strict?: boolean;
   progress?: (p: Progress) => void;
@@ -42,7 +46,8 @@ interface Checkpoint {
   size: number;
   mtimeMs: number;
   listId: string;
-  format: ImportFormat;
+  format: ImportFormat | "delta";
+  replace: boolean;
   target: string;
   base: number;
   version: number;
@@ -58,6 +63,17 @@ const PROGRESS_EVERY_MS = 1000;
 
 export class StrictImportError extends Error {}
 
+/** An import that read no valid operation: publishing it would only use up the rollback step. */
+export class EmptyImportError extends Error {
+  readonly tally: ImportTally;
+  constructor(tally: ImportTally) {
+    super(
+      `nothing published: no valid operation read (${tally.errorCount} malformed line${tally.errorCount === 1 ? "" : "s"}${tally.skipped.size ? ", the rest skipped" : ""})`,
+    );
+    this.tally = tally;
+  }
+}
+
 function readCheckpoint(path: string, want: Omit<Checkpoint, "linesDone">): number {
   if (!existsSync(path)) return 0;
   const cp = JSON.parse(readFileSync(path, "utf8")) as Checkpoint;
@@ -67,16 +83,21 @@ function readCheckpoint(path: string, want: Omit<Checkpoint, "linesDone">): numb
 
 export async function runImport(
   job: ImportJob,
-): Promise<{ tally: ImportTally; result: PublishResult; resumedAfterLine: number }> {
+): Promise<{ tally: ImportTally; result: PublishResult; resumedAfterLine: number; unlisted: number }> {
   const file = resolve(job.file);
   const st = statSync(file);
-  const builder = await VersionBuilder.begin(job.store, job.listId, { actor: job.actor, keys: job.keys });
+  const builder = await VersionBuilder.begin(job.store, job.listId, {
+    actor: job.actor,
+    keys: job.keys,
+    replace: job.replace ?? false,
+  });
   const identity = {
     file,
     size: st.size,
     mtimeMs: st.mtimeMs,
     listId: job.listId,
     format: job.format,
+    replace: job.replace ?? false,
     target: job.target,
     base: builder.base,
     version: builder.next,
@@ -108,7 +129,9 @@ export async function runImport(
       sinceCheckpoint = 0;
     }
   };
-  for await (const ev of importEvents(job.format, counted(), job.options)) {
+  const events =
+    job.format === "delta" ? deltaLines(counted()) : importEvents(job.format, counted(), job.options);
+  for await (const ev of events) {
     tally.count(ev);
     if (ev.kind === "error" && job.strict) throw new StrictImportError(`line ${ev.line}: ${ev.message}`);
     if (ev.kind !== "op") continue;
@@ -131,9 +154,11 @@ export async function runImport(
     }
   }
   await applyBatch();
+  if (tally.adds + tally.removes + tally.entries + tally.tombstones === 0) throw new EmptyImportError(tally);
+  const unlisted = job.replace ? await builder.removeUnlisted() : 0;
   const result = await builder.finish();
   rmSync(job.checkpointPath, { force: true });
-  return { tally, result, resumedAfterLine: resumeAfter };
+  return { tally, result, resumedAfterLine: resumeAfter, unlisted };
 }
 
 /** "37% 120 MB/320 MB 210,000 ops/s ETA 1:35" */

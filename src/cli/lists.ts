@@ -3,35 +3,48 @@
  * import hash lists, against the local state of `wrangler dev` (--local) or the account's KV
  * (--remote [--env name]), through wrangler.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
-import { IMPORT_FORMATS, ImportTally, importEvents, isImportFormat } from "../lists/import/index.ts";
+import { deltaLines } from "../lists/import/delta-lines.ts";
+import {
+  IMPORT_FORMATS,
+  type ImportFormat,
+  ImportTally,
+  importEvents,
+  isImportFormat,
+} from "../lists/import/index.ts";
 import { ListKeyError } from "../lists/keyring.ts";
 import { findList, ListError, readHistory, readManifest } from "../lists/layout.ts";
 import { listStatus } from "../lists/manifest.ts";
 import { isHashAlgo } from "../lists/ops.ts";
 import { VersionBuilder } from "../lists/publish.ts";
 import { auditFromCli } from "./lists-audit.ts";
-import { formatProgress, runImport, StrictImportError } from "./lists-import.ts";
+import { EmptyImportError, formatProgress, runImport, StrictImportError } from "./lists-import.ts";
 import { cliKeyring } from "./node-list-key.ts";
-import { WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
+import { WranglerError, WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
 
 const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--env NAME])
 
   create ID --provider P --licence-ref R --licensed-until YYYY-MM-DD --allowed-uses a,b
             --action block|flag [--pdq-threshold 31] [--name N] [--category C] [--disabled]
-  show [ID]                 list status (active, disabled, expired, unpublished), or one list
+  show [ID]                 a table of lists and their status (active, disabled, expired,
+                            unpublished), or one list's fields; --json for machines
   versions ID               a list's history
   enable ID | disable ID
-  rollback ID               back to the version the current one was built on (one step)
+  rollback ID [--to V]      back to the version the current one was built on, or to any
+                            earlier version V of its line whose data is still stored
   remove ID                 take the list out of the manifest
   demo                      create and load the quickstart's demo list (once)
   rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
                             reading it with HASHGATE_LIST_KEY_PREVIOUS (README: Rotating the list secret)
-  import --list ID --format FMT [--algo A] [--min-quality 50] [--strict] [--checkpoint F] FILE
+  import --list ID (--format FMT | --delta) [--replace] [--algo A] [--min-quality 50] [--strict]
+         [--checkpoint F] FILE
+            --delta: FILE has "add <algo> <hex>" / "remove <algo> <hex>" lines (as the admin API)
+            --replace: FILE is the provider's whole list; entries of the current version that
+                       it does not list are removed (snapshot sync)
             --dry-run: only read FILE and print the summary (no --list, no target needed)
             FMT: ${IMPORT_FORMATS.join(", ")}
 
@@ -63,12 +76,23 @@ const OPTIONS = {
   strict: { type: "boolean" },
   checkpoint: { type: "string" },
   "dry-run": { type: "boolean" },
+  to: { type: "string" },
+  delta: { type: "boolean" },
+  replace: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 class UsageError extends Error {}
+/** A problem the user can fix, said in one line (exit 1). */
+class CliError extends Error {}
+
+/** A list file that is not there is one clear line, before any storage is touched. */
+function needFile(file: string): void {
+  if (!existsSync(file)) throw new CliError(`${file}: no such file`);
+  if (!statSync(file).isFile()) throw new CliError(`${file}: not a file`);
+}
 
 function target(v: Values): WranglerTarget {
   if (v.local === v.remote) throw new UsageError("say where: --local or --remote");
@@ -78,6 +102,17 @@ function target(v: Values): WranglerTarget {
     ...(v.env ? { env: v.env } : {}),
     ...(v["persist-to"] ? { persistTo: v["persist-to"] } : {}),
   };
+}
+
+/** Rows under a header, each column padded to its widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
 }
 
 const print = (v: Values, human: string, data: unknown) =>
@@ -119,11 +154,12 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         const manifest = await readManifest(store);
         const now = new Date();
         if (id) {
-          const list = findList(manifest, id);
-          print(v, JSON.stringify({ ...list, status: listStatus(list, now) }, null, 2), {
-            ...list,
-            status: listStatus(list, now),
-          });
+          const list = { ...findList(manifest, id), status: listStatus(findList(manifest, id), now) };
+          const fields = Object.entries(list).map(([k, val]) => [
+            k,
+            Array.isArray(val) ? val.join(",") : String(val),
+          ]);
+          print(v, table(["FIELD", "VALUE"], fields), list);
           return 0;
         }
         const rows = manifest.lists.map((l) => ({
@@ -136,7 +172,14 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
           pdq: l.pdqEntries ?? 0,
           keyId: l.keyId ?? "-",
         }));
-        print(v, rows.length ? rows.map((r) => Object.values(r).join("\t")).join("\n") : "no lists", rows);
+        const header = ["ID", "STATUS", "VERSION", "ACTION", "LICENSED UNTIL", "EXACT", "PDQ", "KEY"];
+        const human = rows.length
+          ? table(
+              header,
+              rows.map((r) => Object.values(r).map(String)),
+            )
+          : "no lists";
+        print(v, human, rows);
         return 0;
       }
       case "versions": {
@@ -155,9 +198,13 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         return 0;
       }
       case "rollback": {
-        const list = await rollbackList(store, need(), actor);
-        await audit("list.rollback", `list:${list.id}`, { from: list.latest, to: list.version });
-        print(v, `${list.id}: now at version ${list.version} (was ${list.latest})`, list);
+        const to = v.to === undefined ? undefined : Number(v.to);
+        if (to !== undefined && !(Number.isInteger(to) && to >= 0))
+          throw new UsageError("--to needs a version number");
+        const from = findList(await readManifest(store), need()).version;
+        const list = await rollbackList(store, need(), actor, new Date(), to);
+        await audit("list.rollback", `list:${list.id}`, { from, to: list.version });
+        print(v, `${list.id}: now at version ${list.version} (was ${from})`, { ...list, from });
         return 0;
       }
       case "remove": {
@@ -189,17 +236,19 @@ async function importCommand(
   audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
 ): Promise<number> {
   const [file] = files;
-  if (!v.list || !v.format || !file || files.length > 1)
-    throw new UsageError("import needs --list ID --format FMT and one FILE");
-  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  if (!v.list || !file || files.length > 1)
+    throw new UsageError("import needs --list ID, --format FMT or --delta, and one FILE");
+  const format = importFormat(v);
+  needFile(file);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
   const targetName = `${t.mode}${t.env ? `:${t.env}` : ""}`;
   const tty = process.stderr.isTTY;
-  const { tally, result, resumedAfterLine } = await runImport({
+  const { tally, result, resumedAfterLine, unlisted } = await runImport({
     store,
     listId: v.list,
-    format: v.format,
+    format,
+    replace: v.replace ?? false,
     file,
     options: {
       ...(v.algo ? { algo: v.algo } : {}),
@@ -214,10 +263,10 @@ async function importCommand(
     progress: (p) => process.stderr.write(`${tty ? "\r" : ""}${formatProgress(p)}${tty ? "   " : "\n"}`),
   });
   if (tty) process.stderr.write("\n");
-  const summary = { ...tally.toJSON(), published: result, resumedAfterLine };
+  const summary = { ...tally.toJSON(), published: result, resumedAfterLine, unlisted };
   await audit("list.publish", `list:${v.list}`, {
-    source: "import",
-    format: v.format,
+    source: v.replace ? "import --replace" : "import",
+    format,
     version: result.version,
     added: result.added,
     removed: result.removed,
@@ -233,6 +282,9 @@ async function importCommand(
     `${v.list}: published version ${result.version} (from ${result.base})${resumedAfterLine ? `, resumed after line ${resumedAfterLine}` : ""}`,
     `  ${result.added} added, ${result.removed} removed; now ${result.exactEntries ?? "?"} exact digests, ${result.pdqEntries} PDQ hashes`,
     `  read: ${tally.adds} adds, ${tally.removes} removes, ${tally.entries} entries, ${tally.tombstones} tombstones`,
+    ...(v.replace
+      ? [`  replace: ${unlisted} entries of version ${result.base} not in the file removed`]
+      : []),
     ...(result.prefilterBitsPerKey
       ? [`  prefilter: ${result.prefilterBytes} bytes, ${result.prefilterBitsPerKey.toFixed(2)} bits/digest`]
       : []),
@@ -282,12 +334,24 @@ async function rekeyCommand(
   return 0;
 }
 
+/** `--format FMT` or `--delta` (exactly one). */
+function importFormat(v: Values): ImportFormat | "delta" {
+  if (v.delta) {
+    if (v.format) throw new UsageError("give --format or --delta, not both");
+    return "delta";
+  }
+  if (!v.format) throw new UsageError("import needs --format FMT or --delta");
+  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  return v.format;
+}
+
 /** Reads a list file and reports what an import would do, touching no storage. */
 async function dryRun(files: string[], v: Values): Promise<number> {
   const [file] = files;
-  if (!v.format || !file || files.length > 1)
-    throw new UsageError("import --dry-run needs --format FMT and one FILE");
-  if (!isImportFormat(v.format)) throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(", ")}`);
+  if (!file || files.length > 1)
+    throw new UsageError("import --dry-run needs --format FMT or --delta, and one FILE");
+  const format = importFormat(v);
+  needFile(file);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
   const tally = new ImportTally();
@@ -295,7 +359,11 @@ async function dryRun(files: string[], v: Values): Promise<number> {
     ...(v.algo ? { algo: v.algo } : {}),
     ...(v["min-quality"] ? { minPdqQuality: Number(v["min-quality"]) } : {}),
   };
-  for await (const ev of importEvents(v.format, createReadStream(file), options)) tally.count(ev);
+  const events =
+    format === "delta"
+      ? deltaLines(createReadStream(file))
+      : importEvents(format, createReadStream(file), options);
+  for await (const ev of events) tally.count(ev);
   const s = tally.toJSON();
   const human = [
     `${file}: ${s.adds} adds, ${s.removes} removes, ${s.entries} entries, ${s.tombstones} tombstones (dry run: nothing written)`,
@@ -358,7 +426,16 @@ export async function run(args: string[]): Promise<number> {
     return await command(cmd, cmd === "import" ? undefined : rest[0], rest, parsed.values);
   } catch (e) {
     if (e instanceof UsageError) console.error(`hashgate lists: ${e.message}\n\n${USAGE}`);
-    else if (e instanceof ListError || e instanceof StrictImportError || e instanceof ListKeyError)
+    else if (e instanceof EmptyImportError) {
+      console.error(`hashgate lists: ${e.message}`);
+      for (const err of e.tally.errors.slice(0, 10)) console.error(`  line ${err.line}: ${err.message}`);
+    } else if (
+      e instanceof ListError ||
+      e instanceof StrictImportError ||
+      e instanceof ListKeyError ||
+      e instanceof CliError ||
+      e instanceof WranglerError
+    )
       console.error(`hashgate lists: ${e.message}`);
     else throw e;
     return e instanceof UsageError ? 2 : 1;

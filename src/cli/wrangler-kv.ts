@@ -35,6 +35,26 @@ export function wranglerBin(): string {
   return join(dirname(createRequire(import.meta.url).resolve("wrangler")), "..", "bin", "wrangler.js");
 }
 
+/** A failed wrangler call; `message` is one line, the full output stays in `detail`. */
+export class WranglerError extends Error {
+  readonly detail: string;
+  constructor(command: string, output: string) {
+    super(`wrangler ${command} failed: ${wranglerReason(output)}`);
+    this.detail = output;
+  }
+}
+
+/** wrangler's output reduced to one line: its ERROR line, or a login hint when that is the cause. */
+export function wranglerReason(output: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  if (/CLOUDFLARE_API_TOKEN|not logged in|wrangler login/i.test(plain))
+    return "not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN) and try again";
+  const lines = plain.split("\n").map((l) => l.trim());
+  const error = lines.find((l) => /\[ERROR\]/.test(l));
+  return (error ?? lines.filter(Boolean).at(-1) ?? "no output").replace(/^✘\s*\[ERROR\]\s*/, "");
+}
+
 function run(args: string[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -47,11 +67,7 @@ function run(args: string[]): Promise<Buffer> {
       },
       (err, stdout, stderr) => {
         if (err)
-          reject(
-            new Error(
-              `wrangler ${args.slice(0, 3).join(" ")} failed: ${stderr.toString().trim() || err.message}`,
-            ),
-          );
+          reject(new WranglerError(args.slice(0, 3).join(" "), stderr.toString().trim() || err.message));
         else resolve(stdout);
       },
     );

@@ -2,13 +2,18 @@
 import {
   appendHistory,
   EMPTY_SHAPE,
+  entriesKey,
   findList,
+  keysKey,
   ListError,
+  pdqShardKey,
   readHistory,
   readManifest,
+  type VersionShape,
   writeManifest,
 } from "./layout.ts";
 import type { ListAction, ListMeta } from "./manifest.ts";
+import { prefilterKey } from "./membership.ts";
 import { applyShape } from "./publish-version.ts";
 import type { ListStore } from "./store.ts";
 
@@ -93,42 +98,77 @@ export async function setEnabled(
 }
 
 /**
- * Switches the list back to the version its current version was built on. Exact for one step:
- * membership records hold one add/remove pair per list, so a second step back could miss
- * entries that a later version re-added. Hence only the newest version can be rolled back.
+ * Switches the list back to an earlier version of its line: by default the one its current
+ * version was built on, or `to` (any earlier published version that was not abandoned, whose
+ * derived data is still stored). Exact for any number of steps: membership records keep every
+ * span an entry was in the list (src/lists/membership.ts), and each version's prefilter, key
+ * set, PDQ and entry shards stay under its own version number.
  */
 export async function rollbackList(
   store: ListStore,
   id: string,
   actor: string,
   now = new Date(),
+  to?: number,
 ): Promise<ListMeta> {
   const manifest = await readManifest(store);
   const list = findList(manifest, id);
   if (list.version === 0) throw new ListError("invalid", `list ${id} has no published version`);
-  if ((list.latest ?? list.version) !== list.version)
-    throw new ListError("invalid", `list ${id} is already rolled back; publish a new version first`);
   const history = await readHistory(store, id);
-  const rec = history.findLast((h) => h.kind === "publish" && h.version === list.version);
+  const published = (v: number) => history.findLast((h) => h.kind === "publish" && h.version === v);
+  const rec = published(list.version);
   if (!rec) throw new ListError("conflict", `no history for version ${list.version} of ${id}`);
-  const entry = {
-    kind: "rollback" as const,
-    version: rec.base,
+  const target = to ?? rec.base;
+  if (!Number.isInteger(target) || target < 0 || target >= list.version)
+    throw new ListError(
+      "invalid",
+      `list ${id} is at version ${list.version}: roll back to an earlier version`,
+    );
+  if (list.abandoned?.includes(target))
+    throw new ListError(
+      "invalid",
+      `version ${target} of ${id} was rolled back and superseded: not in the list's line`,
+    );
+  const prev = target === 0 ? { shape: EMPTY_SHAPE } : published(target);
+  if (!prev?.shape)
+    throw new ListError("conflict", `no history for version ${target} of ${id}: cannot roll back to it`);
+  await requireDerivedData(store, id, target, prev.shape);
+  await appendHistory(store, id, {
+    kind: "rollback",
+    version: target,
     base: list.version,
     at: now.toISOString(),
     actor,
-  };
-  await appendHistory(store, id, { ...entry, added: 0, removed: 0 });
+    added: 0,
+    removed: 0,
+  });
   await store.flush();
-  // The base version's derived data is still in KV under its own version number.
-  const prev = history.findLast((h) => h.kind === "publish" && h.version === rec.base);
-  if (rec.base > 0 && !prev?.shape)
-    throw new ListError("conflict", `no history for version ${rec.base} of ${id}`);
-  list.latest = list.version;
-  list.version = rec.base;
-  applyShape(list, rec.base === 0 ? EMPTY_SHAPE : prev!.shape!);
+  list.latest = Math.max(list.latest ?? list.version, list.version);
+  list.version = target;
+  applyShape(list, prev.shape);
   await writeManifest(store, manifest, now);
   return list;
+}
+
+/** Refuses a rollback to a version whose stored data (first shard of each kind) is gone. */
+async function requireDerivedData(
+  store: ListStore,
+  id: string,
+  v: number,
+  shape: VersionShape,
+): Promise<void> {
+  const keys = [
+    ...((shape.prefilterShards ?? 0) > 0 ? [prefilterKey(id, v, 0, shape.prefilterShards!)] : []),
+    ...((shape.keyShards ?? 0) > 0 ? [keysKey(id, v, 0)] : []),
+    ...((shape.pdqShards ?? 0) > 0 ? [pdqShardKey(id, v, 0)] : []),
+    ...((shape.entryShards ?? 0) > 0 ? [entriesKey(id, v, 0)] : []),
+  ];
+  for (const key of keys)
+    if ((await store.getBytes(key)) === null && (await store.getJsonMany([key]))[0] === null)
+      throw new ListError(
+        "conflict",
+        `version ${v} of ${id} is no longer stored (${key} is missing): cannot roll back to it`,
+      );
 }
 
 /** Takes the list out of the manifest. Its KV data stays (unreferenced) until cleaned up. */

@@ -12,6 +12,11 @@ export interface EntryRecord {
   a: number;
   /** Version that removed it. */
   r?: number;
+  /**
+   * Earlier [added, removed] spans of an entry removed and re-added later, so that a rollback
+   * of several steps sees exactly the entries of the version it returns to.
+   */
+  p?: [number, number][];
   /** Sealed `{"id"?, "c"?}` (ListKey.sealText, the record's KV key as associated data). */
   x?: string;
 }
@@ -43,17 +48,38 @@ export function tagKeyPair(tags: Uint8Array, at = 0): [number, number] {
 }
 
 /**
- * True when a membership record puts the entry in the list at `version`. Marks made by an
- * `abandoned` version (published, rolled back, then superseded) are ignored.
+ * The spans [added, removed or undefined] of a record, with the marks of `abandoned` versions
+ * (published, rolled back, then superseded) dropped: an abandoned add drops its span, an
+ * abandoned removal leaves it open. Surviving marks follow one chain of versions, so at most
+ * one span is open.
  */
+export function recordSpans(
+  m: { a: number; r?: number; p?: [number, number][] },
+  abandoned?: readonly number[],
+): [number, number | undefined][] {
+  const spans: [number, number | undefined][] = [];
+  for (const [a, r] of [...(m.p ?? []), [m.a, m.r] as [number, number | undefined]]) {
+    if (abandoned?.includes(a)) continue;
+    spans.push([a, r === undefined || abandoned?.includes(r) ? undefined : r]);
+  }
+  return spans;
+}
+
+/** A record holding `spans` (the last one current, earlier ones in `p`), keeping its sealed `x`. */
+export function recordOfSpans(spans: [number, number | undefined][], x?: string): EntryRecord {
+  const sorted = [...spans].sort((s, t) => s[0] - t[0]);
+  const [a, r] = sorted.at(-1)!;
+  const past = sorted.slice(0, -1).filter((s): s is [number, number] => s[1] !== undefined && s[1] > s[0]);
+  return { a, ...(r === undefined ? {} : { r }), ...(past.length ? { p: past } : {}), ...(x ? { x } : {}) };
+}
+
+/** True when a membership record puts the entry in the list at `version` (see recordSpans). */
 export function inVersion(
-  m: { a: number; r?: number },
+  m: { a: number; r?: number; p?: [number, number][] },
   version: number,
   abandoned?: readonly number[],
 ): boolean {
-  if (abandoned?.includes(m.a)) return false;
-  const r = m.r === undefined || abandoned?.includes(m.r) ? undefined : m.r;
-  return m.a <= version && (r === undefined || version < r);
+  return recordSpans(m, abandoned).some(([a, r]) => a <= version && (r === undefined || version < r));
 }
 
 /** KV key of a list version's prefilter; sharded prefilters add `/<shard>`. */

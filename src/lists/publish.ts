@@ -11,7 +11,16 @@ import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
 import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
-import { type EntryMeta, type EntryRecord, inVersion, recordKey, tagKeyPair, tagWord } from "./membership.ts";
+import {
+  type EntryMeta,
+  type EntryRecord,
+  inVersion,
+  recordKey,
+  recordOfSpans,
+  recordSpans,
+  tagKeyPair,
+  tagWord,
+} from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
 import type { ListStore } from "./store.ts";
@@ -24,6 +33,11 @@ export interface PublishOptions {
   now?: Date;
   /** The list secrets: the new version is keyed with `current`; the base is read with its own. */
   keys: ListKeyring;
+  /**
+   * The ops are a provider's whole list (snapshot sync): `removeUnlisted` then removes every
+   * entry of the base version the ops did not add. Costs a set of every added digest in memory.
+   */
+  replace?: boolean;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -69,6 +83,9 @@ export class VersionBuilder {
   private baseKeys: Uint32Array | null = null;
   private baseEntries: Uint8Array[] = [];
   private pdq = new Map<string, number>();
+  /** With `replace`: the base version's entries, and the digests this version adds. */
+  private snapshotBase: Uint8Array[] = [];
+  private listed: Set<string> | null = null;
   added = 0;
   removed = 0;
 
@@ -110,6 +127,10 @@ export class VersionBuilder {
       b.pdq = base.pdq;
       b.baseEntries = base.entries;
     }
+    if (opts.replace) {
+      b.snapshotBase = base.entries;
+      b.listed = new Set();
+    }
     return b;
   }
 
@@ -130,6 +151,21 @@ export class VersionBuilder {
     const records = this.skipReads ? keys.map(() => null) : await this.store.getJsonMany<EntryRecord>(keys);
     for (let i = 0; i < refs.length; i++)
       await this.applyChange(refs[i]!, list[i]!, records[i] ?? null, keys[i]!, tags, i * TAG_BYTES);
+  }
+
+  /**
+   * Snapshot sync: removes every entry of the base version that no op of this version added.
+   * Call after the last `apply`, before `finish`. Returns how many removals it applied.
+   */
+  async removeUnlisted(): Promise<number> {
+    const listed = this.listed;
+    if (!listed) throw new Error("removeUnlisted needs the replace option");
+    const ops: ListOp[] = [];
+    for (const bytes of this.snapshotBase)
+      for (const e of readEntries(bytes))
+        if (!listed.has(`${e.algo}:${e.hex}`)) ops.push({ op: "remove", hash: { algo: e.algo, hex: e.hex } });
+    for (let i = 0; i < ops.length; i += PUBLISH_BATCH) await this.apply(ops.slice(i, i + PUBLISH_BATCH));
+    return ops.length;
   }
 
   /** Turns entry ops and tombstones into per-digest changes, reading the entry-id index. */
@@ -202,21 +238,31 @@ export class VersionBuilder {
     at: number,
   ): Promise<void> {
     const present = m !== null && inVersion(m, this.base, this.abandoned);
+    const spans = m ? recordSpans(m, this.abandoned) : [];
+    const open = spans.find((sp) => sp[1] === undefined);
     const meta = metaJson(ch);
     let rec: EntryRecord | null = null;
     let append = false;
     if (ch.add) {
       const same = present && (m.x ? await this.key.openText(m.x, key) : "") === meta;
       if (!same) {
-        rec = { a: present ? m.a : this.next, ...(meta ? { x: await this.key.sealText(meta, key) } : {}) };
+        if (!present) spans.push([this.next, undefined]);
+        const x = meta ? await this.key.sealText(meta, key) : undefined;
+        rec = recordOfSpans(spans, x);
         append = true;
         if (present) this.replaced.add(ref);
       }
       if (!present) this.added++;
-    } else if (present) {
-      rec = { ...m, r: this.next };
+    } else if (present && open) {
+      open[1] = this.next;
+      rec = recordOfSpans(spans, m.x);
       this.removed++;
-    } else if (this.skipReads || m?.a === this.next) rec = { a: this.next, r: this.next }; // cancels an add earlier in this version
+    } else if (this.skipReads || m?.a === this.next) {
+      // cancels an add earlier in this version
+      if (open) open[1] = this.next;
+      else spans.push([this.next, this.next]);
+      rec = recordOfSpans(spans, m?.x);
+    }
     if (rec) await this.store.put(key, JSON.stringify(rec));
     this.track(ref, ch, tags, at, append, meta);
   }
@@ -224,6 +270,7 @@ export class VersionBuilder {
   /** Keeps the key set, PDQ set and entry log of the new version in step with the change. */
   private track(ref: string, ch: Change, tags: Uint8Array, at: number, append: boolean, meta?: string): void {
     if (ch.add) {
+      this.listed?.add(ref);
       if (append) this.appended.append(ch.algo, ch.hex, meta ?? metaJson(ch));
       this.removedKeys.delete(ref);
       if (ch.algo === "pdq") this.pdq.set(ch.hex, ch.quality ?? 255);
@@ -232,6 +279,7 @@ export class VersionBuilder {
         this.addKeys.push(tagWord(tags, at), tagWord(tags, at + 4));
       }
     } else {
+      this.listed?.delete(ref);
       this.removedKeys.set(ref, tagKeyPair(tags, at));
       if (ch.algo === "pdq") this.pdq.delete(ch.hex);
     }

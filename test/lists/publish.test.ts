@@ -171,6 +171,47 @@ describe("publishing deltas", () => {
     expect(await matchDigests(env.HASHES, [before], { md5: fresh }, testKeys)).toHaveLength(0);
   });
 
+  it("rolls back several steps exactly, across entries removed and re-added", async () => {
+    const id = await newList();
+    const [x, y, z, w] = [7001, 7002, 7003, 7004].map((n) => randomHex(32, n)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const keys = await testKeys();
+    await publishDelta(store(), id, [add(x), add(y)], { actor: "test", keys }); // v1: x y
+    await publishDelta(store(), id, [remove(x), add(z)], { actor: "test", keys }); // v2: y z
+    await publishDelta(store(), id, [add(x), remove(y)], { actor: "test", keys }); // v3: x z
+    await publishDelta(store(), id, [remove(z), add(w)], { actor: "test", keys }); // v4: x w
+    const expected: Record<number, string[]> = { 3: [x, z], 2: [y, z], 1: [x, y], 0: [] };
+    // From v4 straight to v2, then on to v1 and v0: each time exactly that version's entries.
+    for (const to of [2, 1, 0]) {
+      const list = await rollbackList(store(), id, "test", new Date(), to);
+      expect(list).toMatchObject({ version: to, latest: 4, exactEntries: expected[to]!.length });
+      for (const d of [x, y, z, w])
+        expect(await hits(id, d), `v${to} ${d}`).toBe(expected[to]!.includes(d) ? 1 : 0);
+    }
+    // v5 builds on v0: versions 1–4 are abandoned and cannot be returned to.
+    await publishDelta(store(), id, [add(w)], { actor: "test", keys });
+    expect((await meta(id)).abandoned).toEqual([1, 2, 3, 4]);
+    for (const d of [x, y, z]) expect(await hits(id, d)).toBe(0);
+    expect(await hits(id, w)).toBe(1);
+    await expect(rollbackList(store(), id, "test", new Date(), 3)).rejects.toThrow(/superseded/);
+  });
+
+  it("refuses a rollback to a version whose data is no longer stored", async () => {
+    const id = await newList();
+    const keys = await testKeys();
+    await publishDelta(store(), id, [add(randomHex(32, 7101))], { actor: "test", keys });
+    await publishDelta(store(), id, [add(randomHex(32, 7102))], { actor: "test", keys });
+    await publishDelta(store(), id, [add(randomHex(32, 7103))], { actor: "test", keys });
+    await env.HASHES.delete(`lists/${id}/v/1/prefilter`);
+    await expect(rollbackList(store(), id, "test", new Date(), 1)).rejects.toThrow(/no longer stored/);
+    expect((await meta(id)).version).toBe(3);
+    await expect(rollbackList(store(), id, "test", new Date(), 2)).resolves.toMatchObject({ version: 2 });
+  });
+
   it("rolls back one step, then publishes on top of the rolled-back version", async () => {
     const id = await newList();
     const [x, y, z] = [randomHex(32, 6001), randomHex(32, 6002), randomHex(32, 6003)];
@@ -180,7 +221,7 @@ describe("publishing deltas", () => {
     expect(rolled).toMatchObject({ version: 1, latest: 2, exactEntries: 2 });
     expect(await hits(id, x)).toBe(1);
     expect(await hits(id, z)).toBe(0);
-    await expect(rollbackList(store(), id, "test")).rejects.toThrow(/already rolled back/);
+    await expect(rollbackList(store(), id, "test", new Date(), 2)).rejects.toThrow(/earlier version/);
     // v3 builds on v1: v2's removal of x and addition of z are abandoned.
     const r3 = await publishDelta(store(), id, [add(randomHex(32, 6004))], {
       actor: "test",

@@ -10,10 +10,21 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { BulkFileStore } from "../../src/cli/bulk-file-store.ts";
 import { BULK_MAX_PAIRS } from "../../src/cli/kv-bulk.ts";
-import { runImport } from "../../src/cli/lists-import.ts";
+import { EmptyImportError, runImport } from "../../src/cli/lists-import.ts";
 import { cliKeyring } from "../../src/cli/node-list-key.ts";
 import { createList } from "../../src/lists/govern.ts";
 import { readManifest } from "../../src/lists/layout.ts";
+import {
+  type EntryRecord,
+  inVersion,
+  prefilterKey,
+  prefilterShardOf,
+  recordKey,
+  tagKeyPair,
+} from "../../src/lists/membership.ts";
+import type { DigestAlgo } from "../../src/lists/ops.ts";
+import { Prefilter } from "../../src/lists/prefilter.ts";
+import type { ListStore } from "../../src/lists/store.ts";
 
 // The CLI's --local development key: test data needs no secret.
 const keys = await cliKeyring("local", {});
@@ -35,6 +46,25 @@ class FailingStore extends BulkFileStore {
     if (++this.puts > this.limit) throw new Error("simulated crash");
     await super.put(key, value);
   }
+}
+
+/** Keeps every value in memory, so several versions can be published and read back. */
+class MemoryStore implements ListStore {
+  readonly kv = new Map<string, string | Uint8Array>();
+  async getJsonMany<T>(keys: string[]): Promise<(T | null)[]> {
+    return keys.map((k) => {
+      const v = this.kv.get(k);
+      return typeof v === "string" ? (JSON.parse(v) as T) : null;
+    });
+  }
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const v = this.kv.get(key);
+    return v instanceof Uint8Array ? v : null;
+  }
+  async put(key: string, value: string | Uint8Array): Promise<void> {
+    this.kv.set(key, value);
+  }
+  async flush(): Promise<void> {}
 }
 
 const NEW_LIST = {
@@ -142,4 +172,100 @@ test("bulk files stay within KV's limits and are valid wrangler input", async ()
     "the manifest goes alone, last",
   );
   assert.ok(pairs >= 23_000);
+});
+
+test("an import with no valid operation publishes nothing (empty file, or every line malformed)", async () => {
+  const store = new MemoryStore();
+  await createList(store, NEW_LIST);
+  const job = (file: string) => ({
+    store,
+    listId: "t",
+    format: "plain" as const,
+    file,
+    options: {},
+    actor: "test",
+    keys,
+    target: "test",
+    checkpointPath: join(dir, "cp-empty.json"),
+  });
+  await runImport(job(listFile(10)));
+  const empty = join(dir, "empty.txt");
+  writeFileSync(empty, "");
+  const malformed = join(dir, "malformed.txt");
+  writeFileSync(malformed, "# test data\nnot-a-hash\nzz\n");
+  await assert.rejects(runImport(job(empty)), EmptyImportError);
+  await assert.rejects(
+    runImport(job(malformed)),
+    /nothing published: no valid operation read \(2 malformed lines/,
+  );
+  const list = (await readManifest(store)).lists[0]!;
+  assert.equal(list.version, 1, "no empty version was published");
+  assert.equal(list.exactEntries, 10);
+});
+
+/**
+ * What the gate's exact matcher (src/match/exact.ts, which needs Workers types) decides for one
+ * digest, with the same parts: the version's prefilter, then the record read with inVersion.
+ */
+async function gateHits(store: MemoryStore, digests: Record<string, string>): Promise<boolean> {
+  const [algo, hex] = Object.entries(digests)[0] as [DigestAlgo, string];
+  const list = (await readManifest(store)).lists[0]!;
+  const tags = await keys.forId(list.keyId, "test").digestTags([{ algo, hex }]);
+  const [lo, hi] = tagKeyPair(tags);
+  const shards = list.prefilterShards ?? 0;
+  if (shards > 0) {
+    const bytes = await store.getBytes(
+      prefilterKey(list.id, list.version, prefilterShardOf(hi, shards), shards),
+    );
+    if (bytes && !Prefilter.parse(bytes).has(lo, hi)) return false;
+  }
+  const rec = (await store.getJsonMany<EntryRecord>([recordKey(list.id, list.keyId!, tags)]))[0];
+  return rec !== null && rec !== undefined && inVersion(rec, list.version, list.abandoned);
+}
+
+const md5 = () => randomBytes(16).toString("hex");
+const sha1 = () => randomBytes(20).toString("hex");
+
+test("--delta removes and adds; --replace removes what the provider's full list no longer has", async () => {
+  const store = new MemoryStore();
+  await createList(store, NEW_LIST);
+  const job = (file: string, format: "plain" | "delta", replace = false) =>
+    runImport({
+      store,
+      listId: "t",
+      format,
+      replace,
+      file,
+      options: {},
+      actor: "test",
+      keys,
+      target: "test",
+      checkpointPath: join(dir, "cp-delta.json"),
+    });
+  const write = (name: string, lines: string[]) => {
+    const file = join(dir, name);
+    writeFileSync(file, `# test data: random hex\n${lines.join("\n")}\n`);
+    return file;
+  };
+  const [a, b, c, d, f] = [md5(), md5(), md5(), md5(), md5()];
+  const e = sha1();
+  await job(write("v1.txt", [a, b, c]), "plain");
+
+  const v2 = await job(
+    write("v2.delta", [`remove md5 ${a}`, `add md5 ${d}`, `add sha1 ${e}`, "add md5 nothex"]),
+    "delta",
+  );
+  assert.equal(v2.tally.errorCount, 1);
+  assert.deepEqual([v2.result.version, v2.result.added, v2.result.removed], [2, 2, 1]);
+  assert.equal(await gateHits(store, { md5: a }), false, "removed by the delta");
+  for (const m of [b, c, d]) assert.equal(await gateHits(store, { md5: m }), true);
+  assert.equal(await gateHits(store, { sha1: e }), true);
+
+  const v3 = await job(write("v3.txt", [b, d, f]), "plain", true);
+  assert.equal(v3.unlisted, 2, "c and e are no longer listed");
+  assert.deepEqual([v3.result.version, v3.result.added, v3.result.removed], [3, 1, 2]);
+  assert.equal(v3.result.exactEntries, 3);
+  for (const m of [b, d, f]) assert.equal(await gateHits(store, { md5: m }), true, `${m} listed`);
+  for (const m of [a, c]) assert.equal(await gateHits(store, { md5: m }), false, `${m} not listed`);
+  assert.equal(await gateHits(store, { sha1: e }), false, "replace removed the unlisted SHA-1 too");
 });
