@@ -5,7 +5,7 @@
  * "degraded" (HTTP 503, so an uptime monitor alerts without parsing the body) when no list is
  * active, the cron has not run for 30 minutes, or dead letters wait.
  */
-import { lastCronRun } from "../cases/cron-runs.ts";
+import { cronRunStore } from "../cases/cron-run-store.ts";
 import { DLQ_PREFIX } from "../cases/dead-letter.ts";
 import { d1Run, STATS_SQL } from "../cases/stats.ts";
 import { historyKey, type ListVersionRecord } from "../lists/layout.ts";
@@ -56,7 +56,7 @@ export async function healthReport(env: HealthEnv, now = new Date()) {
     countObjects(env.EVIDENCE, DLQ_PREFIX),
     countObjects(env.EVIDENCE, "pending/"),
     d1Run(env.DB)(STATS_SQL.unscannedByReason, [since, now.toISOString()]),
-    lastCronRun(env.DB),
+    cronRunStore(env.DB).last(),
   ]);
   const lists = active.map((l, i) => {
     const published = histories[i]?.findLast((h) => h.kind === "publish")?.at ?? null;

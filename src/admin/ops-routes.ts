@@ -5,8 +5,9 @@
  * which is audited.
  */
 import { Hono } from "hono";
-import { listAllowEntries, revokeAllowEntry } from "../cases/allow-list.ts";
+import { allowListStore } from "../cases/allow-store.ts";
 import { auditLog } from "../cases/audit.ts";
+import { unscannedStore } from "../cases/unscanned-store.ts";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
 import {
   activeLists,
@@ -59,35 +60,12 @@ opsRoutes.get("/unscanned", async (c) => {
   const since = c.req.query("since") ?? new Date(Date.now() - DAY_MS).toISOString();
   if (Number.isNaN(Date.parse(since)))
     return c.json({ error: "invalid", message: "since: an ISO date" }, 400);
-  const db = c.env.DB;
-  const [byCode, byFileReason, recent] = await db.batch([
-    db.prepare("SELECT code, count(*) AS n FROM unscanned WHERE created_at >= ?1 GROUP BY code").bind(since),
-    db
-      .prepare(
-        `SELECT json_extract(f.value, '$.reason') AS file_reason, count(*) AS n
-         FROM unscanned u, json_each(u.files) f WHERE u.created_at >= ?1 GROUP BY file_reason`,
-      )
-      .bind(since),
-    db
-      .prepare(
-        `SELECT id, created_at AS at, code, reason, file_count AS fileCount FROM unscanned
-         WHERE created_at >= ?1 ORDER BY created_at DESC LIMIT ${RECENT_UNSCANNED}`,
-      )
-      .bind(since),
-  ]);
-  const counts = (rows: unknown[] | undefined, key: string) =>
-    Object.fromEntries(((rows ?? []) as Record<string, string | number>[]).map((r) => [r[key], r.n]));
-  return c.json({
-    since,
-    byCode: counts(byCode?.results, "code"),
-    byFileReason: counts(byFileReason?.results, "file_reason"),
-    recent: recent?.results ?? [],
-  });
+  return c.json({ since, ...(await unscannedStore(c.env.DB).summarySince(since, RECENT_UNSCANNED)) });
 });
 
 opsRoutes.get("/allow-list", async (c) => {
   const limit = Number(c.req.query("limit") ?? "100");
-  const entries = await listAllowEntries(c.env.DB, {
+  const entries = await allowListStore(c.env.DB).list({
     ...(c.req.query("list") ? { listId: c.req.query("list")! } : {}),
     includeRevoked: c.req.query("revoked") === "1",
     limit: Number.isInteger(limit) ? limit : 100,
@@ -99,7 +77,7 @@ opsRoutes.post("/allow-list/:id/revoke", async (c) => {
   const id = Number(c.req.param("id"));
   if (!Number.isSafeInteger(id) || id <= 0)
     return c.json({ error: "not-found", message: "no such entry" }, 404);
-  const entry = await revokeAllowEntry(c.env.DB, id, c.var.actor);
+  const entry = await allowListStore(c.env.DB).revoke(id, c.var.actor, new Date().toISOString());
   if (!entry) return c.json({ error: "not-found", message: "no such active entry" }, 404);
   await auditLog(c.env.DB).write({
     actor: c.var.actor,

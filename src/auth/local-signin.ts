@@ -8,10 +8,11 @@
  * environments never set it), no Access team or audience is configured (a deployment that has
  * Access never also has a second way in), and the request came to and from a loopback address.
  * Codes are compared in constant time, expire, and work once (their hash is recorded in D1).
- * Sessions are random 256-bit cookies stored hashed in D1 with a short expiry.
+ * Sessions are random 256-bit cookies stored hashed in D1 with a short expiry (signin-store.ts).
  */
 import type { Env } from "../env.ts";
 import { constantTimeEqual, isRole, type Role } from "./roles.ts";
+import { signinStore } from "./signin-store.ts";
 
 export const SESSION_COOKIE = "hg_session";
 /** A session lasts one shift; then the developer restarts `npm start` for a new link. */
@@ -73,27 +74,19 @@ export async function exchangeCode(
   if (want.length < 16 || !constantTimeEqual(a, b)) return { ok: false, why: "wrong_code" };
   const expires = env.LOCAL_SIGNIN_EXPIRES ? Date.parse(env.LOCAL_SIGNIN_EXPIRES) : Number.NaN;
   if (!Number.isFinite(expires) || now > expires) return { ok: false, why: "expired" };
-  const used = await env.DB.prepare(
-    "INSERT OR IGNORE INTO local_signin_codes (code_hash, used_at) VALUES (?1, ?2)",
-  )
-    .bind(await sha256Hex(want), new Date(now).toISOString())
-    .run();
-  if (used.meta.changes !== 1) return { ok: false, why: "used" };
+  const store = signinStore(env.DB);
+  if (!(await store.useCode(await sha256Hex(want), new Date(now).toISOString())))
+    return { ok: false, why: "used" };
   const raw = crypto.getRandomValues(new Uint8Array(32));
   const token = [...raw].map((x) => x.toString(16).padStart(2, "0")).join("");
   const expiresAt = new Date(now + SESSION_TTL_MS);
-  await env.DB.prepare(
-    `INSERT INTO review_sessions (token_hash, principal, role, created_at, expires_at)
-     VALUES (?1, ?2, ?3, ?4, ?5)`,
-  )
-    .bind(
-      await sha256Hex(token),
-      localPrincipalId(role),
-      role,
-      new Date(now).toISOString(),
-      expiresAt.toISOString(),
-    )
-    .run();
+  await store.createSession({
+    tokenHash: await sha256Hex(token),
+    principal: localPrincipalId(role),
+    role,
+    createdAt: new Date(now).toISOString(),
+    expiresAt: expiresAt.toISOString(),
+  });
   return { ok: true, token, role, expiresAt };
 }
 
@@ -104,17 +97,11 @@ export async function sessionPrincipal(
   now = Date.now(),
 ): Promise<{ id: string; role: Role } | null> {
   if (!/^[0-9a-f]{64}$/.test(token)) return null;
-  const row = await env.DB.prepare(
-    "SELECT principal, role FROM review_sessions WHERE token_hash = ?1 AND expires_at > ?2",
-  )
-    .bind(await sha256Hex(token), new Date(now).toISOString())
-    .first<{ principal: string; role: string }>();
+  const row = await signinStore(env.DB).liveSession(await sha256Hex(token), new Date(now).toISOString());
   if (!row || !isRole(row.role)) return null;
   return { id: row.principal, role: row.role };
 }
 
 export async function endSession(env: Env, token: string): Promise<void> {
-  await env.DB.prepare("DELETE FROM review_sessions WHERE token_hash = ?1")
-    .bind(await sha256Hex(token))
-    .run();
+  await signinStore(env.DB).endSession(await sha256Hex(token));
 }

@@ -6,9 +6,11 @@
  * is the one implementation. Methods that return statements let the caller run them in one D1
  * batch (a transition, its event, its audit row and its extras apply together or not at all).
  */
-import type { MatchMessage, UnscannedMessage } from "./messages.ts";
+import type { MatchMessage } from "./messages.ts";
 import type { CaseStatus } from "./status.ts";
 import {
+  type AuditExportRow,
+  auditOfCases,
   type CaseDetail,
   type CaseFilter,
   type CaseQuery,
@@ -52,7 +54,6 @@ export interface TransitionRow {
 export interface CaseStore {
   /** Inserts a case unless it exists; true if a row was written. */
   insertCase(msg: MatchMessage, source: CaseSource, listIds: string[], now: string): Promise<boolean>;
-  insertUnscanned(msg: UnscannedMessage): Promise<void>;
   getRow(caseId: string): Promise<CaseRow | null>;
   getState(caseId: string): Promise<CaseState | null>;
   list(q: CaseQuery): Promise<{ cases: CaseSummary[]; total: number }>;
@@ -60,6 +61,8 @@ export interface CaseStore {
   statusCounts(f: CaseFilter): Promise<Record<string, number>>;
   detail(caseId: string): Promise<CaseDetail | null>;
   openCasesWithDigest(digest: string, limit?: number): Promise<string[]>;
+  /** Audit entries of the cases the filter selects (the case and its files), oldest first, at most `cap`. */
+  auditTrail(f: CaseFilter, cap?: number): Promise<AuditExportRow[]>;
   /** The update of the case (if still in `from`) and its event (only if the update applied). */
   transition(t: TransitionRow): D1PreparedStatement[];
   markNotified(caseId: string, at: string): Promise<void>;
@@ -123,25 +126,6 @@ export class D1CaseStore implements CaseStore {
     return (res.meta.changes ?? 0) > 0;
   }
 
-  async insertUnscanned(msg: UnscannedMessage): Promise<void> {
-    const files = msg.files ?? [];
-    await this.db
-      .prepare(
-        `INSERT OR IGNORE INTO unscanned (id, created_at, reason, request, code, file_count, files)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-      )
-      .bind(
-        msg.id,
-        msg.at,
-        msg.reason,
-        JSON.stringify(msg.request),
-        msg.code ?? "scan-failed",
-        files.length + (msg.omitted?.files ?? 0),
-        JSON.stringify(files),
-      )
-      .run();
-  }
-
   getRow(caseId: string): Promise<CaseRow | null> {
     return this.db
       .prepare("SELECT status, message, purged_at, notified_at FROM cases WHERE id = ?1")
@@ -174,6 +158,10 @@ export class D1CaseStore implements CaseStore {
 
   openCasesWithDigest(digest: string, limit?: number): Promise<string[]> {
     return openCasesWithDigest(this.db, digest, limit);
+  }
+
+  auditTrail(f: CaseFilter, cap?: number): Promise<AuditExportRow[]> {
+    return auditOfCases(this.db, f, cap);
   }
 
   transition(t: TransitionRow): D1PreparedStatement[] {

@@ -3,7 +3,9 @@
  * a name and a time on the case row; it lapses after CLAIM_TTL_MS (a reviewer who walks away
  * does not hold a case forever), and a decision that closes the case releases it. "Next"
  * claims atomically: one UPDATE picks the oldest open case nobody else holds and takes it.
+ * The statements are claim-store.ts's ClaimStore.
  */
+import { claimStore } from "./claim-store.ts";
 import { WorkflowError } from "./workflow.ts";
 
 export const CLAIM_TTL_MS = 15 * 60 * 1000;
@@ -35,13 +37,9 @@ export async function heldByOther(
   me: string,
   now = Date.now(),
 ): Promise<Claim | null> {
-  const row = await db
-    .prepare("SELECT claimed_by, claimed_at FROM cases WHERE id = ?1")
-    .bind(caseId)
-    .first<{ claimed_by: string | null; claimed_at: string | null }>();
-  if (!row?.claimed_by || !row.claimed_at || row.claimed_by === me || row.claimed_at <= cutoff(now))
-    return null;
-  return claimOf(caseId, row.claimed_by, row.claimed_at);
+  const held = await claimStore(db).holder(caseId);
+  if (!held || held.claimedBy === me || held.claimedAt <= cutoff(now)) return null;
+  return claimOf(caseId, held.claimedBy, held.claimedAt);
 }
 
 /** The message a reviewer sees when someone else holds the case. */
@@ -63,14 +61,7 @@ export async function claimCase(
   now = Date.now(),
 ): Promise<Claim> {
   const at = new Date(now).toISOString();
-  const res = await db
-    .prepare(
-      `UPDATE cases SET claimed_by = ?2, claimed_at = ?3
-       WHERE id = ?1 AND purged_at IS NULL AND (claimed_by IS NULL OR claimed_by = ?2 OR claimed_at <= ?4)`,
-    )
-    .bind(caseId, me, at, cutoff(now))
-    .run();
-  if (res.meta.changes === 1) return claimOf(caseId, me, at);
+  if (await claimStore(db).take(caseId, me, at, cutoff(now))) return claimOf(caseId, me, at);
   const other = await heldByOther(db, caseId, me, now);
   if (other) throw new WorkflowError("conflict", claimedMessage(other));
   throw new WorkflowError("not_found", "no such case");
@@ -83,39 +74,26 @@ export async function releaseClaim(db: D1Database, caseId: string, me: string): 
 
 /** Releases `me`'s claim, for a decision's batch. */
 export function releaseClaimStatement(db: D1Database, caseId: string, me: string): D1PreparedStatement {
-  return db
-    .prepare("UPDATE cases SET claimed_by = NULL, claimed_at = NULL WHERE id = ?1 AND claimed_by = ?2")
-    .bind(caseId, me);
+  return claimStore(db).releaseStatement(caseId, me);
 }
 
 /**
  * Claims the next open case (new or in review) nobody else holds: the oldest one created after
- * `after` (or before it, for "previous"), or the oldest of all. Null when there is none.
+ * case `after` (or before it, for "previous"), or the oldest of all when `after` is not given or
+ * no such case exists. Null when there is none.
  */
 export async function claimNext(
   db: D1Database,
   me: string,
-  opts: { after?: { createdAt: string; id: string }; dir?: "next" | "prev" } = {},
+  opts: { after?: string; dir?: "next" | "prev" } = {},
   now = Date.now(),
 ): Promise<Claim | null> {
   const at = new Date(now).toISOString();
-  const prev = opts.dir === "prev";
-  const pos = opts.after
-    ? prev
-      ? "AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))"
-      : "AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))"
-    : "AND ?4 IS NULL AND ?5 IS NULL";
-  const order = prev ? "created_at DESC, id DESC" : "created_at ASC, id ASC";
-  const row = await db
-    .prepare(
-      `UPDATE cases SET claimed_by = ?1, claimed_at = ?2
-       WHERE id = (SELECT id FROM cases
-         WHERE status IN ('new', 'in_review') AND purged_at IS NULL
-           AND (claimed_by IS NULL OR claimed_by = ?1 OR claimed_at <= ?3) ${pos}
-         ORDER BY ${order} LIMIT 1)
-       RETURNING id`,
-    )
-    .bind(me, at, cutoff(now), opts.after?.createdAt ?? null, opts.after?.id ?? null)
-    .first<{ id: string }>();
-  return row ? claimOf(row.id, me, at) : null;
+  const store = claimStore(db);
+  const after = opts.after === undefined ? null : await store.position(opts.after);
+  const id = await store.takeNext(me, at, cutoff(now), {
+    ...(after ? { after } : {}),
+    ...(opts.dir ? { dir: opts.dir } : {}),
+  });
+  return id ? claimOf(id, me, at) : null;
 }

@@ -9,6 +9,7 @@ import { type CaseSource, caseStore } from "./case-store.ts";
 import type { MatchMessage, UnscannedMessage } from "./messages.ts";
 import { isGateMessage } from "./messages.ts";
 import { notifyNewCase } from "./notify.ts";
+import { unscannedStore } from "./unscanned-store.ts";
 
 /** Inserts the case of a match message unless it exists. Returns true if a row was written. */
 export async function insertCase(db: D1Database, msg: MatchMessage, source: CaseSource): Promise<boolean> {
@@ -19,7 +20,7 @@ export async function insertCase(db: D1Database, msg: MatchMessage, source: Case
 
 /** Records an upload forwarded unscanned, with the files it could not hash (idempotent). */
 export async function insertUnscanned(db: D1Database, msg: UnscannedMessage): Promise<void> {
-  await caseStore(db).insertUnscanned(msg);
+  await unscannedStore(db).record(msg);
 }
 
 /** Queue consumer: one D1 write per message; a failed write retries that message only. */

@@ -10,6 +10,7 @@ import type { Env } from "../env.ts";
 import { AUDIT, auditLog } from "./audit.ts";
 import { caseStore } from "./case-store.ts";
 import { evidencePrefix } from "./evidence.ts";
+import { applyTogether } from "./transaction.ts";
 
 /** The legal minimum: one year after a report. */
 export const MIN_REPORTED_RETENTION_DAYS = 365;
@@ -85,7 +86,7 @@ async function deleteEvidence(bucket: R2Bucket, caseId: string): Promise<void> {
 async function purgeCase(env: Env, caseId: string, why: string, at: string): Promise<void> {
   await deleteEvidence(env.EVIDENCE, caseId);
   const db = env.DB;
-  await db.batch([
+  await applyTogether(db, [
     ...caseStore(db).purge(caseId, at),
     auditLog(db).insert(
       { actor: "system:retention", action: AUDIT.purge, subject: `case:${caseId}`, detail: { why } },

@@ -8,6 +8,7 @@ import { AppError } from "../errors.ts";
 import { AUDIT, auditLog } from "./audit.ts";
 import { type CaseState, caseStore } from "./case-store.ts";
 import type { CaseStatus } from "./status.ts";
+import { applyTogether } from "./transaction.ts";
 
 export { CASE_STATUSES, type CaseStatus, isCaseStatus } from "./status.ts";
 
@@ -122,7 +123,10 @@ export async function transition(
   const from = state.status;
   const to = target(req.action, from, state.reported === 1);
   const at = new Date().toISOString();
-  const results = await db.batch([...transitionStatements(db, req, from, to, at), ...extra(from, to, at)]);
+  const results = await applyTogether(db, [
+    ...transitionStatements(db, req, from, to, at),
+    ...extra(from, to, at),
+  ]);
   if ((results[0]?.meta.changes ?? 0) !== 1) {
     throw new WorkflowError("conflict", "the case changed meanwhile; reload");
   }

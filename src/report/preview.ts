@@ -4,6 +4,7 @@
  * has no side effect: no `reports` row, no request to NCMEC.
  */
 import { auditLog } from "../cases/audit.ts";
+import { caseStore } from "../cases/case-store.ts";
 import type { MatchMessage } from "../cases/messages.ts";
 import type { Env } from "../env.ts";
 import { reportConfig } from "./config.ts";
@@ -32,9 +33,7 @@ export interface ReportPreview {
 
 export async function previewReport(env: Env, caseId: string): Promise<ReportPreview> {
   const cfg = reportConfig(env);
-  const row = await env.DB.prepare("SELECT status, message, purged_at FROM cases WHERE id = ?1")
-    .bind(caseId)
-    .first<{ status: string; message: string; purged_at: string | null }>();
+  const row = await caseStore(env.DB).getRow(caseId);
   if (!row || row.purged_at) throw new ReportFlowError("not_found", "no such case");
   const existing = await getReport(env.DB, caseId);
   if (!existing && row.status !== "confirmed")

@@ -8,6 +8,7 @@ import { isCaseId } from "../cases/case-id.ts";
 import { caseStore } from "../cases/case-store.ts";
 import { assertNotHeldByOther, releaseClaimStatement } from "../cases/claims.ts";
 import type { MatchMessage } from "../cases/messages.ts";
+import { applyTogether } from "../cases/transaction.ts";
 import { appealOutcomeStatement, type CaseAction, fileAppeal, transition } from "../cases/workflow.ts";
 import { AppError } from "../errors.ts";
 import { retractReport } from "../report/cybertip-flow.ts";
@@ -20,7 +21,8 @@ import { createClaimsApi } from "./claims-api.ts";
 import { revealEvidence } from "./evidence-view.ts";
 import { parseCaseQuery } from "./query.ts";
 import { csrfProtect } from "./security.ts";
-import { getSettings, parseSettings, putSettingsStatement } from "./settings.ts";
+import { getSettings, parseSettings } from "./settings.ts";
+import { reviewerSettingsStore } from "./settings-store.ts";
 import type { ReviewBindings } from "./types.ts";
 
 const DECISIONS = ["start", "confirm", "dismiss", "escalate"] as const;
@@ -214,8 +216,8 @@ export function createApi(deps: ReportDeps = {}) {
         "bad_request",
         "want { blur: boolean, greyscale: boolean, blurPx?: 4..40, breakAfter?: 1..500 }",
       );
-    await c.env.DB.batch([
-      putSettingsStatement(c.env.DB, me, s),
+    await applyTogether(c.env.DB, [
+      reviewerSettingsStore(c.env.DB).putStatement(me, s, new Date().toISOString()),
       auditLog(c.env.DB).insert({
         actor: me,
         action: AUDIT.settings,

@@ -7,6 +7,7 @@ import { localSigninRefusal } from "../auth/local-signin.ts";
 import { type AuthOptions, authenticate, requireRole } from "../auth/middleware.ts";
 import { isCaseId } from "../cases/case-id.ts";
 import { caseStore } from "../cases/case-store.ts";
+import { unscannedStore } from "../cases/unscanned-store.ts";
 import type { ReportDeps } from "../report/deps.ts";
 import { createApi } from "./api.ts";
 import { createExport } from "./export.ts";
@@ -18,7 +19,9 @@ import { REVIEW_CSS, REVIEW_JS } from "./static.ts";
 import { statsRoutes } from "./stats.ts";
 import type { ReviewBindings } from "./types.ts";
 import { casePage, queuePage, unscannedPage } from "./ui.ts";
-import { recentUnscanned } from "./unscanned.ts";
+
+/** Unscanned records shown on one page: each holds up to a queue message's worth of file detail. */
+const UNSCANNED_PAGE = 50;
 
 export interface ReviewAppOptions extends AuthOptions, ReportDeps {}
 
@@ -66,7 +69,9 @@ export function createReviewApp(opts: ReviewAppOptions = {}) {
   });
 
   app.get("/unscanned", async (c) =>
-    c.html(unscannedPage(c.var.principal, csrfToken(c), await recentUnscanned(c.env.DB))),
+    c.html(
+      unscannedPage(c.var.principal, csrfToken(c), await unscannedStore(c.env.DB).recent(UNSCANNED_PAGE)),
+    ),
   );
 
   app.route("/stats", statsRoutes);

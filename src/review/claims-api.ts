@@ -33,13 +33,7 @@ export function createClaimsApi() {
       body = (await c.req.json()) as Record<string, unknown>;
     } catch {}
     const dir = body.dir === "prev" ? "prev" : "next";
-    let after: { createdAt: string; id: string } | undefined;
-    if (typeof body.after === "string") {
-      const row = await c.env.DB.prepare("SELECT id, created_at FROM cases WHERE id = ?1")
-        .bind(caseId(body.after))
-        .first<{ id: string; created_at: string }>();
-      if (row) after = { id: row.id, createdAt: row.created_at };
-    }
+    const after = typeof body.after === "string" ? caseId(body.after) : undefined;
     const claim = await claimNext(c.env.DB, c.var.principal.id, { dir, ...(after ? { after } : {}) });
     if (!claim) throw new AppError("empty", "no open case left that nobody else has");
     return c.json(claim);

@@ -7,7 +7,8 @@
 import { Hono } from "hono";
 import { requireRole } from "../auth/middleware.ts";
 import { auditLog } from "../cases/audit.ts";
-import { auditOfCases, type CaseSummary, EXPORT_CAP, listCases, MAX_PAGE } from "../cases/store.ts";
+import { caseStore } from "../cases/case-store.ts";
+import { type CaseSummary, EXPORT_CAP, MAX_PAGE } from "../cases/store.ts";
 import { parseCaseQuery } from "./query.ts";
 import type { ReviewBindings } from "./types.ts";
 
@@ -52,7 +53,7 @@ export function createExport() {
       const q = parseCaseQuery(new URL(c.req.url).searchParams);
       const cases: CaseSummary[] = [];
       for (let offset = 0; offset < EXPORT_CAP; offset += MAX_PAGE) {
-        const page = await listCases(c.env.DB, { ...q, limit: MAX_PAGE, offset });
+        const page = await caseStore(c.env.DB).list({ ...q, limit: MAX_PAGE, offset });
         cases.push(...page.cases);
         if (page.cases.length < MAX_PAGE) break;
       }
@@ -69,7 +70,7 @@ export function createExport() {
 
     r.get(`/audit.${fmt}`, requireRole("admin"), async (c) => {
       const q = parseCaseQuery(new URL(c.req.url).searchParams);
-      const rows = await auditOfCases(c.env.DB, q);
+      const rows = await caseStore(c.env.DB).auditTrail(q);
       await audit(c.env.DB, c.var.principal.id, "audit", fmt, c.req.url, rows.length);
       const stamp = new Date().toISOString().slice(0, 10);
       if (fmt === "json") {

@@ -3,10 +3,10 @@
 import type { Principal } from "../auth/roles.ts";
 import type { MatchedFile, MatchMessage } from "../cases/messages.ts";
 import type { CaseDetail, CaseQuery, CaseSummary } from "../cases/store.ts";
+import type { UnscannedRecord } from "../cases/unscanned-store.ts";
 import { CASE_STATUSES } from "../cases/workflow.ts";
 import { html, type Safe } from "./html.ts";
 import type { ReviewerSettings } from "./settings.ts";
-import type { UnscannedRecord } from "./unscanned.ts";
 
 export function layout(title: string, me: Principal, csrf: string, body: Safe): string {
   return html`<!doctype html>

@@ -8,7 +8,8 @@ import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { adminRoutes } from "../../src/admin/routes.ts";
-import { lastCronRun, recordCronRun, runScheduled } from "../../src/cases/cron-runs.ts";
+import { cronRunStore } from "../../src/cases/cron-run-store.ts";
+import { runScheduled } from "../../src/cases/cron-runs.ts";
 import { historyKey } from "../../src/lists/layout.ts";
 import { MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { resetDb } from "../helpers/cases.ts";
@@ -88,7 +89,7 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("GET /admin/health", () => {
   it("ok: lists with version, entries, last publish and licence; R2 and D1 counts; the last cron run", async () => {
-    await recordCronRun(env.DB, run(minutesAgo(4)));
+    await cronRunStore(env.DB).record(run(minutesAgo(4)));
     await env.EVIDENCE.put("pending/c1", "{}");
     await env.DB.prepare(
       "INSERT INTO unscanned (id, created_at, reason, request, code) VALUES ('u1', ?1, 'r', '{}', 'scan-failed'), ('u2', ?1, 'r', '{}', 'scan-failed'), ('u3', ?2, 'r', '{}', 'files-not-hashed')",
@@ -122,7 +123,7 @@ describe("GET /admin/health", () => {
   });
 
   it("degraded (503) when no list is active", async () => {
-    await recordCronRun(env.DB, run(minutesAgo(4)));
+    await cronRunStore(env.DB).record(run(minutesAgo(4)));
     await env.HASHES.put(MANIFEST_KEY, JSON.stringify({ revision: 1, updatedAt: minutesAgo(1), lists: [] }));
     const { status, body } = await health();
     expect(status).toBe(503);
@@ -131,16 +132,16 @@ describe("GET /admin/health", () => {
 
   it("degraded when the cron has not run for more than 30 minutes, or never", async () => {
     expect((await health()).body.problems).toEqual(["the cron has never run"]);
-    await recordCronRun(env.DB, run(minutesAgo(31)));
+    await cronRunStore(env.DB).record(run(minutesAgo(31)));
     const { status, body } = await health();
     expect(status).toBe(503);
     expect(body.problems).toEqual(["the cron last ran 31 min ago"]);
-    await recordCronRun(env.DB, run(minutesAgo(29)));
+    await cronRunStore(env.DB).record(run(minutesAgo(29)));
     expect((await health()).status).toBe(200);
   });
 
   it("degraded when dead letters wait", async () => {
-    await recordCronRun(env.DB, run(minutesAgo(1)));
+    await cronRunStore(env.DB).record(run(minutesAgo(1)));
     await env.EVIDENCE.put("dlq/m1.json", "{}");
     await env.EVIDENCE.put("dlq/m2.json", "{}");
     const { status, body } = await health();
@@ -175,7 +176,7 @@ describe("the scheduled run", () => {
       notified: 5,
       errors: ["retention: TypeError"],
     });
-    expect(await lastCronRun(env.DB)).toEqual(r);
+    expect(await cronRunStore(env.DB).last()).toEqual(r);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({
       hashgate: "cron",
@@ -194,7 +195,7 @@ describe("the scheduled run", () => {
           ),
         ),
       );
-    await recordCronRun(env.DB, run(minutesAgo(0)));
+    await cronRunStore(env.DB).record(run(minutesAgo(0)));
     const n = await env.DB.prepare("SELECT count(*) AS n FROM cron_runs").first<{ n: number }>();
     expect(n?.n).toBe(200);
   });
