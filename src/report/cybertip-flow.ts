@@ -14,7 +14,7 @@ import { type ReportConfig, reportConfig } from "./config.ts";
 import { CyberTipClient, CyberTipError } from "./cybertip-client.ts";
 import type { ReportDeps } from "./deps.ts";
 import { ReportFlowError, remoteError } from "./errors.ts";
-import { advance, type FileProgress, getReport, type ReportRow, saveFiles, setLastError } from "./store.ts";
+import { type FileProgress, type ReportRow, reportStore } from "./store.ts";
 import { validateFileInfoXml, validateReportXml } from "./validate.ts";
 import { buildFileInfoXml, buildReportXml } from "./xml.ts";
 
@@ -31,7 +31,7 @@ function cyberTipClient(cfg: CyberTipConfig, deps: ReportDeps): CyberTipClient {
 }
 
 async function reload(db: D1Database, caseId: string): Promise<ReportRow> {
-  return (await getReport(db, caseId))!;
+  return (await reportStore(db).get(caseId))!;
 }
 
 export async function cybertipFlow(
@@ -53,7 +53,7 @@ export async function cybertipFlow(
   if (row.state === "pending" || row.state === "rejected") {
     const xml = buildReportXml(msg, cfg.reporter);
     validateReportXml(xml);
-    if (!(await advance(db, caseId, ["pending", "rejected"], "submitting", { xml }))) {
+    if (!(await reportStore(db).advance(caseId, ["pending", "rejected"], "submitting", { xml }))) {
       throw new ReportFlowError("busy", "another report run is in progress");
     }
     let reportId: string;
@@ -62,13 +62,13 @@ export async function cybertipFlow(
     } catch (e) {
       const err = e instanceof Error ? e.message : String(e);
       if (e instanceof CyberTipError && e.code !== -1) {
-        await advance(db, caseId, ["submitting"], "rejected", { last_error: err });
+        await reportStore(db).advance(caseId, ["submitting"], "rejected", { last_error: err });
         throw new ReportFlowError("rejected", err, { cause: e });
       }
-      await setLastError(db, caseId, err);
+      await reportStore(db).setLastError(caseId, err);
       throw new ReportFlowError("uncertain", `submit outcome unknown: ${err}`, { cause: e });
     }
-    await advance(db, caseId, ["submitting"], "submitted", { report_id: reportId });
+    await reportStore(db).advance(caseId, ["submitting"], "submitted", { report_id: reportId });
     row = await reload(db, caseId);
   }
   if (row.state === "submitted") {
@@ -79,7 +79,7 @@ export async function cybertipFlow(
       // 5102: finished already (an earlier run's finish got through but its answer was lost).
       if (!(e instanceof CyberTipError && e.code === 5102)) throw remoteError(e);
     }
-    await advance(db, caseId, ["submitted"], "finished", { finished: true });
+    await reportStore(db).advance(caseId, ["submitted"], "finished", { finished: true });
   }
   return reload(db, caseId);
 }
@@ -108,7 +108,7 @@ async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: Cy
         if (!obj) throw new ReportFlowError("evidence_missing", `evidence of file ${f.index} is missing`);
         const bytes = new Uint8Array(await obj.arrayBuffer());
         p.uploading = true;
-        await saveFiles(db, row.case_id, files, null);
+        await reportStore(db).saveFiles(row.case_id, files, null);
         let up: { fileId: string; md5: string | null };
         try {
           up = await client.upload(reportId, f.filename ?? `file-${f.index}`, bytes);
@@ -120,7 +120,7 @@ async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: Cy
         p.fileId = up.fileId;
         p.md5 = up.md5;
         delete p.uploading;
-        await saveFiles(db, row.case_id, files, null);
+        await reportStore(db).saveFiles(row.case_id, files, null);
         if (f.digests.md5 && up.md5 && up.md5 !== f.digests.md5) {
           throw new ReportFlowError("md5_mismatch", `NCMEC's MD5 of file ${f.index} differs from ours`);
         }
@@ -131,11 +131,11 @@ async function sendFiles(env: Env, row: ReportRow, msg: MatchMessage, client: Cy
         await client.fileInfo(xml);
         p.infoXml = xml;
         p.infoSent = true;
-        await saveFiles(db, row.case_id, files, null);
+        await reportStore(db).saveFiles(row.case_id, files, null);
       }
     } catch (e) {
       const err = remoteError(e);
-      await saveFiles(db, row.case_id, files, err.message);
+      await reportStore(db).saveFiles(row.case_id, files, err.message);
       throw err;
     }
   }
@@ -149,7 +149,7 @@ export async function retractReport(
   deps: ReportDeps = {},
 ): Promise<void> {
   const cfg = reportConfig(env);
-  const row = await getReport(env.DB, caseId);
+  const row = await reportStore(env.DB).get(caseId);
   if (row?.kind !== "cybertip" || cfg.kind !== "cybertip")
     throw new ReportFlowError("not_found", "no CyberTip report");
   if (row.state === "finished")
@@ -162,7 +162,7 @@ export async function retractReport(
   } catch (e) {
     if (!(e instanceof CyberTipError && e.code === 5101)) throw remoteError(e);
   }
-  await advance(env.DB, caseId, ["submitted"], "retracted");
+  await reportStore(env.DB).advance(caseId, ["submitted"], "retracted");
   await auditLog(env.DB).write({
     actor,
     action: AUDIT.retract,

@@ -9,7 +9,7 @@ import type { MatchMessage } from "../cases/messages.ts";
 import type { Env } from "../env.ts";
 import { reportConfig } from "./config.ts";
 import { ReportFlowError } from "./errors.ts";
-import { getReport } from "./store.ts";
+import { reportStore } from "./store.ts";
 import { validateReportXml } from "./validate.ts";
 import { buildFileInfoXml, buildReportXml, INCIDENT_TYPES, industryClassification } from "./xml.ts";
 
@@ -35,7 +35,7 @@ export async function previewReport(env: Env, caseId: string): Promise<ReportPre
   const cfg = reportConfig(env);
   const row = await caseStore(env.DB).getRow(caseId);
   if (!row || row.purged_at) throw new ReportFlowError("not_found", "no such case");
-  const existing = await getReport(env.DB, caseId);
+  const existing = await reportStore(env.DB).get(caseId);
   if (!existing && row.status !== "confirmed")
     throw new ReportFlowError("not_confirmed", "only a confirmed case can be reported");
   const msg = JSON.parse(row.message) as MatchMessage;

@@ -13,7 +13,7 @@ import { reportConfig } from "./config.ts";
 import { cybertipFlow } from "./cybertip-flow.ts";
 import type { ReportDeps } from "./deps.ts";
 import { ReportFlowError } from "./errors.ts";
-import { createReport, getReport, type ReportRow } from "./store.ts";
+import { type ReportRow, reportStore } from "./store.ts";
 import { webhookFlow } from "./webhook-flow.ts";
 
 export interface ReportOutcome {
@@ -34,12 +34,12 @@ export async function reportCase(
   const cases = caseStore(db);
   const c = await cases.getRow(caseId);
   if (!c || c.purged_at) throw new ReportFlowError("not_found", "no such case");
-  let row = await getReport(db, caseId);
+  let row = await reportStore(db).get(caseId);
   if (!row) {
     if (c.status !== "confirmed")
       throw new ReportFlowError("not_confirmed", "only a confirmed case can be reported");
-    await createReport(db, caseId, cfg.kind, actor);
-    row = (await getReport(db, caseId))!;
+    await reportStore(db).create(caseId, cfg.kind, actor);
+    row = (await reportStore(db).get(caseId))!;
   }
   if (row.state === "retracted") throw new ReportFlowError("retracted", "this case's report was retracted");
   const msg = JSON.parse(c.message) as MatchMessage;

@@ -1,7 +1,7 @@
 /** An admin resolving a report step whose outcome is unknown (see cybertip-flow.ts). */
 import { AUDIT, auditLog } from "../cases/audit.ts";
 import { ReportFlowError } from "./errors.ts";
-import { advance, type FileProgress, getReport, type ReportRow, saveFiles } from "./store.ts";
+import { type FileProgress, type ReportRow, reportStore } from "./store.ts";
 
 /** The index of a file whose upload outcome is unknown, if any. */
 function uncertainUpload(row: ReportRow): string | null {
@@ -21,7 +21,7 @@ export async function resolveUncertain(
   actor: string,
   reportId: string | null,
 ) {
-  const row = await getReport(db, caseId);
+  const row = await reportStore(db).get(caseId);
   const pending = row?.state === "submitted" ? uncertainUpload(row) : null;
   if (row && pending !== null) {
     // An upload of unknown outcome: with the file id NCMEC has it counts as uploaded; without
@@ -30,7 +30,7 @@ export async function resolveUncertain(
     const p = files[pending]!;
     delete p.uploading;
     if (reportId) p.fileId = reportId; // here: the file id NCMEC has
-    await saveFiles(db, caseId, files, null);
+    await reportStore(db).saveFiles(caseId, files, null);
     await auditLog(db).write({
       actor,
       action: AUDIT.resolve,
@@ -40,8 +40,10 @@ export async function resolveUncertain(
     return;
   }
   const ok = reportId
-    ? await advance(db, caseId, ["submitting"], "submitted", { report_id: reportId })
-    : await advance(db, caseId, ["submitting"], "rejected", { last_error: `resubmit allowed by ${actor}` });
+    ? await reportStore(db).advance(caseId, ["submitting"], "submitted", { report_id: reportId })
+    : await reportStore(db).advance(caseId, ["submitting"], "rejected", {
+        last_error: `resubmit allowed by ${actor}`,
+      });
   if (!ok) throw new ReportFlowError("busy", "report is not awaiting resolution");
   await auditLog(db).write({ actor, action: AUDIT.resolve, subject: `case:${caseId}`, detail: { reportId } });
 }

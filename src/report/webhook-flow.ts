@@ -7,7 +7,7 @@ import type { MatchMessage } from "../cases/messages.ts";
 import type { ReportConfig } from "./config.ts";
 import type { ReportDeps } from "./deps.ts";
 import { remoteError } from "./errors.ts";
-import { advance, getReport, type ReportRow } from "./store.ts";
+import { type ReportRow, reportStore } from "./store.ts";
 import { sendWebhookReport } from "./webhook.ts";
 
 export async function webhookFlow(
@@ -20,15 +20,17 @@ export async function webhookFlow(
   const revealed = await auditLog(db).revealedFiles(row.case_id);
   // The receiver dedupes by the idempotency key, so resending from `submitting` is safe.
   const body = JSON.stringify(webhookPayload(msg, revealed));
-  await advance(db, row.case_id, ["pending", "rejected", "submitting"], "submitting", { xml: body });
+  await reportStore(db).advance(row.case_id, ["pending", "rejected", "submitting"], "submitting", {
+    xml: body,
+  });
   try {
     const id = await sendWebhookReport(cfg, row.case_id, body, deps);
-    await advance(db, row.case_id, ["submitting"], "finished", { report_id: id, finished: true });
+    await reportStore(db).advance(row.case_id, ["submitting"], "finished", { report_id: id, finished: true });
   } catch (e) {
-    await advance(db, row.case_id, ["submitting"], "rejected", { last_error: String(e) });
+    await reportStore(db).advance(row.case_id, ["submitting"], "rejected", { last_error: String(e) });
     throw remoteError(e);
   }
-  return (await getReport(db, row.case_id))!;
+  return (await reportStore(db).get(row.case_id))!;
 }
 
 /** The generic report document: the case as the platform's own pipeline needs it. */

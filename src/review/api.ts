@@ -16,7 +16,7 @@ import type { ReportDeps } from "../report/deps.ts";
 import { previewReport } from "../report/preview.ts";
 import { reportCase } from "../report/report-flow.ts";
 import { resolveUncertain } from "../report/resolve.ts";
-import { getReport } from "../report/store.ts";
+import { reportStore } from "../report/store.ts";
 import { createClaimsApi } from "./claims-api.ts";
 import { revealEvidence } from "./evidence-view.ts";
 import { parseCaseQuery } from "./query.ts";
@@ -229,7 +229,7 @@ export function createApi(deps: ReportDeps = {}) {
   });
 
   api.get("/cases/:id/report", requireRole("reviewer"), async (c) => {
-    const row = await getReport(c.env.DB, caseIdParam(c.req.param("id")));
+    const row = await reportStore(c.env.DB).get(caseIdParam(c.req.param("id")));
     if (!row) throw new AppError("not_found", "no report for this case");
     return c.json({ ...row, files: JSON.parse(row.files) });
   });

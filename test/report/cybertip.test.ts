@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CyberTipClient, CyberTipError, parseResponse } from "../../src/report/cybertip-client.ts";
-import { getReport } from "../../src/report/store.ts";
+import { reportStore } from "../../src/report/store.ts";
 import { ReportValidationError, validateFileInfoXml, validateReportXml } from "../../src/report/validate.ts";
 import { buildFileInfoXml, buildReportXml, escapeXml } from "../../src/report/xml.ts";
 import { createReviewApp } from "../../src/review/app.ts";
@@ -186,7 +186,7 @@ describe("report flow", () => {
     expect(file!.md5).toBe(m.files[0]!.digests.md5);
     expect(file!.info).toContain("<fileViewedByEsp>true</fileViewedByEsp>");
     expect(file!.info).toContain("<industryClassification>A1</industryClassification>");
-    const row = await getReport(env.DB, m.caseId);
+    const row = await reportStore(env.DB).get(m.caseId);
     expect(row).toMatchObject({ report_id: out.reportId, state: "finished", xml: sent.xml });
     expect(await status(m.caseId)).toBe("reported");
     // Asking again yields the same report, not a second one.
@@ -210,7 +210,7 @@ describe("report flow", () => {
     await confirm(m.caseId);
     fake.fail("/fileinfo", { code: 4200 });
     expect((await report(m.caseId)).status).toBe(502);
-    expect((await getReport(env.DB, m.caseId))?.state).toBe("submitted");
+    expect((await reportStore(env.DB).get(m.caseId))?.state).toBe("submitted");
     expect(await status(m.caseId)).toBe("confirmed");
     const r = await report(m.caseId);
     expect(r.status).toBe(200);
@@ -246,7 +246,7 @@ describe("report flow", () => {
     fake.fail("/submit", { code: 4100 });
     expect((await report(m.caseId)).status).toBe(422);
     expect(fake.count("/submit")).toBe(1);
-    expect((await getReport(env.DB, m.caseId))?.state).toBe("rejected");
+    expect((await reportStore(env.DB).get(m.caseId))?.state).toBe("rejected");
     expect((await report(m.caseId)).status).toBe(200);
     expect(fake.count("/submit")).toBe(2);
     expect(fake.reports.size).toBe(1);
@@ -258,7 +258,7 @@ describe("report flow", () => {
     await confirm(m.caseId);
     fake.fail("/finish", { code: "network", actFirst: true });
     expect((await report(m.caseId)).status).toBe(200);
-    expect((await getReport(env.DB, m.caseId))?.state).toBe("finished");
+    expect((await reportStore(env.DB).get(m.caseId))?.state).toBe("finished");
   });
 
   it("retracts an unfinished report (admin only)", async () => {
