@@ -7,7 +7,7 @@
  */
 import { cronRunStore } from "../cases/cron-run-store.ts";
 import { DLQ_PREFIX } from "../cases/dead-letter.ts";
-import { d1Run, STATS_SQL } from "../cases/stats.ts";
+import { d1Run, unscannedByReason } from "../cases/stats.ts";
 import { historyKey, type ListVersionRecord } from "../lists/layout.ts";
 import { type ListManifest, listStatus, MANIFEST_KEY } from "../lists/manifest.ts";
 
@@ -55,7 +55,7 @@ export async function healthReport(env: HealthEnv, now = new Date()) {
     Promise.all(active.map((l) => env.HASHES.get<ListVersionRecord[]>(historyKey(l.id), "json"))),
     countObjects(env.EVIDENCE, DLQ_PREFIX),
     countObjects(env.EVIDENCE, "pending/"),
-    d1Run(env.DB)(STATS_SQL.unscannedByReason, [since, now.toISOString()]),
+    unscannedByReason(d1Run(env.DB), since, now.toISOString()),
     cronRunStore(env.DB).last(),
   ]);
   const lists = active.map((l, i) => {
@@ -97,7 +97,7 @@ export async function healthReport(env: HealthEnv, now = new Date()) {
     lists: { counts: listCounts(manifest, now), active: lists },
     deadLetters: dlq,
     pendingMarkers: pending,
-    unscannedLast24h: Object.fromEntries(unscanned.map((r) => [String(r.code), Number(r.n)])),
+    unscannedLast24h: unscanned,
     cron: cron ? { ...cron, secondsAgo: Math.round((cronAgeMs ?? 0) / 1000) } : null,
   };
 }

@@ -3,7 +3,9 @@
  * and the transparency report (`hashgate transparency`, src/cli/transparency.ts) both come from
  * here, so the page and the published figures cannot disagree. Plain SQL over D1's `cases`,
  * `case_events`, `appeals` and `unscanned` tables, run through a `run(sql, params)` the caller
- * provides: D1 in the Worker, `wrangler d1 execute` from the CLI.
+ * provides: D1 in the Worker (`d1Run`), `wrangler d1 execute` from the CLI. This file is the
+ * store of these read-only statistics: the one place their SQL is written and run on D1
+ * (scripts/check-stores.ts lists it with the other stores).
  *
  * Ranges are whole UTC days: `from` and `to` (YYYY-MM-DD) both included. Parameters are ?1 (the
  * first instant) and ?2 (the instant after the last day).
@@ -159,6 +161,16 @@ export async function transparencyFigures(run: Run, range: DayRange): Promise<Tr
     decisions: seconds.length,
     medianSecondsToDecision: roundOrNull(median(seconds.map((r) => num(r.seconds)))),
   };
+}
+
+/** Unscanned uploads per reason code created in [since, until) (ISO instants): the health report's. */
+export async function unscannedByReason(
+  run: Run,
+  since: string,
+  until: string,
+): Promise<Record<string, number>> {
+  const rows = await run(STATS_SQL.unscannedByReason, [since, until]);
+  return Object.fromEntries(rows.map((r) => [String(r.code), num(r.n)]));
 }
 
 /** The stats page's series. */
