@@ -1,10 +1,13 @@
 /**
  * Where case data is read and written: the `cases` table and the tables that hang off it
- * (`case_events`, `appeals`, `unscanned`, and the `reports` columns a purge clears; the
- * allow-list's `allow_entries` are in allow-list.ts). Every statement on them goes through the `CaseStore` interface, as list data goes
- * through lists/store.ts's ListStore and audit rows through audit.ts's AuditLog; `D1CaseStore`
- * is the one implementation. Methods that return statements let the caller run them in one D1
- * batch (a transition, its event, its audit row and its extras apply together or not at all).
+ * (`case_events`, `appeals`, and the `reports` columns a purge clears). Every statement on them
+ * goes through the `CaseStore` interface, as list data goes through lists/store.ts's ListStore;
+ * `D1CaseStore` is the one implementation. Its siblings own the rest of D1: audit.ts
+ * (`audit_log`), allow-store.ts (`allow_entries`), claim-store.ts (the claim columns of
+ * `cases`), unscanned-store.ts (`unscanned`), cron-run-store.ts (`cron_runs`). Methods that
+ * return statements let the caller run them in one D1 batch with transaction.ts's
+ * `applyTogether` (a transition, its event, its audit row and its extras apply together or not
+ * at all).
  */
 import type { MatchMessage } from "./messages.ts";
 import type { CaseStatus } from "./status.ts";
