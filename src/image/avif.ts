@@ -8,8 +8,9 @@
  * Memory: the decoder's heap holds the AV1 frame, libavif's YUV planes and an RGBA image, and
  * hands back a JavaScript copy of the RGBA. What that costs is reserved from the header
  * (avifDecodeBytes) before decoding; measured with bench/image-memory.ts. With the default
- * ISOLATE_MEMORY_BYTES (80 MiB) an 8-bit 4:2:0 AVIF up to about 3.4 MP fits; larger ones are
- * refused as too large (recorded unscanned), as the full-size decode would not fit an isolate.
+ * ISOLATE_MEMORY_BYTES (80 MiB) a 4:3 AVIF fits up to about 2.8 MP (8-bit 4:2:0), 1.8 MP (4:4:4
+ * or 10-bit), 1.2 MP (4:4:4 with alpha); larger ones are refused as too large (recorded
+ * unscanned): a 12 MP AVIF needs 220-450 MiB, more than an isolate has.
  *
  * Image sequences (`avis`): the decoder reads the first frame only (its build has no frame
  * iterator), so only the first frame is hashed; the gate records the file as a still image.
@@ -25,13 +26,14 @@ import { isOutOfMemory, MAX_WASM_PIXELS, runCodec } from "./wasm-codec.ts";
  * Measured at 12 MP (bytes per pixel, heap + copy): 8-bit 4:2:0 18.6, 4:4:4 25.7, 4:2:0 with
  * alpha 32.9, 4:4:4 with alpha 41.4; 10-bit 4:2:0 25.7; 12-bit 4:4:4 with alpha 52.0. The model
  * 8 + b·(7.5·(1 + chroma samples per pixel) + 15 if alpha), b = 2 bytes per sample above 8 bits,
- * covers each of them; the heap's initial 16 MiB is added on top.
+ * covers each of them. On top, a fixed 24 MiB: the process's peak RSS measured by
+ * bench/image-memory.ts rose by 24 MiB + 17.2 B/px (8-bit 4:2:0, fitted over 2 and 12 MP): the
+ * heap's initial 16 MiB touched in full and the steps by which Emscripten grows it.
  */
 const RGBA_BYTES_PER_PIXEL = 8;
 const PLANE_BYTES_PER_SAMPLE = 7.5;
 const ALPHA_BYTES_PER_PIXEL = 15;
-/** The decoder's heap before it grows (Emscripten's initial memory), allocated by any decode. */
-const HEAP_BASE_BYTES = 16 * 1024 * 1024;
+const FIXED_BYTES = 24 * 1024 * 1024;
 
 /** What decoding this AVIF maps at its peak, from its header: the decode and the downscaled copy. */
 export function avifDecodeBytes(
@@ -44,7 +46,7 @@ export function avifDecodeBytes(
     sampleBytes * (PLANE_BYTES_PER_SAMPLE * (1 + header.chroma) + (header.alpha ? ALPHA_BYTES_PER_PIXEL : 0));
   const plan = planScale(width, height);
   const downscaled = plan.width === width && plan.height === height ? 0 : plan.width * plan.height * 4;
-  return HEAP_BASE_BYTES + Math.ceil(width * height * perPixel) + downscaled;
+  return FIXED_BYTES + Math.ceil(width * height * perPixel) + downscaled;
 }
 
 /** Frees a buffer now (detaching it) rather than at the next collection. */
