@@ -14,7 +14,7 @@ import { ImageDecodeError } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { rng } from "../helpers/random.ts";
-import { withIspe } from "./avif-boxes.ts";
+import { buildGridAvif, withIspe } from "./avif-boxes.ts";
 import { encodeAvif, testPattern } from "./encoders.ts";
 import { encodePng } from "./png-encoder.ts";
 
@@ -130,6 +130,30 @@ describe("AVIF decoding", () => {
     expect([reduced.width, reduced.height]).toEqual([550, 515]);
     const full = await decodeImage(big, { ...GATE, fullResolution: true });
     expect([full.width, full.height]).toEqual([1100, 1030]);
+  });
+
+  it("decodes a grid (tiled) AVIF whole: each tile in its place, output cropped to the grid's size", {
+    timeout: 60_000,
+  }, async () => {
+    const tile = (shade: number) => {
+      const px = new Uint8Array(64 * 64 * 4).fill(255);
+      for (let i = 0; i < px.length; i += 4) px.fill(shade, i, i + 3);
+      return px;
+    };
+    const shades = [30, 220, 120, 180];
+    const tiles = await Promise.all(shades.map((s) => encodeAvif(tile(s), 64, 64, { quality: 90 })));
+    const grid = buildGridAvif(tiles, 2, 2, 120, 100);
+    expect(readAvifHeader(grid)).toMatchObject({ ok: true, width: 120, height: 100, grid: true });
+    const img = await decodeImage(grid, GATE);
+    expect([img.width, img.height, img.channels]).toEqual([120, 100, 4]);
+    const at = (x: number, y: number) => img.pixels[(y * 120 + x) * 4]!;
+    const near = (v: number, want: number) => Math.abs(v - want) <= 3;
+    expect([at(10, 10), at(110, 10), at(10, 90), at(110, 90)].map((v, i) => near(v, shades[i]!))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it("refuses every cut of a file and damaged boxes with an ImageDecodeError", {
