@@ -160,8 +160,11 @@ function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> 
   const properties = r.children(ipco.start, ipco.end);
   const owned = new Map<number, number[]>();
   for (const ipma of iprpBoxes.filter((b) => b.type === "ipma")) {
-    for (const [item, props] of associations(r, ipma))
-      owned.set(item, [...(owned.get(item) ?? []), ...props]);
+    for (const [item, props] of associations(r, ipma)) {
+      const list = owned.get(item) ?? [];
+      for (const p of props) list.push(p); // in place: a file may repeat an item across ipma boxes
+      owned.set(item, list);
+    }
   }
   const of = (item: number, type: string) =>
     (owned.get(item) ?? []).map((i) => properties[i - 1]).find((p) => p?.type === type);
