@@ -2,12 +2,17 @@
  * Decode benchmark: ms per fixture image through decodeImage (JPEG via libjpeg-turbo WASM,
  * PNG via png.ts), per image, mean, and by size class; plus decode + full-resolution PDQ
  * hash (wasm/build/core.wasm), the figure the reference CLI's 97 ms compares with.
+ * Then AVIF against JPEG in the same run: fixture JPEGs re-encoded as AVIF (libaom, quality 80)
+ * from their decoded pixels, decode + hash of the AVIF (full decode, then downscale: avif.ts)
+ * over decode + hash of the JPEG file it came from (scaled luma decode), both as the gate runs them.
  * Run: `npx node bench/decode.ts`. Each figure is the median of several runs after a
  * warm-up; the fixtures are benign test images.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import avifEncoderFactory from "@jsquash/avif/codec/enc/avif_enc.js";
+import { defaultOptions as avifDefaults } from "@jsquash/avif/meta.js";
 import { decodeImage } from "../src/image/decode.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
 import { FIXTURES_DIR } from "../test/node/fixtures-dir.ts";
@@ -86,6 +91,67 @@ async function main(): Promise<void> {
   ]);
   console.log(`\n${renderTable(["group", "images", "mean decode ms", "mean decode+hash ms"], summary)}`);
   console.log("\nReference (fixtures README): 97 ms mean for the C++ CLI's decode + 512 resize + hash.");
+  await avifAgainstJpeg();
+}
+
+/** Fixture JPEGs of several sizes (benign test images) for the AVIF comparison. */
+const AVIF_FROM = [
+  "images/reg-test-input/labelme-subset/q0122.jpg",
+  "images/bridge-mods/square-512x512.jpg",
+  "images/bridge-mods/shrink-a-little.jpg",
+  "images/reg-test-input/dih/bridge-1-original.jpg",
+];
+
+interface AvifEncoder {
+  encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array | null;
+}
+
+async function avifEncoder(): Promise<AvifEncoder> {
+  const path = new URL("../node_modules/@jsquash/avif/codec/enc/avif_enc.wasm", import.meta.url);
+  const module = await WebAssembly.compile(readFileSync(path));
+  const factory = avifEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<AvifEncoder>;
+  return factory({
+    noInitialRun: true,
+    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
+      const instance = new WebAssembly.Instance(module, imports);
+      done(instance);
+      return instance.exports;
+    },
+  });
+}
+
+async function avifAgainstJpeg(): Promise<void> {
+  const encoder = await avifEncoder();
+  const gate = { maxPixels: 250_000_000 };
+  const rows: string[][] = [];
+  const ratios: number[] = [];
+  for (const file of AVIF_FROM) {
+    const jpeg = new Uint8Array(readFileSync(new URL(file, FIXTURES)));
+    const rgba = await decodeImage(jpeg, { ...gate, fullResolution: true });
+    const avif = encoder.encode(rgba.pixels, rgba.width, rgba.height, {
+      ...avifDefaults,
+      quality: 80,
+      speed: 10,
+    });
+    if (!avif) throw new Error(`AVIF encoder failed on ${file}`);
+    const jpegMs = await timeIt(async () => hasher.hash(await decodeImage(jpeg, gate)));
+    const avifMs = await timeIt(async () => hasher.hash(await decodeImage(avif, gate)));
+    ratios.push(avifMs / jpegMs);
+    rows.push([
+      file.replace(/^images\//, ""),
+      `${rgba.width}x${rgba.height}`,
+      fixed(jpeg.length / 1024, 0),
+      fixed(avif.length / 1024, 0),
+      fixed(jpegMs, 1),
+      fixed(avifMs, 1),
+      `${fixed(avifMs / jpegMs, 1)}x`,
+    ]);
+  }
+  console.log("\nAVIF vs JPEG, decode + PDQ hash as the gate runs them (same run, same pixels)");
+  console.log(
+    renderTable(["image", "size", "JPEG KiB", "AVIF KiB", "JPEG ms", "AVIF ms", "AVIF/JPEG"], rows),
+  );
+  console.log(`mean AVIF/JPEG: ${fixed(ratios.reduce((a, b) => a + b, 0) / ratios.length, 1)}x`);
 }
 
 await main();

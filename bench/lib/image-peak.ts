@@ -16,8 +16,15 @@ if (!file || !warmFile) throw new Error("usage: image-peak.ts <image> <warm-up i
 // The core instance the JPEG decoder uses, as in the Worker (decode and hash share its memory).
 const hasher = await coreHasher();
 
+/** What the decode reserved from the isolate's budget (src/image/decode.ts), for comparison with its peak. */
+let reserved = 0;
+
 function hashFile(bytes: Uint8Array) {
-  return withDecodedImage(bytes, { maxPixels: 2 ** 28 }, (image) => ({
+  reserved = 0;
+  const reserve = (n: number) => {
+    reserved += n;
+  };
+  return withDecodedImage(bytes, { maxPixels: 2 ** 28, reserve }, (image) => ({
     pixels: image.width * image.height,
     quality: hasher.hash(image).quality,
   }));
@@ -51,4 +58,4 @@ const before = resetPeak();
 const bytes = upload.length;
 const { pixels } = await hashFile(upload);
 const peak = rss() - before;
-console.log(JSON.stringify({ pixels, bytes, peak }));
+console.log(JSON.stringify({ pixels, bytes, peak, reserved }));

@@ -16,6 +16,8 @@
  *   to 49 levels (mean 0.7-1.8) because it upsamples chroma by replication. jpeg-js is kept
  *   only for CMYK/YCCK files, which libjpeg cannot turn into RGB (jpeg-cmyk.ts).
  * - WebP: jSquash's libwebp build (@jsquash/webp 1.5.0), same loading; animated WebP unsupported.
+ * - AVIF: jSquash's libavif + libaom build (@jsquash/avif 2.1.1), same loading (avif.ts): full
+ *   size in the decoder's heap, then downscaled; a sequence's first frame only.
  * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
  * - PNG: png.ts, streamed and downscaled while decoding; APNG frames.
  * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
@@ -25,6 +27,8 @@
  * drop it), GIF as RGBA, greyscale JPEG as 1 channel, CMYK JPEG as RGB.
  */
 
+import { avifDecodeBytes, decodeAvif } from "./avif.ts";
+import { readAvifHeader } from "./avif-header.ts";
 import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { decodeGif, decodeGifFrames } from "./gif.ts";
@@ -49,7 +53,8 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
       `${format} ${width}x${height} exceeds ${limits.maxPixels} pixels`,
     );
   }
-  reserveFor(format, width, height, limits);
+  if (format === "avif") reserveForAvif(bytes, limits);
+  else reserveFor(format, width, height, limits);
   return header;
 }
 
@@ -63,6 +68,12 @@ function reserveFor(format: string, width: number, height: number, limits: Decod
   if (!limits.reserve) return;
   if (limits.fullResolution || format === "webp") limits.reserve(width * height * 4);
   else if (format !== "jpeg") limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
+}
+
+/** AVIF decodes at full size in the decoder's heap, whatever the output size (avif.ts). */
+function reserveForAvif(bytes: Uint8Array, limits: DecodeLimits): void {
+  const header = readAvifHeader(bytes);
+  if (limits.reserve && header.ok) limits.reserve(avifDecodeBytes(header));
 }
 
 /** Pixels a downscaling decoder holds at most: the animation canvas bound of frames.ts. */
@@ -103,6 +114,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
     else if (format === "gif") image = decodeGif(bytes, limits);
     else if (format === "bmp") image = decodeBmp(bytes, limits);
     else if (format === "tiff") image = await decodeTiff(bytes, limits);
+    else if (format === "avif") image = await decodeAvif(bytes, limits);
     else image = await decodeWebp(bytes);
   } catch (err) {
     throw asDecodeError(format, err);

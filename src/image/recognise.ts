@@ -36,6 +36,7 @@ function ascii(b: Uint8Array, at: number, n: number): string {
 }
 
 // ISO base media brands (major or compatible) of still-image formats no decoder here reads.
+// AVIF is decoded (sniff.ts); its brands reach this table only beside HEVC brands.
 const HEIF_BRANDS: Record<string, "avif" | "heic"> = {
   avif: "avif",
   avis: "avif",

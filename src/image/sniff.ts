@@ -3,6 +3,7 @@
  * claim; what the gate hashes and records is decided from the bytes themselves.
  */
 
+import { isAvif, readAvifHeader } from "./avif-header.ts";
 import { readBmpHeader } from "./bmp.ts";
 import { readGifHeader } from "./gif.ts";
 import { readJpegHeader } from "./jpeg-header.ts";
@@ -33,6 +34,7 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | null {
   if (isBmp(bytes)) return "bmp";
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
     return "tiff";
+  if (isAvif(bytes)) return "avif";
   return null;
 }
 
@@ -65,6 +67,7 @@ const IMAGE_MIME: Record<ImageFormat, string> = {
   webp: "image/webp",
   bmp: "image/bmp",
   tiff: "image/tiff",
+  avif: "image/avif",
 };
 
 /** A MIME type for the gate's records, from magic bytes; `application/octet-stream` if unknown. */
@@ -121,6 +124,12 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const format = sniffImage(bytes);
   if (!format) return { ok: false, format, reason: "unsupported", detail: "not a recognised image format" };
   if (format === "png") return readPngHeader(bytes);
+  if (format === "avif") {
+    const h = readAvifHeader(bytes);
+    return h.ok
+      ? { ok: true, format, width: h.width, height: h.height }
+      : { ok: false, format, reason: h.reason, detail: h.detail };
+  }
   if (format === "bmp" || format === "tiff") {
     try {
       const { width, height } = format === "bmp" ? readBmpHeader(bytes) : readTiffHeader(bytes);

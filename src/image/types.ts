@@ -8,7 +8,7 @@ export interface DecodedImage {
 }
 
 /** Image formats the gate recognises by their magic bytes. */
-export type ImageFormat = "jpeg" | "png" | "gif" | "webp" | "bmp" | "tiff";
+export type ImageFormat = "jpeg" | "png" | "gif" | "webp" | "bmp" | "tiff" | "avif";
 
 /** Limits applied before and during decoding. */
 export interface DecodeLimits {

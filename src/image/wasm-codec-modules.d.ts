@@ -8,3 +8,7 @@ declare module "@jsquash/webp/codec/dec/webp_dec.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
+declare module "@jsquash/avif/codec/dec/avif_dec.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}

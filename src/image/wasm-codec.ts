@@ -1,14 +1,16 @@
 /**
- * Runs the Emscripten image decoders (jSquash's builds of libjpeg-turbo/MozJPEG and libwebp).
+ * Runs the Emscripten image decoders (jSquash's builds of libjpeg-turbo/MozJPEG, libwebp, and
+ * libavif with libaom's AV1 decoder — single-threaded builds).
  * Each codec is one WebAssembly instance per isolate, made from a WebAssembly.Module: the
  * Worker imports the module (workerd refuses to compile bytes), Node compiles the file.
  * An instance that failed, or whose heap grew large, is dropped: Emscripten leaks the C
  * stack's allocations when libjpeg calls exit() on an error, and a grown heap never shrinks.
  */
+import avifFactory from "@jsquash/avif/codec/dec/avif_dec.js";
 import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
 import webpFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 
-export type CodecName = "jpeg" | "webp";
+export type CodecName = "jpeg" | "webp" | "avif";
 
 /** The ImageData-shaped object the codecs return (a polyfill of theirs where ImageData is absent). */
 export interface CodecImage {
@@ -17,9 +19,10 @@ export interface CodecImage {
   data: Uint8ClampedArray;
 }
 
-// MozJPEG's decode takes (data, preserveOrientation), libwebp's (data); embind checks arity.
+// MozJPEG's decode takes (data, preserveOrientation), libwebp's (data), libavif's (data, bit
+// depth of the output: 8 gives RGBA bytes whatever the file's depth); embind checks arity.
 interface EmscriptenDecoder {
-  decode(data: Uint8Array, preserveOrientation?: boolean): CodecImage | null;
+  decode(data: Uint8Array, option?: boolean | number): CodecImage | null;
   HEAPU8: Uint8Array;
 }
 
@@ -45,16 +48,21 @@ export function isOutOfMemory(failure: unknown, messages: string[]): boolean {
 // An instance whose heap passed this after a call is dropped so its memory can be collected
 // (a 12-megapixel JPEG leaves ~100 MiB of heap behind; Workers have 128 MiB per isolate).
 const RETAIN_HEAP_BYTES = 64 * 1024 * 1024;
+// AVIF's heap grows by ~12-45 bytes per pixel and its reservation ends with the decode, so an
+// instance is kept only while its heap is still the initial 16 MiB.
+const RETAIN_HEAP_BYTES_AVIF = 16 * 1024 * 1024;
 
 const WASM_FILES: Record<CodecName, string> = {
   jpeg: "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm",
   webp: "@jsquash/webp/codec/dec/webp_dec.wasm",
+  avif: "@jsquash/avif/codec/dec/avif_dec.wasm",
 };
 
 type Factory = (options: Record<string, unknown>) => Promise<EmscriptenDecoder>;
 const FACTORIES: Record<CodecName, Factory> = {
   jpeg: mozjpegFactory as unknown as Factory,
   webp: webpFactory as unknown as Factory,
+  avif: avifFactory as unknown as Factory,
 };
 
 interface Slot {
@@ -65,6 +73,7 @@ interface Slot {
 const slots: Record<CodecName, Slot> = {
   jpeg: { module: null, instance: null, messages: [] },
   webp: { module: null, instance: null, messages: [] },
+  avif: { module: null, instance: null, messages: [] },
 };
 
 function isWorkerd(): boolean {
@@ -118,8 +127,14 @@ export async function runCodec(name: CodecName, bytes: Uint8Array): Promise<Code
   }
   slot.messages = [];
   try {
-    const image = name === "jpeg" ? decoder.decode(bytes, false) : decoder.decode(bytes);
-    if (decoder.HEAPU8.length > RETAIN_HEAP_BYTES) slot.instance = null;
+    const image =
+      name === "jpeg"
+        ? decoder.decode(bytes, false)
+        : name === "avif"
+          ? decoder.decode(bytes, 8)
+          : decoder.decode(bytes);
+    if (decoder.HEAPU8.length > (name === "avif" ? RETAIN_HEAP_BYTES_AVIF : RETAIN_HEAP_BYTES))
+      slot.instance = null;
     return { image, failure: image ? null : new Error("decoder returned nothing"), messages: slot.messages };
   } catch (failure) {
     slot.instance = null;

@@ -6,3 +6,7 @@ declare module "@jsquash/webp/codec/enc/webp_enc.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
+declare module "@jsquash/avif/codec/enc/avif_enc.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}

@@ -1,6 +1,10 @@
 /// <reference path="./encoders.d.ts" />
-// Test-only encoders (jSquash's MozJPEG and libwebp builds) to make JPEG/WebP test images
-// inside workerd: greyscale JPEGs, lossless and lossy WebPs with and without alpha.
+// Test-only encoders (jSquash's MozJPEG, libwebp and libavif + libaom builds) to make JPEG/WebP/AVIF
+// test images inside workerd: greyscale JPEGs, lossless and lossy WebPs with and without alpha,
+// AVIFs of every depth and subsampling.
+import avifEncFactory from "@jsquash/avif/codec/enc/avif_enc.js";
+import avifEncWasm from "@jsquash/avif/codec/enc/avif_enc.wasm";
+import { defaultOptions as avifDefaults } from "@jsquash/avif/meta.js";
 import jpegEncFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
 import jpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
 import { defaultOptions as jpegDefaults } from "@jsquash/jpeg/meta.js";
@@ -21,6 +25,7 @@ function fromModule(module: WebAssembly.Module) {
 
 const jpegEncoder = jpegEncFactory(fromModule(jpegEncWasm));
 const webpEncoder = webpEncFactory(fromModule(webpEncWasm));
+let avifEncoder: ReturnType<typeof avifEncFactory> | null = null;
 
 /** Encodes RGBA pixels as JPEG; `grey` writes a one-component file. */
 export async function encodeJpeg(
@@ -54,6 +59,38 @@ export async function encodeWebp(
     quality: opts.quality ?? 90,
   });
   if (!out) throw new Error("WebP encoder failed");
+  return new Uint8Array(out);
+}
+
+/**
+ * Encodes RGBA pixels as AVIF (libaom, fastest speed). `depth` 10/12 scales the 8-bit samples up
+ * (the encoder takes 16-bit samples then); alpha is stored as an auxiliary item when any pixel
+ * is not opaque.
+ */
+export async function encodeAvif(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: { quality?: number; depth?: 8 | 10 | 12; chroma?: "400" | "420" | "422" | "444" } = {},
+): Promise<Uint8Array> {
+  avifEncoder ??= avifEncFactory(fromModule(avifEncWasm));
+  const enc = await avifEncoder;
+  const depth = opts.depth ?? 8;
+  let samples: Uint8Array = rgba;
+  if (depth > 8) {
+    const deep = new Uint16Array(rgba.length);
+    for (let i = 0; i < rgba.length; i++) deep[i] = (rgba[i]! * ((1 << depth) - 1)) / 255;
+    samples = new Uint8Array(deep.buffer);
+  }
+  const out = enc.encode(samples, width, height, {
+    ...avifDefaults,
+    quality: opts.quality ?? 80,
+    speed: 10,
+    bitDepth: depth,
+    // libavif's pixel formats as jSquash numbers them (its README's older numbering is stale).
+    subsample: { "400": 0, "420": 1, "422": 2, "444": 3 }[opts.chroma ?? "420"],
+  });
+  if (!out) throw new Error("AVIF encoder failed");
   return new Uint8Array(out);
 }
 

@@ -3,7 +3,7 @@
  * mutated images of every format. Must hold: a PDQ hash (64 hex digits, quality 0..100) or an
  * ImageDecodeError, nothing else, for every hashed frame; an async property per input with a
  * time limit, so a hang fails. Seeds cover every decoder: JPEG, PNG, APNG, GIF (animated too),
- * WebP, BMP and TIFF. Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
+ * WebP, BMP, TIFF and AVIF (8-bit 4:2:0; 12-bit 4:4:4 with alpha). Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
  * step, sniffing, and seeds from the corpus (fuzz/corpus/image/*.b64).
  * Test data: two small benign fixture JPEGs and images generated here.
  */
@@ -17,7 +17,7 @@ import { fixtureBytes } from "../helpers/fixtures.ts";
 import { corpus, fuzzRuns, fuzzSeed, logRun } from "../helpers/fuzz-runs.ts";
 import { buildApng } from "./apng-builder.ts";
 import { encodeBmp } from "./bmp-builder.ts";
-import { encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
+import { encodeAvif, encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
 import { buildGif } from "./gif-builder.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
 import { encodeTestJpeg, photoPlane, randomScript, seeded } from "./jpeg-encoder.ts";
@@ -220,6 +220,8 @@ beforeAll(async () => {
     }),
     webpLossy: await encodeWebp(px, 20, 14, { lossless: false }),
     webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),
+    avif: await encodeAvif(testPattern(20, 14), 20, 14, { quality: 60 }),
+    avifDeepAlpha: await encodeAvif(px, 20, 14, { depth: 12, chroma: "444", quality: 60 }),
   };
   for (const c of corpus("image")) seeds[`corpus:${c.name}`] = c.bytes;
 });
@@ -292,6 +294,8 @@ describe("fuzz: image sniff, decode and PDQ", () => {
       [0x42, 0x4d, 0, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0],
       [0x49, 0x49, 0x2a, 0, 8, 0, 0, 0],
       [0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 8],
+      // An AVIF ftyp box (avif, mif1), then random boxes.
+      [0, 0, 0, 0x14, 0x66, 0x74, 0x79, 0x70, 0x61, 0x76, 0x69, 0x66, 0, 0, 0, 0, 0x6d, 0x69, 0x66, 0x31],
     );
     const runs = fuzzRuns(300);
     const t0 = Date.now();

@@ -39,10 +39,13 @@ describe("recognise", () => {
       [10, 0, 0, 0, 0x12, 0, 0, 0, 9, 0, 0, 9, 0, 0],
     );
     expect(recognise(animatedWebp)).toMatchObject({ kind: "image-unhashable", reason: "animated-webp" });
-    expect(recognise(ftyp("avif", "mif1", "miaf"))).toEqual({
+    // AVIF is decoded (avif.ts): an image, still or sequence, unless it is also HEVC-branded.
+    expect(recognise(ftyp("avif", "mif1", "miaf"))).toEqual({ kind: "image", type: "image/avif" });
+    expect(recognise(ftyp("avis", "avif", "msf1"))).toEqual({ kind: "image", type: "image/avif" });
+    expect(recognise(ftyp("mif1", "avif", "miaf"))).toMatchObject({ kind: "image" });
+    expect(recognise(ftyp("mif1", "heic", "avif"))).toMatchObject({
       kind: "image-unhashable",
-      type: "image/avif",
-      reason: "avif",
+      reason: "heic",
     });
     expect(recognise(ftyp("heic", "mif1", "heic"))).toMatchObject({
       kind: "image-unhashable",

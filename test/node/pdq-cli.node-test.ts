@@ -91,3 +91,51 @@ test("--gate adds the gate's reduced hash next to the full-resolution one", { sk
   assert.ok(h.gate.distance! <= 8, `gate hash ${h.gate.distance} bits from full resolution`);
   assert.equal((await hashFile(file, hasher)).gate, undefined);
 });
+
+test("hashes an AVIF (decoded by libavif in Node), close to the PNG it was encoded from", {
+  skip,
+}, async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { decodeImage } = await import("../../src/image/decode.ts");
+  const { default: encoderFactory } = await import("@jsquash/avif/codec/enc/avif_enc.js");
+  const { defaultOptions } = await import("@jsquash/avif/meta.js");
+  const png = join(FIXTURES, "images/reg-test-input/pen-and-coaster.png");
+  const rgba = await decodeImage(new Uint8Array(readFileSync(png)), { maxPixels: 1e8, fullResolution: true });
+  const wasm = await WebAssembly.compile(
+    readFileSync(new URL(import.meta.resolve("@jsquash/avif/codec/enc/avif_enc.wasm"))),
+  );
+  const factory = encoderFactory as unknown as (o: object) => Promise<{
+    encode(d: Uint8Array, w: number, h: number, o: object): Uint8Array | null;
+  }>;
+  const encoder = await factory({
+    noInitialRun: true,
+    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
+      const instance = new WebAssembly.Instance(wasm, imports);
+      done(instance);
+      return instance.exports;
+    },
+  });
+  const avif = encoder.encode(rgba.pixels, rgba.width, rgba.height, {
+    ...defaultOptions,
+    quality: 80,
+    speed: 10,
+  });
+  assert.ok(avif);
+  const dir = mkdtempSync(join(tmpdir(), "hashgate-avif-"));
+  try {
+    const file = join(dir, "pen.avif");
+    writeFileSync(file, avif);
+    const h = await hashFile(file, await loadHasher(), true);
+    const want = manifest().find((r) => r.file === "images/reg-test-input/pen-and-coaster.png")!;
+    assert.ok(h.pdq, h.pdqError);
+    assert.ok(
+      distance(h.pdq.hash, want.fullres_hex!) <= 12,
+      `${distance(h.pdq.hash, want.fullres_hex!)} bits`,
+    );
+    assert.ok(h.gate && !("error" in h.gate));
+    assert.deepEqual([h.gate.width, h.gate.height], [924, 735]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

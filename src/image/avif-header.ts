@@ -1,0 +1,229 @@
+/**
+ * AVIF header reader: is this an AVIF, and how large is its image, read from the ISO-BMFF boxes
+ * BEFORE the decoder runs (the size decides the memory reservation and the too-large refusal).
+ * Our own parser, because no well-kept package reads just the box tree in a few hundred bytes of
+ * code inside workerd without decoding: libavif (in @jsquash/avif) parses the same boxes, but
+ * only as part of a full decode, and its build exposes no "probe" call. It reads:
+ * - `ftyp`: AVIF brands (`avif`, `avis`), and not HEVC (HEIC) brands;
+ * - `meta` → `pitm` (primary item), `iprp` → `ipco` (properties) + `ipma` (which item has which):
+ *   the primary item's `ispe` (image spatial extents) is the decoded image's size; for a grid
+ *   item it is the whole canvas. libavif refuses a file whose decoded size differs from `ispe`;
+ * - `pixi` / `av1C`: bit depth (10/12-bit planes take twice the memory), an `auxC` alpha item;
+ * - `moov` → `trak` → `tkhd` for an image sequence (`avis`) without a primary item;
+ * - whether the boxes run past the end of the bytes (a truncated upload), since the decoder
+ *   only says "failed".
+ */
+
+export interface AvifHeader {
+  ok: true;
+  width: number;
+  height: number;
+  /** Largest bit depth of any item (8, 10 or 12). */
+  depth: number;
+  /** An alpha auxiliary item is present (one more plane to decode). */
+  alpha: boolean;
+  /** Chroma samples per pixel of the colour items (`av1C`): 0 (4:0:0), 0.5 (4:2:0), 1 (4:2:2), 2 (4:4:4). */
+  chroma: number;
+  /** An image sequence (`avis`): the decoder returns its first frame only. */
+  sequence: boolean;
+  /** The primary item is a grid of tiles. */
+  grid: boolean;
+}
+
+export type AvifHeaderResult =
+  | AvifHeader
+  | { ok: false; reason: "truncated" | "corrupt" | "unsupported"; detail: string };
+
+const AVIF_BRANDS = new Set(["avif", "avis"]);
+const HEVC_BRANDS = new Set(["heic", "heix", "heim", "heis", "hevc", "hevx"]);
+
+interface Box {
+  type: string;
+  /** Payload start and end (end may pass the end of the bytes when truncated). */
+  start: number;
+  end: number;
+}
+
+class BoxReader {
+  readonly b: Uint8Array;
+  constructor(b: Uint8Array) {
+    this.b = b;
+  }
+  u8(at: number): number {
+    return this.b[at] ?? 0;
+  }
+  u16(at: number): number {
+    return (this.u8(at) << 8) | this.u8(at + 1);
+  }
+  u32(at: number): number {
+    return ((this.u8(at) << 24) | (this.u8(at + 1) << 16) | (this.u8(at + 2) << 8) | this.u8(at + 3)) >>> 0;
+  }
+  type(at: number): string {
+    return String.fromCharCode(this.u8(at), this.u8(at + 1), this.u8(at + 2), this.u8(at + 3));
+  }
+
+  /** The boxes between `from` and `to`; stops at a box whose header does not fit. */
+  children(from: number, to: number): Box[] {
+    const boxes: Box[] = [];
+    let at = from;
+    while (at + 8 <= to && boxes.length < 1024) {
+      let size = this.u32(at);
+      let header = 8;
+      if (size === 1) {
+        if (at + 16 > this.b.length) break;
+        const high = this.u32(at + 8);
+        size = high * 2 ** 32 + this.u32(at + 12);
+        header = 16;
+      } else if (size === 0) size = to - at;
+      if (size < header) throw new AvifBoxError("corrupt", `box ${this.type(at + 4)} of size ${size}`);
+      boxes.push({ type: this.type(at + 4), start: at + header, end: at + size });
+      at += size;
+    }
+    return boxes;
+  }
+}
+
+class AvifBoxError extends Error {
+  readonly reason: "truncated" | "corrupt" | "unsupported";
+  constructor(reason: AvifBoxError["reason"], message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Brands of the leading `ftyp` box, major brand first; empty when there is none. */
+function brands(r: BoxReader): string[] {
+  if (r.type(4) !== "ftyp") return [];
+  const end = Math.min(r.u32(0), r.b.length);
+  const list = [r.type(8)];
+  for (let at = 16; at + 4 <= end; at += 4) list.push(r.type(at));
+  return list;
+}
+
+/** True for an AVIF still image or sequence: an AVIF brand, no HEVC brand, not an MP4 video. */
+export function isAvif(bytes: Uint8Array): boolean {
+  const list = brands(new BoxReader(bytes));
+  if (!list.some((b) => AVIF_BRANDS.has(b)) || list.some((b) => HEVC_BRANDS.has(b))) return false;
+  // An MP4 whose major brand is a video brand and merely lists avif stays a video.
+  return AVIF_BRANDS.has(list[0]!) || !list.some((b) => b.startsWith("mp4") || b === "isom");
+}
+
+function find(boxes: Box[], type: string): Box | undefined {
+  return boxes.find((b) => b.type === type);
+}
+
+/** Per item: the 1-based indexes of its properties in `ipco` (`ipma`). */
+function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
+  const version = r.u8(ipma.start);
+  const wideIndex = (r.u32(ipma.start) & 1) === 1;
+  const count = r.u32(ipma.start + 4);
+  const map = new Map<number, number[]>();
+  let at = ipma.start + 8;
+  for (let i = 0; i < count && at < ipma.end; i++) {
+    const item = version < 1 ? r.u16(at) : r.u32(at);
+    at += version < 1 ? 2 : 4;
+    const n = r.u8(at++);
+    const props: number[] = [];
+    for (let j = 0; j < n; j++) {
+      props.push(wideIndex ? r.u16(at) & 0x7fff : r.u8(at) & 0x7f);
+      at += wideIndex ? 2 : 1;
+    }
+    map.set(item, props);
+  }
+  return map;
+}
+
+/** Item types by item id (`iinf` → `infe` version 2/3). */
+function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
+  const types = new Map<number, string>();
+  if (!iinf) return types;
+  const entriesAt = iinf.start + (r.u8(iinf.start) === 0 ? 6 : 8);
+  for (const infe of r.children(entriesAt, iinf.end)) {
+    if (infe.type !== "infe" || r.u8(infe.start) < 2) continue;
+    const wideId = r.u8(infe.start) >= 3;
+    const id = wideId ? r.u32(infe.start + 4) : r.u16(infe.start + 4);
+    types.set(id, r.type(infe.start + (wideId ? 10 : 8)));
+  }
+  return types;
+}
+
+/** Size, depth and alpha of the primary item from `meta`; null when the file has no `meta`. */
+function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> | null {
+  const boxes = r.children(meta.start + 4, meta.end);
+  const pitm = find(boxes, "pitm");
+  const iprp = find(boxes, "iprp");
+  if (!pitm || !iprp) return null;
+  const primary = r.u8(pitm.start) === 0 ? r.u16(pitm.start + 4) : r.u32(pitm.start + 4);
+  const iprpBoxes = r.children(iprp.start, iprp.end);
+  const ipco = find(iprpBoxes, "ipco");
+  if (!ipco) throw new AvifBoxError("corrupt", "AVIF has no ipco box");
+  const properties = r.children(ipco.start, ipco.end);
+  const owned = new Map<number, number[]>();
+  for (const ipma of iprpBoxes.filter((b) => b.type === "ipma")) {
+    for (const [item, props] of associations(r, ipma)) {
+      const list = owned.get(item) ?? [];
+      for (const p of props) list.push(p); // in place: a file may repeat an item across ipma boxes
+      owned.set(item, list);
+    }
+  }
+  const of = (item: number, type: string) =>
+    (owned.get(item) ?? []).map((i) => properties[i - 1]).find((p) => p?.type === type);
+  const ispe = of(primary, "ispe");
+  if (!ispe) throw new AvifBoxError("corrupt", "AVIF primary item has no ispe (image size)");
+  let depth = 8;
+  let alpha = false;
+  let chroma = 0;
+  for (const item of owned.keys()) {
+    const pixi = of(item, "pixi");
+    if (pixi && r.u8(pixi.start + 4) > 0) depth = Math.max(depth, r.u8(pixi.start + 5));
+    const auxC = of(item, "auxC");
+    const isAlpha =
+      auxC !== undefined && /alpha/.test(String.fromCharCode(...r.b.subarray(auxC.start + 4, auxC.end)));
+    alpha ||= isAlpha;
+    const av1C = of(item, "av1C");
+    if (!av1C) continue;
+    const bits = r.u8(av1C.start + 2);
+    depth = Math.max(depth, bits & 0x40 ? (bits & 0x20 ? 12 : 10) : 8);
+    if (!isAlpha && !(bits & 0x10)) chroma = Math.max(chroma, bits & 0x08 ? (bits & 0x04 ? 0.5 : 1) : 2);
+  }
+  const grid = itemTypes(r, find(boxes, "iinf")).get(primary) === "grid";
+  return { width: r.u32(ispe.start + 4), height: r.u32(ispe.start + 8), depth, alpha, chroma, grid };
+}
+
+/** Size of the first video track of a sequence (`tkhd` width/height, 16.16 fixed point). */
+function fromTracks(r: BoxReader, moov: Box): { width: number; height: number } | null {
+  for (const trak of r.children(moov.start, moov.end).filter((b) => b.type === "trak")) {
+    const tkhd = find(r.children(trak.start, trak.end), "tkhd");
+    if (!tkhd) continue;
+    const at = tkhd.start + (r.u8(tkhd.start) === 1 ? 88 : 76);
+    const width = r.u32(at) >>> 16;
+    const height = r.u32(at + 4) >>> 16;
+    if (width > 0 && height > 0) return { width, height };
+  }
+  return null;
+}
+
+/** Reads an AVIF's image size and layout from its boxes; nothing is decoded. */
+export function readAvifHeader(bytes: Uint8Array): AvifHeaderResult {
+  const r = new BoxReader(bytes);
+  if (!isAvif(bytes)) return { ok: false, reason: "unsupported", detail: "not an AVIF (ftyp brands)" };
+  try {
+    const top = r.children(0, bytes.length);
+    const cut = top.find((b) => b.end > bytes.length);
+    if (cut) return { ok: false, reason: "truncated", detail: `AVIF ${cut.type} box ends past the file` };
+    const meta = find(top, "meta");
+    const moov = find(top, "moov");
+    const sequence = r.type(8) === "avis" || (moov !== undefined && !meta);
+    const still = meta ? fromMeta(r, meta) : null;
+    if (still) return { ok: true, ...still, sequence };
+    const track = moov ? fromTracks(r, moov) : null;
+    // A sequence without items: its sample entry is not read, so the worst layout is assumed.
+    if (track) return { ok: true, ...track, depth: 12, alpha: true, chroma: 2, sequence: true, grid: false };
+    if (bytes.length < 64 || (!meta && !moov))
+      return { ok: false, reason: "truncated", detail: "AVIF ends before its meta box" };
+    return { ok: false, reason: "corrupt", detail: "AVIF has no primary item and no track" };
+  } catch (e) {
+    if (!(e instanceof AvifBoxError)) throw e;
+    return { ok: false, reason: e.reason, detail: e.message };
+  }
+}
