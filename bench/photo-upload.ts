@@ -307,6 +307,11 @@ async function main(): Promise<void> {
   const blocked = await timedPost(newAgent(), `${gate}${SCANNED}?listed`, upload);
   await sleep(500);
   const originLinesAfter = output.filter((l) => l.includes("[origin]")).length;
+  // And the floor's path was not scanned: there the listed file still reaches the origin.
+  if (WITH_FLOOR) {
+    const passed = await timedPost(newAgent(), `${gate}${UNSCANNED}?listed`, upload);
+    forwarded(passed, body, sha, "listed file on the unscanned path (the floor must not scan)");
+  }
   const caseId = blocked.headers["x-hashgate-case"];
   const scanned =
     blocked.status === 451 && typeof caseId === "string" && originLinesAfter === originLinesBefore;
