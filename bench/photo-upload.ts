@@ -379,6 +379,10 @@ function report(
       console.log(`  (the scan alone, gate - floor: ${fixed(scanRatio, 2)}x the reference)`);
     }
     // CPU is the steadier figure on a loaded machine: wall times there include waiting for a core.
+    if (loadavg()[0]! > 2)
+      console.log(
+        "  (load average above 2: the wall-time ratios above depend on scheduling; quote the CPU line)",
+      );
     const refCpu = referenceCpu.reduce((a, b) => a + b, 0) / referenceCpu.length;
     const gateCpu = (cpu.gate! - cpu.direct!) / times.gate!.length;
     const floorCpu = kinds.includes("floor") ? cpu.floor! / times.floor!.length : Number.NaN;
