@@ -20,7 +20,7 @@
  *   holds no digest); no upload may be logged unscanned or failed.
  * Prints median and p90 of gate - direct, floor - direct, the reference's time per image and
  * the ratio (gate - direct) / reference (target <= 1.0x, moonshot 0.5x). Whatever happens,
- * every process it started is stopped and checked gone (a watchdog ends the run after 480 s).
+ * every process it started is stopped and checked gone (a watchdog ends the run after 900 s).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -49,7 +49,7 @@ const SCANNED = "/photos/upload";
 const UNSCANNED = "/unscanned/upload";
 const LIST_ID = "bench-photo";
 const READY_TIMEOUT_MS = 240_000;
-const WATCHDOG_MS = 480_000;
+const WATCHDOG_MS = 900_000;
 /** The gate keeps the list manifest this long per isolate (src/lists/manifest.ts MANIFEST_TTL_MS). */
 const MANIFEST_TTL_MS = 30_000;
 
