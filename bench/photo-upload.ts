@@ -222,18 +222,8 @@ function forwarded(r: Timed, body: Buffer, sha: string, where: string): void {
 /** The Worker's log lines for unscanned uploads and errors (a clean upload logs nothing). */
 const troubleLines = () => output.filter((l) => /"hashgate":"(unscanned|error|refused)"/.test(l));
 
-async function main(): Promise<void> {
-  console.log(`load average at start: ${load()} (2 cores; figures are noisy above ~1)`);
-  const body = readFileSync(FILE);
-  const sha = createHash("sha256").update(body).digest("hex");
-  const pdq = fullResolutionPdq(FILE);
-  console.log(`file: ${FILE} (${body.length} bytes)`);
-  console.log(
-    HAVE_REFERENCE
-      ? `reference: ${REFERENCE_BIN} (measured in this run)`
-      : "reference: PDQ_REFERENCE_BIN not set or not found; hashgate's figures alone",
-  );
-  // The bench list exists before the gate starts but holds nothing until the proof at the end.
+/** The bench list: created before the gate starts, holding nothing until the scan proof. */
+function createBenchList(): void {
   hashgateCli([
     "lists",
     "create",
@@ -251,28 +241,43 @@ async function main(): Promise<void> {
     "--name",
     "photo-upload bench (TEST DATA: a benign fixture photo)",
   ]);
-  const { gate, origin } = await startGate();
+}
+
+type Kind = "gate" | "bytes" | "floor" | "direct";
+
+interface Measured {
+  kinds: Kind[];
+  times: Record<Kind, number[]>;
+  /** workerd CPU ms summed over the measured uploads of each kind. */
+  cpu: Record<Kind, number>;
+  reference: number[];
+  referenceCpu: number[];
+}
+
+/** The interleaved rounds: each kind of upload once per round, then the reference tool. */
+async function measure(gate: string, origin: string, body: Buffer, sha: string): Promise<Measured> {
   const agents = { gate: newAgent(), bytes: newAgent(), floor: newAgent(), direct: newAgent() };
   const upload = { body, contentType: "image/jpeg" };
   // The breakdown: random bytes of the same size on the scanned path are held, digested and
   // looked up like the photo, but not decoded: what the image costs beyond that.
   const noise = randomBytes(body.length);
   const noiseSha = createHash("sha256").update(noise).digest("hex");
-  type Kind = keyof typeof agents;
   const url: Record<Kind, string> = {
     gate: `${gate}${SCANNED}`,
     bytes: `${gate}${SCANNED}`,
     floor: `${gate}${UNSCANNED}`,
     direct: `${origin}${SCANNED}`,
   };
-  const kinds: Kind[] = WITH_FLOOR ? ["gate", "bytes", "floor", "direct"] : ["gate", "bytes", "direct"];
-  const times: Record<Kind, number[]> = { gate: [], bytes: [], floor: [], direct: [] };
-  const cpu: Record<Kind, number> = { gate: 0, bytes: 0, floor: 0, direct: 0 };
-  const reference: number[] = [];
-  const referenceCpu: number[] = [];
+  const m: Measured = {
+    kinds: WITH_FLOOR ? ["gate", "bytes", "floor", "direct"] : ["gate", "bytes", "direct"],
+    times: { gate: [], bytes: [], floor: [], direct: [] },
+    cpu: { gate: 0, bytes: 0, floor: 0, direct: 0 },
+    reference: [],
+    referenceCpu: [],
+  };
   for (let round = -2; round < N; round++) {
     // Rotate the order so that none is always first after the reference tool ran.
-    const order = kinds.map((_, i) => kinds[(i + Math.max(round, 0)) % kinds.length]!);
+    const order = m.kinds.map((_, i) => m.kinds[(i + Math.max(round, 0)) % m.kinds.length]!);
     for (const kind of order) {
       const workerd = tree!.named("workerd");
       const c0 = cpuMs(workerd);
@@ -284,55 +289,71 @@ async function main(): Promise<void> {
       if (kind === "bytes") forwarded(r, noise, noiseSha, "random-bytes upload");
       else forwarded(r, body, sha, `${kind} upload`);
       if (round < 0) continue; // warm-up: compile, tier up, first list reads
-      times[kind].push(r.ms);
-      cpu[kind] += cpuMs(workerd) - c0;
+      m.times[kind].push(r.ms);
+      m.cpu[kind] += cpuMs(workerd) - c0;
     }
     if (round >= 0 && HAVE_REFERENCE) {
       const ref = referenceMs(FILE);
-      reference.push(ref.wall);
-      referenceCpu.push(ref.cpu);
+      m.reference.push(ref.wall);
+      m.referenceCpu.push(ref.cpu);
     }
   }
   const trouble = troubleLines();
   if (trouble.length > 0)
     throw new Error(`the gate logged unscanned or failed uploads:\n${trouble.join("\n")}`);
+  return m;
+}
 
-  // Proof that the timed path hashed the photo: list the file's own PDQ hash, then it must be blocked.
+/**
+ * Proof that the timed path hashed the photo: once the file's own PDQ hash is listed, an upload
+ * of it must be blocked and reach nothing; on the floor's path it must still be forwarded.
+ */
+async function scanProof(gate: string, body: Buffer, sha: string, pdq: string): Promise<void> {
+  const upload = { body, contentType: "image/jpeg" };
   const listFile = join(stateDir, "bench-photo.pdq.csv");
   writeFileSync(listFile, `hash,quality,file\n${pdq},100,benign fixture photo (TEST DATA)\n`);
   const t0 = Date.now();
   hashgateCli(["lists", "import", "--list", LIST_ID, "--format", "pdq-csv", listFile]);
   await sleep(Math.max(0, MANIFEST_TTL_MS + 1_000 - (Date.now() - t0)));
-  const originLinesBefore = output.filter((l) => l.includes("[origin]")).length;
+  const originLines = () => output.filter((l) => l.includes("[origin]")).length;
+  const before = originLines();
   const blocked = await timedPost(newAgent(), `${gate}${SCANNED}?listed`, upload);
   await sleep(500);
-  const originLinesAfter = output.filter((l) => l.includes("[origin]")).length;
-  // And the floor's path was not scanned: there the listed file still reaches the origin.
+  const reachedOrigin = originLines() !== before;
   if (WITH_FLOOR) {
     const passed = await timedPost(newAgent(), `${gate}${UNSCANNED}?listed`, upload);
     forwarded(passed, body, sha, "listed file on the unscanned path (the floor must not scan)");
   }
   const caseId = blocked.headers["x-hashgate-case"];
-  const scanned =
-    blocked.status === 451 && typeof caseId === "string" && originLinesAfter === originLinesBefore;
+  const scanned = blocked.status === 451 && typeof caseId === "string" && !reachedOrigin;
   console.log(
     `\nscan proof: the same file, once its own PDQ hash is listed (PDQ only, TEST DATA): ${blocked.status}` +
-      `${caseId ? ` case ${caseId}` : ""}, origin ${originLinesAfter === originLinesBefore ? "received nothing" : "RECEIVED IT"}` +
+      `${caseId ? ` case ${caseId}` : ""}, origin ${reachedOrigin ? "RECEIVED IT" : "received nothing"}` +
       ` -> ${scanned ? "PDQ ran on the 12 MP upload" : "NOT BLOCKED"}`,
   );
   if (!scanned) process.exitCode = 1;
-
-  report(times, cpu, reference, referenceCpu, kinds);
 }
 
-function report(
-  times: Record<string, number[]>,
-  cpu: Record<string, number>,
-  reference: number[],
-  referenceCpu: number[],
-  kinds: string[],
-): void {
-  const diff = (a: string, b: string) => times[a]!.map((t, i) => t - times[b]![i]!);
+async function main(): Promise<void> {
+  console.log(`load average at start: ${load()} (2 cores; figures are noisy above ~1)`);
+  const body = readFileSync(FILE);
+  const sha = createHash("sha256").update(body).digest("hex");
+  const pdq = fullResolutionPdq(FILE);
+  console.log(`file: ${FILE} (${body.length} bytes)`);
+  console.log(
+    HAVE_REFERENCE
+      ? `reference: ${REFERENCE_BIN} (measured in this run)`
+      : "reference: PDQ_REFERENCE_BIN not set or not found; hashgate's figures alone",
+  );
+  createBenchList();
+  const { gate, origin } = await startGate();
+  const measured = await measure(gate, origin, body, sha);
+  await scanProof(gate, body, sha, pdq);
+  report(measured);
+}
+
+function report({ kinds, times, cpu, reference, referenceCpu }: Measured): void {
+  const diff = (a: Kind, b: Kind) => times[a].map((t, i) => t - times[b][i]!);
   const rows: string[][] = [];
   const row = (what: string, xs: number[], cpuTotal?: number) =>
     rows.push([
@@ -342,10 +363,10 @@ function report(
       fixed(percentile(xs, 90), 1),
       cpuTotal === undefined ? "" : fixed(cpuTotal / xs.length, 1),
     ]);
-  row("direct to the demo origin", times.direct!, cpu.direct);
-  row("gate, scanned path", times.gate!, cpu.gate);
-  row("gate, scanned path, random bytes", times.bytes!, cpu.bytes);
-  if (kinds.includes("floor")) row("gate, unscanned path (floor)", times.floor!, cpu.floor);
+  row("direct to the demo origin", times.direct, cpu.direct);
+  row("gate, scanned path", times.gate, cpu.gate);
+  row("gate, scanned path, random bytes", times.bytes, cpu.bytes);
+  if (kinds.includes("floor")) row("gate, unscanned path (floor)", times.floor, cpu.floor);
   const added = diff("gate", "direct");
   row("gate - direct (added by the gate)", added);
   if (kinds.includes("floor")) {
@@ -384,8 +405,8 @@ function report(
         "  (load average above 2: the wall-time ratios above depend on scheduling; quote the CPU line)",
       );
     const refCpu = referenceCpu.reduce((a, b) => a + b, 0) / referenceCpu.length;
-    const gateCpu = (cpu.gate! - cpu.direct!) / times.gate!.length;
-    const floorCpu = kinds.includes("floor") ? cpu.floor! / times.floor!.length : Number.NaN;
+    const gateCpu = (cpu.gate - cpu.direct) / times.gate.length;
+    const floorCpu = kinds.includes("floor") ? cpu.floor / times.floor.length : Number.NaN;
     console.log(
       `  CPU: the gate's workerd ${fixed(gateCpu, 1)} ms per upload (${fixed(gateCpu - floorCpu, 1)} above the floor)` +
         ` against the reference's ${fixed(refCpu, 1)} ms per image: ${fixed(gateCpu / refCpu, 2)}x` +
