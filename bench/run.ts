@@ -6,6 +6,7 @@
  *   npm run bench                 every bench/*.ts
  *   npm run bench -- gate pdq     bench/gate.ts, then bench/pdq.ts
  *   npm run bench -- gate --breakdown   options (words starting with "-") go to every benchmark
+ *   npm run bench -- photo-upload       a 12 MP photo through `npm start` against Meta's PDQ tool
  *
  * Each benchmark prints its own table. Exits non-zero if any benchmark crashed (a missed
  * target is printed as MISS by the benchmark itself and is not a crash).

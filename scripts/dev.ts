@@ -20,6 +20,10 @@ const STOP_GRACE_MS = 5_000;
 // The lists' secret: HASHGATE_LIST_KEY if set, else the public development key; the CLI's
 // `--local` uses the same, so the demo list it loads is readable by this local Worker.
 const listKey = process.env.HASHGATE_LIST_KEY || DEV_LIST_KEY;
+// HASHGATE_STATE_DIR: the local state somewhere else than .wrangler/state (wrangler's
+// --persist-to), so a benchmark's cases and evidence stay out of the developer's review queue.
+const persist = process.env.HASHGATE_STATE_DIR ? ["--persist-to", process.env.HASHGATE_STATE_DIR] : [];
+const extraVars = devVars(process.env.HASHGATE_DEV_VARS ?? "");
 const env = {
   // Offline machines: Miniflare would try to download the Request.cf object and print a stack trace.
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
@@ -27,6 +31,23 @@ const env = {
   WRANGLER_SEND_METRICS: "false",
   HASHGATE_LIST_KEY: listKey,
 };
+
+/**
+ * HASHGATE_DEV_VARS: settings for the local Worker on top of wrangler.toml's [vars], as
+ * "NAME=value" words separated by spaces (e.g. "SCAN_PATHS=/upload/*"), given as --var.
+ */
+function devVars(spec: string): string[] {
+  const args: string[] = [];
+  for (const word of spec.split(/\s+/).filter((w) => w !== "")) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (!m) {
+      console.error(`hashgate: HASHGATE_DEV_VARS: "${word}" is not NAME=value`);
+      process.exit(2);
+    }
+    args.push("--var", `${m[1]}:${m[2]}`);
+  }
+  return args;
+}
 
 function step(what: string, cmd: string, args: string[]): void {
   console.log(`hashgate: ${what}`);
@@ -58,8 +79,16 @@ function wasmIsCurrent(): boolean {
 
 if (wasmIsCurrent()) console.log("hashgate: WebAssembly core is up to date");
 else step("building the WebAssembly core", "npm", ["run", "--silent", "build:wasm"]);
-step("applying D1 migrations (local)", "npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"]);
-step("loading the demo list (local)", "npx", ["hashgate", "lists", "demo", "--local"]);
+step("applying D1 migrations (local)", "npx", [
+  "wrangler",
+  "d1",
+  "migrations",
+  "apply",
+  "DB",
+  "--local",
+  ...persist,
+]);
+step("loading the demo list (local)", "npx", ["hashgate", "lists", "demo", "--local", ...persist]);
 
 let stopOrigin: (() => Promise<void>) | null = null;
 let originUrl = process.env.ORIGIN_URL ?? "";
@@ -94,6 +123,8 @@ const wrangler = spawn(
     `LOCAL_SIGNIN_CODE:${signinCode}`,
     "--var",
     `LOCAL_SIGNIN_EXPIRES:${signinExpires}`,
+    ...extraVars,
+    ...persist,
   ],
   // Its own process group: npx, wrangler and workerd are signalled together on stop.
   { stdio: ["inherit", "pipe", "inherit"], env, detached: true },

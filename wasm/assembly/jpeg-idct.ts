@@ -54,6 +54,10 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize, rows:
     idct8(out, stride, rows);
     return;
   }
+  if (n === 2) {
+    idct2(out, stride);
+    return;
+  }
   const m = slotOf(n);
   // Rows: TMP[v][x] = sum_u F[v][u] * MT[u][x].
   for (let v = 0; v < n; v++) {
@@ -73,6 +77,27 @@ export function idctBlock(n: i32, acZero: bool, out: usize, stride: usize, rows:
       store<u8>(out + <usize>y * stride + <usize>x, clampByte(s));
     }
   }
+}
+
+/**
+ * N = 2 (scale 1/4, a 12 MP photo's): every MT[2] entry is +-1/(2 sqrt 2), so each pixel is
+ * 128 + (F00 +- F01 +- F10 +- F11) / 8 — a 2x2 butterfly instead of the general loops, which
+ * took a sixth of a 12 MP decode.
+ */
+function idct2(out: usize, stride: usize): void {
+  const a = load<f32>(BLOCK);
+  const b = load<f32>(BLOCK, 4);
+  const c = load<f32>(BLOCK, 32);
+  const d = load<f32>(BLOCK, 36);
+  // Row y = 0 takes F0u + F1u, row y = 1 takes F0u - F1u; then column x = 0 adds u = 1, x = 1 subtracts it.
+  const dc0 = a + c;
+  const ac0 = b + d;
+  const dc1 = a - c;
+  const ac1 = b - d;
+  store<u8>(out, clampByte((dc0 + ac0) * 0.125 + 128.0));
+  store<u8>(out, clampByte((dc0 - ac0) * 0.125 + 128.0), 1);
+  store<u8>(out + stride, clampByte((dc1 + ac1) * 0.125 + 128.0));
+  store<u8>(out + stride, clampByte((dc1 - ac1) * 0.125 + 128.0), 1);
 }
 
 /**
