@@ -87,7 +87,7 @@ function main(): void {
     const part = hashes.subarray(from * 32, (from + n) * 32);
     const ids = Uint32Array.from({ length: n }, (_, i) => from + i);
     const t0 = performance.now();
-    mih.push(new MihIndex(part, ids));
+    mih.push(MihIndex.build(CORE, part, ids));
     buildMs.push(performance.now() - t0);
     const b = PdqIndex.fromModule(CORE);
     b.load([{ hashes: part, ids }]);

@@ -1,7 +1,8 @@
 /**
  * A PDQ shard object: a Durable Object holding one stored PDQ shard of one list version in
- * memory as a multi-index (src/pdq-shards/mih.ts), loaded once per object from KV through the
- * gate's own shard reader, and answering the gate's queries over RPC. Partition and naming:
+ * memory as a multi-index (src/pdq-shards/mih.ts, in its own instance of the WASM core), loaded
+ * once per object from KV through the gate's own shard reader, and answering the gate's queries
+ * over RPC. Partition and naming:
  * src/pdq-shards/protocol.ts. The object keeps nothing in storage: evicted, it reloads from KV.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -9,6 +10,7 @@ import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPdqShard } from "../match/pdq.ts";
 import { bytesToHex, hexToBytes } from "../pdq/core.ts";
+import { coreModule } from "../pdq/worker.ts";
 import { MihIndex } from "./mih.ts";
 import type { PdqShardHit, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
 
@@ -35,7 +37,7 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     const index = (async () => {
       const started = Date.now();
       const { hashes, ids } = await loadPdqShard(this.env.HASHES, await listKeyring(this.env), list, shard);
-      const mih = new MihIndex(hashes, ids);
+      const mih = MihIndex.build(coreModule, hashes, ids);
       const stats: PdqShardStats = {
         list: list.id,
         version: list.version,

@@ -5,9 +5,13 @@
  * values standing in for list hashes (not real hash lists).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { MihIndex } from "../../src/pdq-shards/mih.ts";
 import { rng } from "../helpers/random.ts";
+
+const CORE = new WebAssembly.Module(readFileSync(new URL("../../wasm/build/core.wasm", import.meta.url)));
+const newIndex = (entries: Uint8Array, ids: Uint32Array) => MihIndex.build(CORE, entries, ids);
 
 function popcount(x: number): number {
   let c = 0;
@@ -69,7 +73,7 @@ test("MIH finds exactly the entries brute force finds, at every threshold bounda
   const n = 5000;
   const { entries, queries } = plantedSet(7, n);
   const ids = Uint32Array.from({ length: n }, (_, i) => 1000 + i);
-  const index = new MihIndex(entries, ids);
+  const index = newIndex(entries, ids);
   for (const threshold of [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 90]) {
     for (let q = 0; q < 6; q++) {
       const query = queries.subarray(q * 8 * 32, (q + 1) * 8 * 32);
@@ -91,7 +95,7 @@ test("MIH finds exactly the entries brute force finds, at every threshold bounda
 test("best() follows PdqIndex's order: distance, then entry, then query position", () => {
   const n = 3000;
   const { entries, queries } = plantedSet(11, n);
-  const index = new MihIndex(
+  const index = newIndex(
     entries,
     Uint32Array.from({ length: n }, (_, i) => i),
   );
@@ -118,7 +122,7 @@ test("MIH on skewed hashes (many sharing substrings) still matches brute force",
   for (let i = 0; i < n; i += 2) entries.set(entries.subarray(0, 8), i * 32);
   const queries = randomHashes(8, r);
   for (let i = 0; i < 8; i++) plant(entries, i * 37, queries, i, 20 + i, r);
-  const index = new MihIndex(entries, new Uint32Array(n));
+  const index = newIndex(entries, new Uint32Array(n));
   for (const threshold of [24, 31, 35]) {
     const want = bruteWithin(entries, queries, threshold);
     assert.deepEqual(
@@ -129,9 +133,10 @@ test("MIH on skewed hashes (many sharing substrings) still matches brute force",
 });
 
 test("MIH rejects malformed input clearly", () => {
-  assert.throws(() => new MihIndex(new Uint8Array(31), new Uint32Array(1)), /32 bytes/);
-  const index = new MihIndex(new Uint8Array(64), new Uint32Array(2));
+  assert.throws(() => newIndex(new Uint8Array(31), new Uint32Array(1)), /32 bytes/);
+  const index = newIndex(new Uint8Array(64), new Uint32Array(2));
   assert.throws(() => index.best(new Uint8Array(33), 31), /32 bytes/);
+  assert.throws(() => index.best(new Uint8Array(9 * 32), 31), /1 to 8/);
   assert.throws(() => index.best(new Uint8Array(32), 257), /threshold/);
   assert.equal(index.best(new Uint8Array(32), 0)?.index, 0);
 });

@@ -18,6 +18,7 @@ export {
   jpegWorkBytes,
 } from "./jpeg";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
+export { mihBuild, mihDistance, mihOutPtr, mihQuery, mihSearch, mihSize, mihWithin } from "./mih";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
 import { HASHES } from "./pdq";
