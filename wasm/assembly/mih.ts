@@ -126,44 +126,68 @@ export function mihSearch(nQueries: i32, threshold: i32): i32 {
     return i;
   }
   const n = mihCount;
-  const hashes = dynamicBase();
-  let bound = <u64>threshold;
-  let best = -1;
+  searchBound = <u64>threshold;
+  searchBest = -1;
   for (let j = 0; j < nQueries; j++) {
     const qa = QUERIES + ((<usize>j) << 5);
-    const q0 = load<u64>(qa);
-    const q1 = load<u64>(qa, 8);
-    const q2 = load<u64>(qa, 16);
-    const q3 = load<u64>(qa, 24);
+    // Gather the candidates of a few buckets, then check them in one loop: the bucket walk's
+    // unpredictable branches stay out of the loop whose reads the CPU overlaps.
+    let c = 0;
     for (let k = 0; k < SUBSTRINGS; k++) {
       const s = substring(qa, k);
       const off = offsetsBase + <usize>k * OFFSETS_BYTES;
       const ent = entriesBase + <usize>k * ((<usize>n) << 2);
       for (let mi = 0; mi < maskCount; mi++) {
-        const v = s ^ <u32>load<u16>(masksBase + ((<usize>mi) << 1));
-        const at = off + ((<usize>v) << 2);
-        const end = ent + ((<usize>load<u32>(at, 4)) << 2);
-        for (let p = ent + ((<usize>load<u32>(at)) << 2); p < end; p += 4) {
-          const i = load<u32>(p);
-          const e = hashes + ((<usize>i) << 5);
-          // First half, then (rarely) the second: random hashes differ in ~64 of 128 bits.
-          let d = popcnt<u64>(load<u64>(e) ^ q0) + popcnt<u64>(load<u64>(e, 8) ^ q1);
-          if (d > bound) continue;
-          d += popcnt<u64>(load<u64>(e, 16) ^ q2) + popcnt<u64>(load<u64>(e, 24) ^ q3);
-          if (d > bound) continue;
-          const di = <i32>d;
-          // Queries run in order, so a tie on (distance, entry) keeps the earlier query.
-          if (best < 0 || di < resultDistance || (di === resultDistance && <i32>i < best)) {
-            best = <i32>i;
-            resultDistance = di;
-            resultQuery = j;
-            bound = d;
+        const at = off + ((<usize>(s ^ <u32>load<u16>(masksBase + ((<usize>mi) << 1)))) << 2);
+        let from = load<u32>(at);
+        const to = load<u32>(at, 4);
+        while (from < to) {
+          if (c === CANDIDATES_CAP) {
+            checkCandidates(qa, j, c);
+            c = 0;
           }
+          const take = min(to - from, <u32>(CANDIDATES_CAP - c));
+          memory.copy(CANDIDATES + ((<usize>c) << 2), ent + ((<usize>from) << 2), (<usize>take) << 2);
+          c += <i32>take;
+          from += take;
         }
       }
     }
+    checkCandidates(qa, j, c);
   }
-  return best;
+  return searchBest;
+}
+
+const CANDIDATES_CAP: i32 = 8192;
+const CANDIDATES: usize = memory.data(CANDIDATES_CAP * 4, 16);
+let searchBound: u64 = 0;
+let searchBest: i32 = -1;
+
+/** Checks the first `count` gathered entries against query `j` (at `qa`), keeping the best. */
+function checkCandidates(qa: usize, j: i32, count: i32): void {
+  const hashes = dynamicBase();
+  const q0 = load<u64>(qa);
+  const q1 = load<u64>(qa, 8);
+  let bound = searchBound;
+  const end = CANDIDATES + ((<usize>count) << 2);
+  for (let p = CANDIDATES; p < end; p += 4) {
+    const i = load<u32>(p);
+    const e = hashes + ((<usize>i) << 5);
+    // First half, then (rarely) the second: random hashes differ in ~64 of 128 bits.
+    let d = popcnt<u64>(load<u64>(e) ^ q0) + popcnt<u64>(load<u64>(e, 8) ^ q1);
+    if (d > bound) continue;
+    d += popcnt<u64>(load<u64>(e, 16) ^ load<u64>(qa, 16)) + popcnt<u64>(load<u64>(e, 24) ^ load<u64>(qa, 24));
+    if (d > bound) continue;
+    const di = <i32>d;
+    // Queries run in order, so a tie on (distance, entry) keeps the earlier query.
+    if (searchBest < 0 || di < resultDistance || (di === resultDistance && <i32>i < searchBest)) {
+      searchBest = <i32>i;
+      resultDistance = di;
+      resultQuery = j;
+      bound = d;
+    }
+  }
+  searchBound = bound;
 }
 
 export function mihDistance(): i32 {
