@@ -146,10 +146,11 @@ export function mihSearch(nQueries: i32, threshold: i32): i32 {
             checkCandidates(qa, j, c);
             c = 0;
           }
-          const take = min(to - from, <u32>(CANDIDATES_CAP - c));
-          memory.copy(CANDIDATES + ((<usize>c) << 2), ent + ((<usize>from) << 2), (<usize>take) << 2);
-          c += <i32>take;
-          from += take;
+          // A plain loop: buckets hold ~n/65,536 entries, too few for memory.copy's call to pay.
+          const stop = min(to, from + <u32>(CANDIDATES_CAP - c));
+          for (; from < stop; from++, c++) {
+            store<u32>(CANDIDATES + ((<usize>c) << 2), load<u32>(ent + ((<usize>from) << 2)));
+          }
         }
       }
     }
