@@ -21,10 +21,13 @@ interface ShardObjectEnv extends ListKeyEnv {
 interface Loaded {
   key: string;
   index: Promise<{ mih: MihIndex; stats: PdqShardStats }>;
+  /** Set once the index is built. */
+  built?: PdqShardStats;
 }
 
 export class PdqShardObject extends DurableObject<ShardObjectEnv> implements PdqShardRpc {
   #loaded: Loaded | null = null;
+  #builds = 0;
 
   /** The shard's index for exactly this list version and shard, loading it when another (or none) is held. */
   #index(list: ListMeta, shard: number): Loaded["index"] {
@@ -38,6 +41,8 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
       const started = Date.now();
       const { hashes, ids } = await loadPdqShard(this.env.HASHES, await listKeyring(this.env), list, shard);
       const mih = MihIndex.build(coreModule, hashes, ids);
+      this.#builds++;
+      // workerd's clock stands still while code runs: buildMs counts the KV read, not the build.
       const stats: PdqShardStats = {
         list: list.id,
         version: list.version,
@@ -45,11 +50,19 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
         entries: mih.size,
         memoryBytes: mih.memoryBytes(),
         buildMs: Date.now() - started,
+        builtAt: new Date().toISOString(),
+        builds: this.#builds,
       };
       return { mih, stats };
     })();
-    const loaded = { key, index };
+    const loaded: Loaded = { key, index };
     this.#loaded = loaded;
+    index.then(
+      ({ stats }) => {
+        loaded.built = stats;
+      },
+      () => {},
+    );
     // A failed load (KV down, shard not yet visible) is retried by the next request.
     index.catch(() => {
       if (this.#loaded === loaded) this.#loaded = null;
@@ -58,7 +71,13 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
   }
 
   async load(list: ListMeta, shard: number): Promise<PdqShardStats> {
-    return (await this.#index(list, shard)).stats;
+    return { ...(await this.#index(list, shard)).stats, builds: this.#builds };
+  }
+
+  async held(): Promise<PdqShardStats | null> {
+    // A build in progress counts as not held yet.
+    const built = this.#loaded?.built;
+    return built ? { ...built, builds: this.#builds } : null;
   }
 
   async query(q: PdqShardQuery): Promise<PdqShardHit | null> {

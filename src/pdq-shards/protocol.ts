@@ -39,13 +39,19 @@ export interface PdqShardStats {
   entries: number;
   memoryBytes: number;
   buildMs: number;
+  /** When this object finished building the index (ISO 8601). */
+  builtAt: string;
+  /** Indexes this object has built since it started (any version): 1 after one load. */
+  builds: number;
 }
 
 /** The object's RPC surface as the gate sees it. */
 export interface PdqShardRpc {
   query(q: PdqShardQuery): Promise<PdqShardHit | null>;
-  /** Loads the shard (if not yet) and says what it holds. */
+  /** Loads the shard (if not yet) and says what it holds; a publish calls it before the switch. */
   load(list: ListMeta, shard: number): Promise<PdqShardStats>;
+  /** What the object holds now, without loading anything (null: nothing loaded). */
+  held(): Promise<PdqShardStats | null>;
 }
 
 export function shardObjectName(list: Pick<ListMeta, "id" | "version">, shard: number): string {
