@@ -71,7 +71,8 @@ export class MihIndex {
     }
     const core = instantiateCore(mod);
     const n = ids.length;
-    if (!core.indexReserve(n)) throw new Error(`MIH index cannot grow memory for ${n} hashes`);
+    if (!core.mihReserve(n) || !core.indexReserve(n))
+      throw new Error(`MIH index cannot grow memory for ${n} hashes`);
     const chunk = core.stagingCapacity();
     for (let i = 0; i < n; i += chunk) {
       const k = Math.min(chunk, n - i);

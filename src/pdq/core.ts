@@ -48,6 +48,7 @@ export interface CoreExports {
   search(nQueries: number, threshold: number): number;
   resultDistance(): number;
   resultQuery(): number;
+  mihReserve(n: number): number;
   mihBuild(): number;
   mihSize(): number;
   mihSearch(nQueries: number, threshold: number): number;

@@ -17,8 +17,17 @@ export {
   jpegSegment,
   jpegWorkBytes,
 } from "./jpeg";
+export {
+  mihBuild,
+  mihDistance,
+  mihOutPtr,
+  mihQuery,
+  mihReserve,
+  mihSearch,
+  mihSize,
+  mihWithin,
+} from "./mih";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
-export { mihBuild, mihDistance, mihOutPtr, mihQuery, mihSearch, mihSize, mihWithin } from "./mih";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
 import { HASHES } from "./pdq";

@@ -14,8 +14,7 @@
 //   output   8 bytes per match mihWithin's matches (entry, query << 16 | distance)
 
 import { align16, dynamicBase, ensureMemory } from "./memory";
-import { indexLength, QUERIES, search } from "./search";
-import { bestDistance, bestQuery } from "./search";
+import { bestDistance, bestQuery, indexLength, QUERIES, search } from "./search";
 
 const SUBSTRINGS: i32 = 16;
 const BUCKETS: i32 = 65536;
@@ -35,10 +34,26 @@ let resultDistance: i32 = -1;
 let resultQuery: i32 = -1;
 
 /** Substring `k` of the hash at `h`: bytes 2k and 2k+1, big-endian (hex-string order). */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function substring(h: usize, k: i32): u32 {
   const at = h + (<usize>k << 1);
   return (<u32>load<u8>(at) << 8) | <u32>load<u8>(at, 1);
+}
+
+/** End of the tables for `n` entries (mihBuild's layout, before the lazily added stamps). */
+function tablesEnd(n: i32): usize {
+  const offsets = align16(dynamicBase() + ((<usize>n) << 5));
+  const entries = align16(offsets + <usize>SUBSTRINGS * OFFSETS_BYTES);
+  return align16(entries + <usize>SUBSTRINGS * ((<usize>n) << 2)) + ((<usize>BUCKETS) << 1);
+}
+
+/**
+ * Grows memory once to what an index of `n` entries needs, before its hashes are appended: one
+ * grow instead of two, so no moment holds the old and the new memory together (an engine may
+ * copy on grow); false if memory cannot grow.
+ */
+export function mihReserve(n: i32): bool {
+  return n >= 0 && ensureMemory(tablesEnd(n));
 }
 
 /**
