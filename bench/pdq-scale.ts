@@ -248,6 +248,9 @@ async function viaWorkerd(
     const all = await w.call<PdqShardStats[]>("/build", { list });
     const buildCpuPer = (w.cpuMs() - cpuBuild) / Math.max(1, shards - 1);
     const rssPer = (w.rssBytes() - rss0) / shards;
+    console.log(
+      `  workerd RSS: ${fixed(rss0 / 1e6, 0)} MB with the shards stored, ${fixed(w.rssBytes() / 1e6, 0)} MB with every object built`,
+    );
     const noop: number[] = [];
     for (let i = 0; i < 50; i++) noop.push((await w.call("/noop", null)).ms);
     // Tier-up: the objects' search and the RPC path run before anything is timed.
