@@ -34,10 +34,9 @@ let resultDistance: i32 = -1;
 let resultQuery: i32 = -1;
 
 /** Substring `k` of the hash at `h`: bytes 2k and 2k+1, big-endian (hex-string order). */
-// @ts-expect-error: decorator
-@inline function substring(h: usize, k: i32): u32 {
-  const at = h + (<usize>k << 1);
-  return (<u32>load<u8>(at) << 8) | <u32>load<u8>(at, 1);
+function substring(h: usize, k: i32): u32 {
+  const at = h + ((<usize>k) << 1);
+  return ((<u32>load<u8>(at)) << 8) | <u32>load<u8>(at, 1);
 }
 
 /** End of the tables for `n` entries (mihBuild's layout, before the lazily added stamps). */
@@ -84,13 +83,13 @@ export function mihBuild(): bool {
       store<u32>(at, load<u32>(at) + load<u32>(at - 4));
     }
     for (let i = 0; i < n; i++) {
-      const at = off + (<usize>substring(hashes + ((<usize>i) << 5), k) << 2);
+      const at = off + ((<usize>substring(hashes + ((<usize>i) << 5), k)) << 2);
       const slot = load<u32>(at);
       store<u32>(ent + ((<usize>slot) << 2), i);
       store<u32>(at, slot + 1);
     }
     // Filling moved each start to the next bucket's start: shift back by one.
-    memory.copy(off + 4, off, <usize>BUCKETS << 2);
+    memory.copy(off + 4, off, (<usize>BUCKETS) << 2);
     store<u32>(off, 0);
   }
   mihCount = n;
@@ -192,7 +191,8 @@ function checkCandidates(qa: usize, j: i32, count: i32): void {
     // First half, then (rarely) the second: random hashes differ in ~64 of 128 bits.
     let d = popcnt<u64>(load<u64>(e) ^ q0) + popcnt<u64>(load<u64>(e, 8) ^ q1);
     if (d > bound) continue;
-    d += popcnt<u64>(load<u64>(e, 16) ^ load<u64>(qa, 16)) + popcnt<u64>(load<u64>(e, 24) ^ load<u64>(qa, 24));
+    d +=
+      popcnt<u64>(load<u64>(e, 16) ^ load<u64>(qa, 16)) + popcnt<u64>(load<u64>(e, 24) ^ load<u64>(qa, 24));
     if (d > bound) continue;
     const di = <i32>d;
     // Queries run in order, so a tie on (distance, entry) keeps the earlier query.
@@ -285,9 +285,9 @@ function emit(out: usize, count: i32, i: u32, j: i32, d: i32, threshold: i32): i
 
 function distance(e: usize, q: usize): i32 {
   return <i32>(
-    popcnt<u64>(load<u64>(e) ^ load<u64>(q)) +
-    popcnt<u64>(load<u64>(e, 8) ^ load<u64>(q, 8)) +
-    popcnt<u64>(load<u64>(e, 16) ^ load<u64>(q, 16)) +
-    popcnt<u64>(load<u64>(e, 24) ^ load<u64>(q, 24))
+    (popcnt<u64>(load<u64>(e) ^ load<u64>(q)) +
+      popcnt<u64>(load<u64>(e, 8) ^ load<u64>(q, 8)) +
+      popcnt<u64>(load<u64>(e, 16) ^ load<u64>(q, 16)) +
+      popcnt<u64>(load<u64>(e, 24) ^ load<u64>(q, 24)))
   );
 }
