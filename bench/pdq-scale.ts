@@ -16,7 +16,9 @@
  * (bench/lib/pdq-shards-workerd.ts): the publish's build of every object, the gate's fan-out
  * (queryShards) timed from outside, one object at a time (what each object costs the gate
  * when objects run on separate machines), workerd's CPU and memory, and the answers against
- * the brute force above.
+ * the brute force above. Locally one workerd process holds Miniflare's KV with every sealed
+ * shard and every object: about 0.25 GB per shard here, and a 10 M run (15 objects) grew past
+ * 11 GB on the shared machine; use --size=2100000 (3 objects) or so there.
  */
 import { randomFillSync } from "node:crypto";
 import { readFileSync } from "node:fs";
