@@ -36,7 +36,7 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     }
     const key = `${list.id}@${list.version}#${shard}`;
     if (this.#loaded?.key === key) return this.#loaded.index;
-    // One version at a time: a shard is up to ~73 MB, and the object's memory is 128 MB.
+    // One version at a time: a shard is up to ~75 MB, and the object's memory is 128 MB.
     const index = (async () => {
       const started = Date.now();
       const { hashes, ids } = await loadPdqShard(this.env.HASHES, await listKeyring(this.env), list, shard);

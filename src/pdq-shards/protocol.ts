@@ -5,7 +5,7 @@
  * Partition: one object per stored PDQ shard of a list version, named
  * `<list id>@<version>#<shard>` (shardObjectName). A stored shard holds at most
  * MAX_SHARD_ENTRIES (700,000) consecutive entries of the version, so an object holds at most
- * 700,000 hashes (~73 MB with its multi-index tables, inside a Durable Object's 128 MB), and a
+ * 700,000 hashes (~75 MB with its multi-index tables, inside a Durable Object's 128 MB), and a
  * list of n entries runs on ⌈n / 700,000⌉ objects. The version is in the name and in every
  * request: an object only ever answers for the version it was asked about.
  */
