@@ -151,6 +151,8 @@ async function deltaEvents(req: Request, url: URL): Promise<ImportEvent[]> {
  * it (with the gate's list-load deadline); one that fails or is late stops the publish.
  */
 async function buildShardObjects(env: AdminEnv, list: ListMeta): Promise<void> {
+  // Versions without PDQ entries, or a Worker without shard objects, need no gate settings here.
+  if ((list.pdqShards ?? 0) === 0 || !(env as PdqShardSettings).PDQ_SHARDS) return;
   const t = configFor(env as Env).bindingTimeoutMs;
   const routing = pdqShardRouting(env as PdqShardSettings, t, t * LIST_LOAD_TIMEOUTS);
   try {
