@@ -7,6 +7,10 @@
  */
 import { Hono } from "hono";
 import { auditLog } from "../cases/audit.ts";
+import type { Env } from "../env.ts";
+import { AppError } from "../errors.ts";
+import { configFor } from "../gate/config.ts";
+import { LIST_LOAD_TIMEOUTS } from "../gate/judge.ts";
 import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
@@ -16,6 +20,7 @@ import { forgetManifest, type ListMeta, listStatus } from "../lists/manifest.ts"
 import { isHashAlgo, type ListOp } from "../lists/ops.ts";
 import { publishDelta } from "../lists/publish.ts";
 import { KvListStore } from "../lists/store.ts";
+import { buildShardsBeforeSwitch, type PdqShardSettings, pdqShardRouting } from "../match/pdq-remote.ts";
 import { adminAuth } from "./auth.ts";
 import { opsRoutes } from "./ops-routes.ts";
 
@@ -141,6 +146,27 @@ async function deltaEvents(req: Request, url: URL): Promise<ImportEvent[]> {
   return events;
 }
 
+/**
+ * A version searched on PDQ shard objects has them build their indexes before the manifest names
+ * it (with the gate's list-load deadline); one that fails or is late stops the publish.
+ */
+async function buildShardObjects(env: AdminEnv, list: ListMeta): Promise<void> {
+  // Versions without PDQ entries, or a Worker without shard objects, need no gate settings here.
+  if ((list.pdqShards ?? 0) === 0 || !(env as PdqShardSettings).PDQ_SHARDS) return;
+  const t = configFor(env as Env).bindingTimeoutMs;
+  const routing = pdqShardRouting(env as PdqShardSettings, t, t * LIST_LOAD_TIMEOUTS);
+  try {
+    await buildShardsBeforeSwitch(routing, list);
+  } catch (e) {
+    throw new AppError(
+      "scan_unavailable",
+      `PDQ shard objects of ${list.id} v${list.version} did not build their indexes: not published, try again`,
+      (e as Error).message,
+      { cause: e },
+    );
+  }
+}
+
 adminRoutes.post("/lists/:id/delta", async (c) => {
   const id = c.req.param("id");
   const events = await deltaEvents(c.req.raw, new URL(c.req.url));
@@ -158,6 +184,7 @@ adminRoutes.post("/lists/:id/delta", async (c) => {
   const r = await publishDelta(new KvListStore(c.env.HASHES), id, ops, {
     actor: c.var.actor,
     keys: await listKeyring(c.env),
+    beforeSwitch: (list) => buildShardObjects(c.env, list),
   });
   const detail = {
     version: r.version,

@@ -55,7 +55,7 @@ export interface FileJudgement {
  * Prefilters and PDQ shards are megabytes, read once per isolate and version: their first load
  * gets this many binding timeouts, the per-request lookups one.
  */
-const LIST_LOAD_TIMEOUTS = 6;
+export const LIST_LOAD_TIMEOUTS = 6;
 
 /**
  * Why a file leaves the gate without a perceptual verdict, or null. The one place that says

@@ -113,6 +113,7 @@ export interface VersionData {
   removed: number;
   actor: string;
   now: Date;
+  beforeSwitch?: (list: ListMeta) => Promise<void>;
 }
 
 /** Puts a version's shape into its manifest entry. */
@@ -171,6 +172,13 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
   });
   // Records, derived data and history all land before the manifest names the new version.
   await store.flush();
+  if (d.beforeSwitch) {
+    const next: ListMeta = structuredClone(d.list);
+    applyShape(next, shape);
+    next.version = d.next;
+    next.latest = d.next;
+    await d.beforeSwitch(next);
+  }
 
   const manifest = await readManifest(store);
   const list = findList(manifest, id);

@@ -38,6 +38,12 @@ export interface PublishOptions {
    * entry of the base version the ops did not add. Costs a set of every added digest in memory.
    */
   replace?: boolean;
+  /**
+   * Called with the new version's manifest entry after its data is stored and before the
+   * manifest names it (e.g. to have PDQ shard objects build their indexes); a throw stops the
+   * publish with the manifest unchanged.
+   */
+  beforeSwitch?: (list: ListMeta) => Promise<void>;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -323,6 +329,7 @@ export class VersionBuilder {
       removed: this.removed,
       actor: this.opts.actor,
       now: this.opts.now ?? new Date(),
+      ...(this.opts.beforeSwitch ? { beforeSwitch: this.opts.beforeSwitch } : {}),
     });
   }
 }

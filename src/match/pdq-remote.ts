@@ -116,6 +116,19 @@ export function warmShards(routing: PdqShardRouting, list: ListMeta): Promise<Pd
   return p;
 }
 
+/**
+ * For a publish, before the manifest names `list` (the new version): has every shard object of
+ * the version load and index its shard, so that the first query after the switch meets built
+ * indexes. Nothing for lists the isolate searches. Not cached: a publish always asks.
+ */
+export function buildShardsBeforeSwitch(
+  routing: PdqShardRouting | null,
+  list: ListMeta,
+): Promise<PdqShardStats[]> {
+  if (!usesShards(list, routing)) return Promise.resolve([]);
+  return allShards(list, routing.loadTimeoutMs, (shard) => shardStub(routing, list, shard).load(list, shard));
+}
+
 /** The list version's best entry within its threshold of any of `hashes`, across all its shards. */
 export async function queryShards(
   routing: PdqShardRouting,

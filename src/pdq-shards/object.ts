@@ -1,7 +1,8 @@
 /**
  * A PDQ shard object: a Durable Object holding one stored PDQ shard of one list version in
- * memory as a multi-index (src/pdq-shards/mih.ts), loaded once per object from KV through the
- * gate's own shard reader, and answering the gate's queries over RPC. Partition and naming:
+ * memory as a multi-index (src/pdq-shards/mih.ts, in its own instance of the WASM core), loaded
+ * once per object from KV through the gate's own shard reader, and answering the gate's queries
+ * over RPC. Partition and naming:
  * src/pdq-shards/protocol.ts. The object keeps nothing in storage: evicted, it reloads from KV.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -9,6 +10,7 @@ import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPdqShard } from "../match/pdq.ts";
 import { bytesToHex, hexToBytes } from "../pdq/core.ts";
+import { coreModule } from "../pdq/worker.ts";
 import { MihIndex } from "./mih.ts";
 import type { PdqShardHit, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
 
@@ -19,10 +21,13 @@ interface ShardObjectEnv extends ListKeyEnv {
 interface Loaded {
   key: string;
   index: Promise<{ mih: MihIndex; stats: PdqShardStats }>;
+  /** Set once the index is built. */
+  built?: PdqShardStats;
 }
 
 export class PdqShardObject extends DurableObject<ShardObjectEnv> implements PdqShardRpc {
   #loaded: Loaded | null = null;
+  #builds = 0;
 
   /** The shard's index for exactly this list version and shard, loading it when another (or none) is held. */
   #index(list: ListMeta, shard: number): Loaded["index"] {
@@ -31,11 +36,13 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     }
     const key = `${list.id}@${list.version}#${shard}`;
     if (this.#loaded?.key === key) return this.#loaded.index;
-    // One version at a time: a shard is up to ~73 MB, and the object's memory is 128 MB.
+    // One version at a time: a shard is up to ~75 MB, and the object's memory is 128 MB.
     const index = (async () => {
       const started = Date.now();
       const { hashes, ids } = await loadPdqShard(this.env.HASHES, await listKeyring(this.env), list, shard);
-      const mih = new MihIndex(hashes, ids);
+      const mih = MihIndex.build(coreModule, hashes, ids);
+      this.#builds++;
+      // workerd's clock stands still while code runs: buildMs counts the KV read, not the build.
       const stats: PdqShardStats = {
         list: list.id,
         version: list.version,
@@ -43,11 +50,19 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
         entries: mih.size,
         memoryBytes: mih.memoryBytes(),
         buildMs: Date.now() - started,
+        builtAt: new Date().toISOString(),
+        builds: this.#builds,
       };
       return { mih, stats };
     })();
-    const loaded = { key, index };
+    const loaded: Loaded = { key, index };
     this.#loaded = loaded;
+    index.then(
+      ({ stats }) => {
+        loaded.built = stats;
+      },
+      () => {},
+    );
     // A failed load (KV down, shard not yet visible) is retried by the next request.
     index.catch(() => {
       if (this.#loaded === loaded) this.#loaded = null;
@@ -56,7 +71,13 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
   }
 
   async load(list: ListMeta, shard: number): Promise<PdqShardStats> {
-    return (await this.#index(list, shard)).stats;
+    return { ...(await this.#index(list, shard)).stats, builds: this.#builds };
+  }
+
+  async held(): Promise<PdqShardStats | null> {
+    // A build in progress counts as not held yet.
+    const built = this.#loaded?.built;
+    return built ? { ...built, builds: this.#builds } : null;
   }
 
   async query(q: PdqShardQuery): Promise<PdqShardHit | null> {

@@ -5,7 +5,7 @@
  * Partition: one object per stored PDQ shard of a list version, named
  * `<list id>@<version>#<shard>` (shardObjectName). A stored shard holds at most
  * MAX_SHARD_ENTRIES (700,000) consecutive entries of the version, so an object holds at most
- * 700,000 hashes (~73 MB with its multi-index tables, inside a Durable Object's 128 MB), and a
+ * 700,000 hashes (~75 MB with its multi-index tables, inside a Durable Object's 128 MB), and a
  * list of n entries runs on ⌈n / 700,000⌉ objects. The version is in the name and in every
  * request: an object only ever answers for the version it was asked about.
  */
@@ -39,13 +39,19 @@ export interface PdqShardStats {
   entries: number;
   memoryBytes: number;
   buildMs: number;
+  /** When this object finished building the index (ISO 8601). */
+  builtAt: string;
+  /** Indexes this object has built since it started (any version): 1 after one load. */
+  builds: number;
 }
 
 /** The object's RPC surface as the gate sees it. */
 export interface PdqShardRpc {
   query(q: PdqShardQuery): Promise<PdqShardHit | null>;
-  /** Loads the shard (if not yet) and says what it holds. */
+  /** Loads the shard (if not yet) and says what it holds; a publish calls it before the switch. */
   load(list: ListMeta, shard: number): Promise<PdqShardStats>;
+  /** What the object holds now, without loading anything (null: nothing loaded). */
+  held(): Promise<PdqShardStats | null>;
 }
 
 export function shardObjectName(list: Pick<ListMeta, "id" | "version">, shard: number): string {

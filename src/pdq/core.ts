@@ -48,6 +48,14 @@ export interface CoreExports {
   search(nQueries: number, threshold: number): number;
   resultDistance(): number;
   resultQuery(): number;
+  mihReserve(n: number): number;
+  mihBuild(): number;
+  mihSize(): number;
+  mihSearch(nQueries: number, threshold: number): number;
+  mihDistance(): number;
+  mihQuery(): number;
+  mihWithin(nQueries: number, threshold: number): number;
+  mihOutPtr(): number;
   jpegBegin(shortSide: number): void;
   jpegInputPtr(): number;
   jpegSegment(marker: number, len: number): number;
@@ -138,6 +146,24 @@ export function writeQueries(core: CoreExports, hashes: readonly string[]): void
   hashes.forEach((h, i) => {
     q.set(hexToBytes(h), i * 32);
   });
+}
+
+/** Writes 1 to 8 query hashes, 32 bytes each in hex-string order, into the query buffer. */
+export function writeQueryBytes(core: CoreExports, hashes: Uint8Array): void {
+  if (hashes.length % 32 !== 0 || hashes.length < 32 || hashes.length > 8 * 32) {
+    throw new Error("PDQ query: 1 to 8 hashes of 32 bytes each");
+  }
+  new Uint8Array(core.memory.buffer, core.queryPtr(), hashes.length).set(hashes);
+}
+
+/** A copy of the index entry at `index` (not range-checked here), 32 bytes. */
+export function readIndexBytes(core: CoreExports, index: number): Uint8Array {
+  return new Uint8Array(core.memory.buffer, core.indexBase() + index * 32, 32).slice();
+}
+
+/** A copy of mihWithin's `count` matches: u32 pairs (entry, query << 16 | distance). */
+export function readMihMatches(core: CoreExports, count: number): Uint32Array {
+  return new Uint32Array(core.memory.buffer, core.mihOutPtr(), 2 * count).slice();
 }
 
 /** Intermediate stages of the last hash, for stage-by-stage tests against the reference. */

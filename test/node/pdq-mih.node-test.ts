@@ -1,13 +1,19 @@
 /**
  * Multi-index hashing (src/pdq-shards/mih.ts) against brute force: every entry within the
  * threshold and nothing else, at thresholds around the substring boundaries (⌊d/16⌋ changes at
- * 16, 32, 48), with near-matches planted at every distance 0..48. Test data: random 256-bit
- * values standing in for list hashes (not real hash lists).
+ * 16, 32, 48), with near-matches planted at every distance 0..48, and property-style over
+ * random, planted and clustered lists. The search runs in the WASM core (wasm/assembly/mih.ts).
+ * Test data: random 256-bit values standing in for list hashes (not real hash lists).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import fc from "fast-check";
 import { MihIndex } from "../../src/pdq-shards/mih.ts";
 import { rng } from "../helpers/random.ts";
+
+const CORE = new WebAssembly.Module(readFileSync(new URL("../../wasm/build/core.wasm", import.meta.url)));
+const newIndex = (entries: Uint8Array, ids: Uint32Array) => MihIndex.build(CORE, entries, ids);
 
 function popcount(x: number): number {
   let c = 0;
@@ -69,7 +75,7 @@ test("MIH finds exactly the entries brute force finds, at every threshold bounda
   const n = 5000;
   const { entries, queries } = plantedSet(7, n);
   const ids = Uint32Array.from({ length: n }, (_, i) => 1000 + i);
-  const index = new MihIndex(entries, ids);
+  const index = newIndex(entries, ids);
   for (const threshold of [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 90]) {
     for (let q = 0; q < 6; q++) {
       const query = queries.subarray(q * 8 * 32, (q + 1) * 8 * 32);
@@ -91,7 +97,7 @@ test("MIH finds exactly the entries brute force finds, at every threshold bounda
 test("best() follows PdqIndex's order: distance, then entry, then query position", () => {
   const n = 3000;
   const { entries, queries } = plantedSet(11, n);
-  const index = new MihIndex(
+  const index = newIndex(
     entries,
     Uint32Array.from({ length: n }, (_, i) => i),
   );
@@ -118,7 +124,7 @@ test("MIH on skewed hashes (many sharing substrings) still matches brute force",
   for (let i = 0; i < n; i += 2) entries.set(entries.subarray(0, 8), i * 32);
   const queries = randomHashes(8, r);
   for (let i = 0; i < 8; i++) plant(entries, i * 37, queries, i, 20 + i, r);
-  const index = new MihIndex(entries, new Uint32Array(n));
+  const index = newIndex(entries, new Uint32Array(n));
   for (const threshold of [24, 31, 35]) {
     const want = bruteWithin(entries, queries, threshold);
     assert.deepEqual(
@@ -129,9 +135,85 @@ test("MIH on skewed hashes (many sharing substrings) still matches brute force",
 });
 
 test("MIH rejects malformed input clearly", () => {
-  assert.throws(() => new MihIndex(new Uint8Array(31), new Uint32Array(1)), /32 bytes/);
-  const index = new MihIndex(new Uint8Array(64), new Uint32Array(2));
+  assert.throws(() => newIndex(new Uint8Array(31), new Uint32Array(1)), /32 bytes/);
+  const index = newIndex(new Uint8Array(64), new Uint32Array(2));
   assert.throws(() => index.best(new Uint8Array(33), 31), /32 bytes/);
+  assert.throws(() => index.best(new Uint8Array(9 * 32), 31), /1 to 8/);
   assert.throws(() => index.best(new Uint8Array(32), 257), /threshold/);
   assert.equal(index.best(new Uint8Array(32), 0)?.index, 0);
+});
+
+/** Brute force's best in PdqIndex's order (distance, entry, query), or null. */
+function bruteBest(entries: Uint8Array, queries: Uint8Array, threshold: number) {
+  const all = bruteWithin(entries, queries, threshold);
+  all.sort((a, b) => a.distance - b.distance || a.index - b.index || a.query - b.query);
+  return all[0] ?? null;
+}
+
+test("property: best() and within() equal brute force on random, planted and clustered lists", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+        n: fc.integer({ min: 1, max: 1500 }),
+        queries: fc.integer({ min: 1, max: 8 }),
+        threshold: fc.constantFrom(0, 1, 7, 15, 16, 17, 24, 31, 32, 33, 47, 48, 64),
+        planted: fc.array(fc.nat({ max: 56 }), { maxLength: 12 }),
+        // Entries sharing a query's first 4 bytes: substrings 0 and 1 in one bucket.
+        clustered: fc.nat({ max: 200 }),
+      }),
+      ({ seed, n, queries: nq, threshold, planted, clustered }) => {
+        const r = rng(seed);
+        const entries = randomHashes(n, r);
+        const queries = randomHashes(nq, r);
+        for (const [k, d] of planted.entries()) plant(queries, k % nq, entries, Math.floor(r() * n), d, r);
+        for (let c = 0; c < clustered; c++) {
+          const at = Math.floor(r() * n);
+          entries.set(queries.subarray(0, 4), at * 32);
+        }
+        if (r() < 0.3 && n > 1) entries.copyWithin((n - 1) * 32, 0, 32); // a duplicate entry
+        const index = newIndex(
+          entries,
+          Uint32Array.from({ length: n }, (_, i) => i),
+        );
+        const got = index.best(queries, threshold);
+        assert.deepEqual(
+          got && { index: got.index, query: got.query, distance: got.distance },
+          bruteBest(entries, queries, threshold),
+        );
+        assert.deepEqual(
+          index
+            .within(queries, threshold)
+            .map((m) => ({ index: m.index, query: m.query, distance: m.distance })),
+          bruteWithin(entries, queries, threshold),
+        );
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test("a bucket larger than the core's candidate buffer is searched whole", () => {
+  // 20,000 entries share their first 16 bits with the query: one bucket far over the core's
+  // 8,192-entry gather buffer, so the search checks it in several rounds.
+  const r = rng(5);
+  const n = 20_000;
+  const entries = randomHashes(n, r);
+  const query = randomHashes(1, r);
+  for (let i = 0; i < n; i++) entries.set(query.subarray(0, 2), i * 32);
+  // The only near-match sits at the start of that bucket and differs by 2 bits in each of the
+  // 15 other substrings (distance 30): only the big bucket can find it.
+  entries.set(query.subarray(0, 32), 5 * 32);
+  for (let k = 1; k < 16; k++) {
+    entries[5 * 32 + 2 * k]! ^= 0b1000_0001;
+  }
+  const index = newIndex(entries, new Uint32Array(n));
+  for (const threshold of [31, 40]) {
+    const got = index.best(query, threshold);
+    assert.deepEqual(
+      got && { index: got.index, query: got.query, distance: got.distance },
+      bruteBest(entries, query, threshold),
+    );
+  }
+  assert.deepEqual(index.best(query, 31), { index: 5, id: 0, distance: 30, query: 0 });
 });

@@ -17,6 +17,16 @@ export {
   jpegSegment,
   jpegWorkBytes,
 } from "./jpeg";
+export {
+  mihBuild,
+  mihDistance,
+  mihOutPtr,
+  mihQuery,
+  mihReserve,
+  mihSearch,
+  mihSize,
+  mihWithin,
+} from "./mih";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 

@@ -29,6 +29,11 @@ export function indexReserve(n: i32): bool {
   return true;
 }
 
+/** Hashes appended so far. */
+export function indexLength(): i32 {
+  return indexCount;
+}
+
 /** Address of entry 0 of the index. */
 export function indexBase(): usize {
   return dynamicBase();

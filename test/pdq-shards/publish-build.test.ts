@@ -1,0 +1,134 @@
+/**
+ * A publish through the admin API has the new version's PDQ shard objects build their indexes
+ * before the manifest names the version, so the first query after the switch pays no build; a
+ * shard object that cannot build stops the publish with the manifest unchanged. Test data:
+ * random 256-bit values, not real hash lists; tokens are test strings.
+ */
+import { env } from "cloudflare:test";
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { adminRoutes } from "../../src/admin/routes.ts";
+import type { Env } from "../../src/env.ts";
+import { findList, readManifest } from "../../src/lists/layout.ts";
+import { MANIFEST_KEY } from "../../src/lists/manifest.ts";
+import { KvListStore } from "../../src/lists/store.ts";
+import { matchPdq } from "../../src/match/pdq.ts";
+import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
+import { bytesToHex } from "../../src/pdq/core.ts";
+import { type PdqShardRpc, shardObjectName } from "../../src/pdq-shards/protocol.ts";
+import { testKeys } from "../helpers/lists.ts";
+import { rng } from "../helpers/random.ts";
+
+const TOKEN = "test-token-0123456789abcdefghij";
+const app = new Hono();
+app.route("/admin", adminRoutes);
+const realShards = (env as unknown as Env).PDQ_SHARDS!;
+const r = rng(41);
+
+const randomHex = () => bytesToHex(Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256)));
+
+/** KV that notes when the manifest is written. */
+function watchedKv(writes: { manifestAt?: number }): KVNamespace {
+  return new Proxy(env.HASHES, {
+    get(target, prop) {
+      if (prop === "put")
+        return async (key: string, ...rest: unknown[]) => {
+          if (key === MANIFEST_KEY) writes.manifestAt = Date.now();
+          return (target.put as (...a: unknown[]) => Promise<void>)(key, ...rest);
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+function call(path: string, json: unknown, over: Partial<Env> = {}) {
+  return app.request(
+    `/admin${path}`,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(json),
+    },
+    { ...env, ADMIN_TOKEN: `alice=${TOKEN}`, ...over },
+  );
+}
+
+async function createdList(): Promise<string> {
+  const id = `pub-shards-${Date.now().toString(36)}-${Math.floor(r() * 1e6)}`;
+  const res = await call("/lists", {
+    id,
+    provider: "tests",
+    licenceRef: "test data",
+    licensedUntil: "2099-12-31",
+    allowedUses: ["block"],
+    action: "block",
+  });
+  expect(res.status).toBe(201);
+  return id;
+}
+
+const held = (list: { id: string; version: number }, shard: number) =>
+  (realShards.get(realShards.idFromName(shardObjectName(list, shard))) as unknown as PdqShardRpc).held();
+
+describe("publishing a list searched on shard objects", () => {
+  it("builds every shard object's index before the manifest names the version", async () => {
+    const id = await createdList();
+    const hashes = Array.from({ length: 120 }, randomHex);
+    const writes: { manifestAt?: number } = {};
+    const res = await call(
+      `/lists/${id}/delta`,
+      { ops: hashes.map((hex) => ({ op: "add", algo: "pdq", hex })) },
+      { HASHES: watchedKv(writes), PDQ_SHARD_THRESHOLD: "100" },
+    );
+    expect(res.status).toBe(200);
+    const list = findList(await readManifest(new KvListStore(env.HASHES)), id);
+    expect(list).toMatchObject({ version: 1, pdqEntries: 120, pdqShards: 1 });
+    // Before any query: the object already holds this version's index, built before the switch.
+    const stats = await held(list, 0);
+    expect(stats).toMatchObject({ list: id, version: 1, shard: 0, entries: 120, builds: 1 });
+    expect(Date.parse(stats!.builtAt)).toBeLessThanOrEqual(writes.manifestAt!);
+    // The first query finds it built: no second build.
+    const routing: PdqShardRouting = {
+      namespace: realShards,
+      threshold: 100,
+      queryTimeoutMs: 5000,
+      loadTimeoutMs: 30000,
+    };
+    const pdq = { hash: hashes[7]!, quality: 100, dihedral: [hashes[7]!] };
+    const hit = await matchPdq(env.HASHES, [list], pdq, testKeys, undefined, routing);
+    expect(hit[0]).toMatchObject({ distance: 0 });
+    expect(await held(list, 0)).toMatchObject({ version: 1, builds: 1 });
+  });
+
+  it("below the threshold no shard object is asked", async () => {
+    const id = await createdList();
+    const res = await call(
+      `/lists/${id}/delta`,
+      { ops: Array.from({ length: 20 }, () => ({ op: "add", algo: "pdq", hex: randomHex() })) },
+      { PDQ_SHARD_THRESHOLD: "100" },
+    );
+    expect(res.status).toBe(200);
+    expect(await held({ id, version: 1 }, 0)).toBeNull();
+  });
+
+  it("a shard object that cannot build stops the publish: the manifest keeps the old version", async () => {
+    const id = await createdList();
+    const failing = {
+      idFromName: (name: string) => realShards.idFromName(name),
+      get: () => ({
+        load: async () => {
+          throw new Error("shard object overloaded");
+        },
+      }),
+    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const res = await call(
+      `/lists/${id}/delta`,
+      { ops: Array.from({ length: 120 }, () => ({ op: "add", algo: "pdq", hex: randomHex() })) },
+      { PDQ_SHARDS: failing, PDQ_SHARD_THRESHOLD: "100" },
+    );
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: "scan_unavailable" });
+    expect(findList(await readManifest(new KvListStore(env.HASHES)), id).version).toBe(0);
+  });
+});
