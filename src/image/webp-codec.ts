@@ -81,6 +81,11 @@ export async function webpCodec(): Promise<WebpCodec> {
   return current;
 }
 
+/** Drops the isolate's instance: the next decode starts from a fresh one (tests and benchmarks measure its growth). */
+export function dropWebpCodec(): void {
+  current = undefined;
+}
+
 /** A WebAssembly instance of the decoder; calls run synchronously, one at a time. */
 export class WebpCodec {
   private readonly x: Exports;
