@@ -22,8 +22,9 @@
  * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
  * EXIF orientation is not applied: the reference hashes pixels as stored (exif-rotn-6.jpg's
  * fullres hash is that of the stored 4032x3024 pixels).
- * Channels: JPEG colour and WebP come as RGBA (opaque where the file has no alpha; no copy to
- * drop it), GIF as RGBA, greyscale JPEG as 1 channel, CMYK JPEG as RGB.
+ * Channels: JPEG colour comes as RGBA (opaque where the file has no alpha; no copy to drop
+ * it), GIF and animated WebP as RGBA, a still WebP as RGB, greyscale JPEG as 1 channel, CMYK
+ * JPEG as RGB.
  */
 
 import { decodeBmp } from "./bmp.ts";
