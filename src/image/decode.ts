@@ -15,7 +15,8 @@
  *   jpeg-js 0.4.4 took 90.1 ms mean (1600x1004: 79-187 ms, 4032x3024: 819 ms) and differs by up
  *   to 49 levels (mean 0.7-1.8) because it upsamples chroma by replication. jpeg-js is kept
  *   only for CMYK/YCCK files, which libjpeg cannot turn into RGB (jpeg-cmyk.ts).
- * - WebP: jSquash's libwebp build (@jsquash/webp 1.5.0), same loading; animated WebP unsupported.
+ * - WebP: hashgate's libwebp build (webp.ts, wasm/libwebp), decoded scaled to the PDQ size;
+ *   animated WebP frame by frame (frames.ts).
  * - AVIF: jSquash's libavif + libaom build (@jsquash/avif 2.1.1), same loading (avif.ts): full
  *   size in the decoder's heap, then downscaled; a sequence's first frame only.
  * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
@@ -23,8 +24,9 @@
  * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
  * EXIF orientation is not applied: the reference hashes pixels as stored (exif-rotn-6.jpg's
  * fullres hash is that of the stored 4032x3024 pixels).
- * Channels: JPEG colour and WebP come as RGBA (opaque where the file has no alpha; no copy to
- * drop it), GIF as RGBA, greyscale JPEG as 1 channel, CMYK JPEG as RGB.
+ * Channels: JPEG colour comes as RGBA (opaque where the file has no alpha; no copy to drop
+ * it), GIF and animated WebP as RGBA, a still WebP as RGB, greyscale JPEG as 1 channel, CMYK
+ * JPEG as RGB.
  */
 
 import { avifDecodeBytes, decodeAvif } from "./avif.ts";
@@ -38,7 +40,7 @@ import { decodePng, decodePngFrames } from "./png.ts";
 import { readImageHeader } from "./sniff.ts";
 import { decodeTiff, decodeTiffFrames } from "./tiff.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
-import { decodeWebp } from "./webp.ts";
+import { decodeWebp, decodeWebpFrames } from "./webp.ts";
 
 /** Format and size from the header, refused before any decoding when too large. */
 function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
@@ -60,14 +62,16 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
 
 /**
  * Tells the isolate's memory budget what a decode will take, before it takes it. JPEGs reserve
- * their exact need from their headers inside the scaled decoder; PNG, GIF, BMP and TIFF decode
- * into the PDQ working size, at most the frame canvas (frames.ts: 2048 × 2048); WebP and any
- * full-resolution decode build the image at full size. At most 4 bytes per pixel.
+ * their exact need from their headers inside the scaled decoder, and so do WebPs (webp.ts: a
+ * lossless one is held whole by libwebp); PNG, GIF, BMP and TIFF decode into the PDQ working
+ * size, at most the frame canvas (frames.ts: 2048 × 2048); any full-resolution decode builds
+ * the image at full size. At most 4 bytes per pixel.
  */
 function reserveFor(format: string, width: number, height: number, limits: DecodeLimits): void {
   if (!limits.reserve) return;
-  if (limits.fullResolution || format === "webp") limits.reserve(width * height * 4);
-  else if (format !== "jpeg") limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
+  if (limits.fullResolution) limits.reserve(width * height * 4);
+  else if (format !== "jpeg" && format !== "webp")
+    limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
 }
 
 /** AVIF decodes at full size in the decoder's heap, whatever the output size (avif.ts). */
@@ -115,7 +119,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
     else if (format === "bmp") image = decodeBmp(bytes, limits);
     else if (format === "tiff") image = await decodeTiff(bytes, limits);
     else if (format === "avif") image = await decodeAvif(bytes, limits);
-    else image = await decodeWebp(bytes);
+    else image = await decodeWebp(bytes, limits);
   } catch (err) {
     throw asDecodeError(format, err);
   }
@@ -124,7 +128,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
 
 /**
  * Every frame of an image that is hashed (frames.ts): one for a still image, the composited
- * frames of an animated GIF or APNG, in file order.
+ * frames of an animated GIF, APNG or WebP, in file order.
  */
 export async function* decodeImageFrames(
   bytes: Uint8Array,
@@ -138,7 +142,9 @@ export async function* decodeImageFrames(
         ? decodeGifFrames(bytes, limits)
         : format === "tiff"
           ? decodeTiffFrames(bytes, limits)
-          : null;
+          : format === "webp"
+            ? decodeWebpFrames(bytes, limits)
+            : null;
   if (!frames) {
     yield { index: 0, image: await decodeStill(bytes, format, limits) };
     return;

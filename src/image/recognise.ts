@@ -5,20 +5,11 @@
  * reason, instead of letting them pass as if they had been looked at.
  */
 import { sniffImage, sniffType } from "./sniff.ts";
-import { readWebpHeader } from "./webp-header.ts";
 
 export type FileKind = "image" | "image-unhashable" | "video" | "archive" | "other";
 
 /** Why a recognised file was not hashed perceptually. */
-export type UnscannedReason =
-  | "animated-webp"
-  | "avif"
-  | "heic"
-  | "jpeg-xl"
-  | "jpeg-2000"
-  | "psd"
-  | "video"
-  | "archive";
+export type UnscannedReason = "avif" | "heic" | "jpeg-xl" | "jpeg-2000" | "psd" | "video" | "archive";
 
 export interface Recognition {
   kind: FileKind;
@@ -76,10 +67,6 @@ const ARCHIVE_TYPES = new Set([
 
 export function recognise(head: Uint8Array): Recognition {
   const image = sniffImage(head);
-  if (image === "webp") {
-    const h = readWebpHeader(head);
-    if (h.ok && h.animated) return { kind: "image-unhashable", type: "image/webp", reason: "animated-webp" };
-  }
   if (image) return { kind: "image", type: sniffType(head) };
   const brands = ftypBrands(head);
   // An AVIF or HEIF image sequence is still a picture format: the major brand decides first.

@@ -10,8 +10,10 @@ import { isFrameHashed } from "../../src/image/frames.ts";
 import { bodyOf } from "../helpers/origin.ts";
 import { buildApng } from "../image/apng-builder.ts";
 import { encodeBmp } from "../image/bmp-builder.ts";
+import { encodeWebp } from "../image/encoders.ts";
 import { buildGif } from "../image/gif-builder.ts";
 import { encodeTiff } from "../image/tiff-builder.ts";
+import { buildAnimatedWebp } from "../image/webp-anim-builder.ts";
 import { bridgeGrey, type GreyPicture, listTheBridge, unrelatedGrey, upload } from "./listed-picture.ts";
 
 const GREY_RAMP = Array.from({ length: 256 }, (_, i) => [i, i, i]);
@@ -46,6 +48,19 @@ function apngOf(...frames: GreyPicture[]): Promise<Uint8Array> {
   });
 }
 
+/** An animated WebP of lossy frames, each replacing the whole canvas. */
+async function webpOf(...frames: GreyPicture[]): Promise<Uint8Array> {
+  const encoded = [];
+  for (const f of frames) {
+    const rgba = new Uint8Array(f.width * f.height * 4);
+    for (let i = 0; i < f.grey.length; i++)
+      rgba.fill(f.grey[i]!, i * 4, i * 4 + 3).fill(255, i * 4 + 3, i * 4 + 4);
+    const webp = await encodeWebp(rgba, f.width, f.height, { lossless: false, quality: 85 });
+    encoded.push({ webp, x: 0, y: 0, blend: false });
+  }
+  return buildAnimatedWebp(bridge.width, bridge.height, encoded);
+}
+
 describe("every frame of an animation is judged", () => {
   it("blocks a GIF whose second frame is the listed picture, and records the frame", {
     timeout: 60_000,
@@ -63,6 +78,23 @@ describe("every frame of an animation is judged", () => {
     expect(res.status).toBe(451);
     expect(origin).toHaveLength(0);
     expect((sent[0] as MatchMessage).files[0]!.matches[0]).toMatchObject({ frame: 2 });
+  });
+
+  it("blocks an animated WebP whose second frame is the listed picture", { timeout: 60_000 }, async () => {
+    const { res, sent, origin } = await upload(await webpOf(other, bridge, other), "image/webp");
+    expect(res.status).toBe(451);
+    expect(origin).toHaveLength(0);
+    const f = (sent[0] as MatchMessage).files[0]!;
+    expect(f).toMatchObject({ sniffedType: "image/webp" });
+    expect(f.matches[0]).toMatchObject({ kind: "pdq", frame: 1 });
+  });
+
+  it("forwards an animated WebP none of whose frames is listed, untouched", { timeout: 60_000 }, async () => {
+    const webp = await webpOf(other, unrelatedGrey(bridge.width, bridge.height), other);
+    const { res, sent, origin } = await upload(webp, "image/webp");
+    expect(res.status).toBe(201);
+    expect(sent).toEqual([]);
+    expect(bodyOf(origin[0]!)).toEqual(webp);
   });
 
   it("forwards an animation none of whose frames is listed, untouched", { timeout: 60_000 }, async () => {

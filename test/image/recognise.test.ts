@@ -38,7 +38,8 @@ describe("recognise", () => {
       "WEBPVP8X",
       [10, 0, 0, 0, 0x12, 0, 0, 0, 9, 0, 0, 9, 0, 0],
     );
-    expect(recognise(animatedWebp)).toMatchObject({ kind: "image-unhashable", reason: "animated-webp" });
+    // Animated WebP is hashed frame by frame (src/image/webp.ts): an image like any other.
+    expect(recognise(animatedWebp)).toEqual({ kind: "image", type: "image/webp" });
     // AVIF is decoded (avif.ts): an image, still or sequence, unless it is also HEVC-branded.
     expect(recognise(ftyp("avif", "mif1", "miaf"))).toEqual({ kind: "image", type: "image/avif" });
     expect(recognise(ftyp("avis", "avif", "msf1"))).toEqual({ kind: "image", type: "image/avif" });
