@@ -55,12 +55,14 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
 
 /**
  * Tells the isolate's memory budget what a decode will take, before it takes it. JPEGs reserve
- * their exact need from their headers inside the scaled decoder; PNG, GIF, BMP and TIFF decode
+ * their exact need from their headers inside the scaled decoder, GIFs theirs in gif.ts (a still
+ * GIF streams into the PDQ working size, an animation needs its canvas); PNG, BMP and TIFF decode
  * into the PDQ working size, at most the frame canvas (frames.ts: 2048 × 2048); WebP and any
  * full-resolution decode build the image at full size. At most 4 bytes per pixel.
  */
 function reserveFor(format: string, width: number, height: number, limits: DecodeLimits): void {
   if (!limits.reserve) return;
+  if (format === "gif") return; // gif.ts reserves once it knows a still from an animation
   if (limits.fullResolution || format === "webp") limits.reserve(width * height * 4);
   else if (format !== "jpeg") limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
-import { lzwDecode } from "../../src/image/gif.ts";
+import { lzwDecode } from "../../src/image/gif-lzw.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { buildGif, expectedRgba, type GifSpec, lzwEncode } from "./gif-builder.ts";
 
