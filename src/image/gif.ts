@@ -9,6 +9,7 @@ import { concatBytes } from "../bytes.ts";
 import { AreaDownscaler, planScale } from "./downscale.ts";
 import { CANVAS_MAX_PIXELS, Canvas, type DecodedFrame, isFrameHashed } from "./frames.ts";
 import { type IndexRowSink, LzwRowDecoder } from "./gif-lzw.ts";
+import { ReducedLumaCanvas, reducedCanvasBytes } from "./reduced-canvas.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 
 export type GifHeader =
@@ -216,8 +217,9 @@ function drawFrame(
  * (1 keep, 2 clear its rectangle, 3 restore what was under it), at the PDQ size unless
  * `limits.fullResolution`. A still GIF, of any size up to `limits.maxPixels`, goes from LZW rows
  * straight into the downscaler (decodeFirstFrame). An animation is composited on a full-size
- * canvas of at most CANVAS_MAX_PIXELS; on a larger screen only its first frame (drawn on a blank
- * screen, so it needs no canvas) is judged, then the animation is refused as too large.
+ * canvas of at most CANVAS_MAX_PIXELS, and on a larger screen at the PDQ size (reduced-canvas.ts);
+ * at full resolution (`hashgate hash`) only its first frame (drawn on a blank screen, so it needs
+ * no canvas) is judged, then the animation is refused as too large.
  */
 export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Generator<DecodedFrame> {
   const header = readGifHeader(bytes);
@@ -234,11 +236,17 @@ export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Gener
   const total = countFrames(new Cursor(bytes, blocksAt));
   const full = limits.fullResolution ?? false;
   const blocks = imageBlocks(cur);
-  if (total === 1 || width * height > CANVAS_MAX_PIXELS) {
+  const large = width * height > CANVAS_MAX_PIXELS;
+  const screen = { width, height, globalPalette, maxPixels: limits.maxPixels };
+  if (large && !full && total !== 1) {
+    limits.reserve?.(gifAnimationBytes(width, height, full));
+    yield* compositeReduced(cur, blocks, screen, total);
+    return;
+  }
+  if (total === 1 || large) {
     limits.reserve?.(gifStillBytes(width, height, full));
     const first = blocks.next();
     if (first.done) throw new ImageDecodeError("corrupt", "GIF has no image");
-    const screen = { width, height, globalPalette, maxPixels: limits.maxPixels };
     yield { index: 0, image: decodeFirstFrame(cur, screen, first.value, full) };
     // Past the first frame: the end of the file (or its damage), or a frame needing the canvas.
     if (blocks.next().done) return;
@@ -257,6 +265,42 @@ export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Gener
     n++;
     if (control.disposal === 2) canvas.clear(x, y, w, h);
     else if (saved) canvas.pixels.set(saved);
+  }
+  if (n === 0) throw new ImageDecodeError("corrupt", "GIF has no image");
+}
+
+/**
+ * An animation too large for the full-size canvas, composited at the PDQ size (luma): each
+ * frame's rows are summed into the cells they fall in, then blended (reduced-canvas.ts).
+ */
+function* compositeReduced(
+  cur: Cursor,
+  blocks: Generator<Control>,
+  screen: Screen,
+  total: number,
+): Generator<DecodedFrame> {
+  const { width, height } = screen;
+  const canvas = new ReducedLumaCanvas(width, height, planScale(width, height));
+  let n = 0;
+  for (const control of blocks) {
+    if (control.disposal === 3) canvas.save();
+    const f = readFrameHead(cur, screen.globalPalette);
+    if (f.width * f.height > screen.maxPixels)
+      throw new ImageDecodeError("too-large", `GIF frame ${f.width}x${f.height}`);
+    canvas.spend(Math.max(f.width * f.height, 4096), n);
+    const luma = paletteColours(f.palette, control.transparent, 1);
+    const x0 = Math.min(f.left, width);
+    const y0 = Math.min(f.top, height);
+    const w = Math.min(f.left + f.width, width) - x0;
+    const h = Math.min(f.top + f.height, height) - y0;
+    readFrameRows(cur, f, (y, indices) => {
+      if (y < height && w > 0) canvas.drawRow(y, x0, indices, w, luma, control.transparent);
+    });
+    canvas.endFrame(x0, y0, w, h);
+    if (isFrameHashed(n, total)) yield { index: n, image: canvas.snapshot() };
+    n++;
+    if (control.disposal === 2) canvas.clear(x0, y0, w, h);
+    else if (control.disposal === 3) canvas.restore();
   }
   if (n === 0) throw new ImageDecodeError("corrupt", "GIF has no image");
 }
@@ -337,10 +381,12 @@ export function gifStillBytes(width: number, height: number, full: boolean): num
 /**
  * Bytes an animation's decode holds at most: the canvas, its copy while a frame that restores
  * "previous" is drawn, and the frame handed out (a copy of the canvas, or its downscale: output
- * and one row of sums).
+ * and one row of sums); past CANVAS_MAX_PIXELS, the canvas at the PDQ size.
  */
 export function gifAnimationBytes(width: number, height: number, full: boolean): number {
   const plan = planScale(width, height, full);
+  if (!full && width * height > CANVAS_MAX_PIXELS)
+    return reducedCanvasBytes(plan, width, height) + FRAME_WORK_BYTES;
   const frame =
     plan.width === width && plan.height === height ? width * height * 4 : plan.width * (plan.height + 4) * 4;
   return 2 * width * height * 4 + frame + FRAME_WORK_BYTES;
