@@ -38,7 +38,14 @@ if ([...JPEG_MEGAPIXELS, ...PNG_MEGAPIXELS, ...GIF_MEGAPIXELS].some((mp) => !(mp
 /** Issue 12: one JPEG or GIF decode + hash, any size up to 100 MP, at most this far above the baseline. */
 const PEAK_TARGET = 24 * 1024 * 1024;
 
-type Kind = "jpeg baseline" | "jpeg progressive" | "png rgb" | "png rgba" | "gif" | "gif interlaced";
+type Kind =
+  | "jpeg baseline"
+  | "jpeg progressive"
+  | "png rgb"
+  | "png rgba"
+  | "gif"
+  | "gif interlaced"
+  | "gif animated";
 
 interface JpegEncoder {
   encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array;
@@ -89,13 +96,38 @@ function png(rgba: Uint8Array, width: number, height: number, channels: 3 | 4): 
   return pngFile(head, deflateSync(raw, { level: 1 }));
 }
 
-/** A one-frame GIF of the pattern in a 3-3-2 colour palette (256 entries), noise kept so LZW has work. */
-function gif(rgba: Uint8Array, width: number, height: number, interlaced: boolean): Uint8Array {
+/**
+ * A GIF of the pattern in a 3-3-2 colour palette (256 entries), noise kept so LZW has work; when
+ * `animated`, a second frame redraws the middle (on a screen over 2048×2048 the animation is
+ * composited at the PDQ size; the child measures up to the first frame, which allocates that canvas).
+ */
+function gif(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  interlaced: boolean,
+  animated = false,
+): Uint8Array {
   const indices = new Uint8Array(width * height);
   for (let i = 0; i < indices.length; i++)
     indices[i] = (rgba[i * 4]! & 0xe0) | ((rgba[i * 4 + 1]! >> 3) & 0x1c) | (rgba[i * 4 + 2]! >> 4); // blue: the noise
   const palette = Array.from({ length: 256 }, (_, i) => [i & 0xe0, (i << 3) & 0xe0, (i << 6) & 0xc0]);
-  return buildGif({ width, height, globalPalette: palette, frame: { width, height, indices, interlaced } });
+  const frame = { width, height, indices, interlaced };
+  const [w2, h2] = [width >> 1, height >> 1];
+  const second = {
+    left: width >> 2,
+    top: height >> 2,
+    width: w2,
+    height: h2,
+    indices: indices.subarray(0, w2 * h2),
+  };
+  return buildGif({
+    width,
+    height,
+    globalPalette: palette,
+    frame,
+    ...(animated ? { secondFrame: second } : {}),
+  });
 }
 
 /** Sizes measured for a kind. */
@@ -119,11 +151,19 @@ async function main(): Promise<void> {
   const encode = (kind: Kind, px: Uint8Array, w: number, h: number): Uint8Array => {
     if (kind === "png rgb") return png(px, w, h, 3);
     if (kind === "png rgba") return png(px, w, h, 4);
-    if (kind.startsWith("gif")) return gif(px, w, h, kind === "gif interlaced");
+    if (kind.startsWith("gif")) return gif(px, w, h, kind === "gif interlaced", kind === "gif animated");
     const progressive = kind === "jpeg progressive";
     return encoder.encode(px, w, h, { ...jpegDefaults, quality: 85, progressive, baseline: !progressive });
   };
-  const kinds: Kind[] = ["jpeg baseline", "jpeg progressive", "png rgb", "png rgba", "gif", "gif interlaced"];
+  const kinds: Kind[] = [
+    "jpeg baseline",
+    "jpeg progressive",
+    "png rgb",
+    "png rgba",
+    "gif",
+    "gif interlaced",
+    "gif animated",
+  ];
   const rows: string[][] = [];
   const points = new Map<Kind, [number, number][]>();
   for (const kind of kinds) {
