@@ -57,12 +57,13 @@ export class LzwRowDecoder {
 
   /** Decodes as far as `data` goes; a code split across pushes is completed by the next one. */
   push(data: Uint8Array): void {
+    if (this.ended) return;
     const clear = 1 << this.minCodeSize;
     const eoi = clear + 1;
-    const { prefix, suffix, first, length } = this;
-    let { bitBuf, bitCount, codeSize, next, prev } = this;
+    const { prefix, suffix, first, length, row, width } = this;
+    let { bitBuf, bitCount, codeSize, next, prev, filled } = this;
     let at = 0;
-    while (!this.ended) {
+    for (;;) {
       while (bitCount < codeSize && at < data.length) {
         bitBuf |= data[at++]! << bitCount;
         bitCount += 8;
@@ -83,15 +84,10 @@ export class LzwRowDecoder {
       }
       if (prev === -1) {
         if (code >= clear) throw new ImageDecodeError("corrupt", "LZW stream starts with a non-literal code");
-        this.emit(code);
-        prev = code;
-        continue;
-      }
-      if (code > next || (code === next && next >= TABLE_SIZE)) {
+      } else if (code > next || (code === next && next >= TABLE_SIZE)) {
         throw new ImageDecodeError("corrupt", `LZW code ${code} not yet defined`);
-      }
-      // code === next is the KwKwK case: the new string is prev + first(prev).
-      if (next < TABLE_SIZE) {
+      } else if (next < TABLE_SIZE) {
+        // code === next is the KwKwK case: the new string is prev + first(prev).
         prefix[next] = prev;
         suffix[next] = code < next ? first[code]! : first[prev]!;
         first[next] = first[prev]!;
@@ -99,14 +95,28 @@ export class LzwRowDecoder {
         next++;
         if (next === 1 << codeSize && codeSize < MAX_CODE_BITS) codeSize++;
       }
-      this.emit(code);
       prev = code;
+      // The string of `code`, back to front: straight into the row while it does not fill it.
+      const len = length[code]!;
+      if (filled + len < width) {
+        for (let c = code, k = filled + len - 1; k >= filled; k--) {
+          row[k] = suffix[c]!;
+          c = prefix[c]!;
+        }
+        filled += len;
+        continue;
+      }
+      this.filled = filled;
+      this.emit(code);
+      filled = this.filled;
+      if (this.ended) break;
     }
     this.bitBuf = bitBuf;
     this.bitCount = bitCount;
     this.codeSize = codeSize;
     this.next = next;
     this.prev = prev;
+    this.filled = filled;
   }
 
   /** Hands out the rows the data did not reach as index 0 (lenient, as browsers are). */
