@@ -8,6 +8,13 @@ import { ImageDecodeError } from "./types.ts";
 
 const MAX_CODE_BITS = 12;
 const TABLE_SIZE = 1 << MAX_CODE_BITS;
+/**
+ * Pixels a frame's data may leave out and still decode (as index 0; before still GIFs were
+ * streamed, frames were at most this large anyway). More is a truncated frame: otherwise a
+ * 60-byte file claiming 16000×15000 pixels costs seconds of CPU to fill, where real data costs
+ * at least a byte per ~2,700 pixels (LZW's longest string per 12-bit code).
+ */
+export const LZW_MISSING_PIXELS_MAX = 2048 * 2048;
 
 /** Receives row `r` of the frame in stored order (interlaced frames: pass order); `indices` is reused. */
 export type IndexRowSink = (r: number, indices: Uint8Array) => void;
@@ -119,9 +126,12 @@ export class LzwRowDecoder {
     this.filled = filled;
   }
 
-  /** Hands out the rows the data did not reach as index 0 (lenient, as browsers are). */
+  /** Hands out the rows the data did not reach as index 0 (lenient, as browsers are), up to LZW_MISSING_PIXELS_MAX. */
   finish(): void {
     if (this.rowsDone >= this.rows || this.width === 0) return;
+    const missing = (this.rows - this.rowsDone) * this.width - this.filled;
+    if (missing > LZW_MISSING_PIXELS_MAX)
+      throw new ImageDecodeError("truncated", `GIF frame data ends ${missing} pixels early`);
     this.row.fill(0, this.filled);
     this.deliver();
     this.row.fill(0);
