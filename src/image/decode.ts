@@ -63,12 +63,14 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
 /**
  * Tells the isolate's memory budget what a decode will take, before it takes it. JPEGs reserve
  * their exact need from their headers inside the scaled decoder, and so do WebPs (webp.ts: a
- * lossless one is held whole by libwebp); PNG, GIF, BMP and TIFF decode into the PDQ working
- * size, at most the frame canvas (frames.ts: 2048 × 2048); any full-resolution decode builds
- * the image at full size. At most 4 bytes per pixel.
+ * lossless one is held whole by libwebp) and GIFs (gif.ts, once it knows a still, which streams
+ * into the PDQ working size, from an animation, which needs its canvas); PNG, BMP and TIFF decode
+ * into the PDQ working size, at most the frame canvas (frames.ts: 2048 × 2048); any
+ * full-resolution decode builds the image at full size. At most 4 bytes per pixel.
  */
 function reserveFor(format: string, width: number, height: number, limits: DecodeLimits): void {
   if (!limits.reserve) return;
+  if (format === "gif") return; // gif.ts reserves once it knows a still from an animation
   if (limits.fullResolution) limits.reserve(width * height * 4);
   else if (format !== "jpeg" && format !== "webp")
     limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);

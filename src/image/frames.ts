@@ -4,7 +4,8 @@
  * then frames are sampled evenly up to FRAMES_TOTAL: hashing (a downscale plus PDQ) is the
  * cost per frame, and a long animation of near-identical frames gains little from more.
  * Frames are composited in order at full size (each frame draws over what the previous left),
- * on an RGBA canvas bounded by CANVAS_MAX_PIXELS.
+ * on an RGBA canvas bounded by CANVAS_MAX_PIXELS; a GIF on a larger screen is composited at the
+ * PDQ size instead (reduced-canvas.ts).
  */
 import { downscaleImage } from "./downscale.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
@@ -15,7 +16,7 @@ export const FRAMES_ALL = 50;
 export const FRAMES_TOTAL = 100;
 /**
  * Largest animation canvas composited (2048×2048): 16 MiB of RGBA, plus as much again while a
- * frame that restores "previous" is drawn. Larger animations are refused as too large.
+ * frame that restores "previous" is drawn. Larger APNGs are refused as too large.
  */
 export const CANVAS_MAX_PIXELS = 2048 * 2048;
 /**

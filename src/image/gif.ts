@@ -1,20 +1,30 @@
 /**
- * GIF decoder: LZW, interlacing, global/local palettes, the transparent index and disposal
- * method of each frame's graphic control extension, every frame composited on the logical
- * screen (frames.ts). Pixels no frame has drawn are (0,0,0,0) — PDQ drops alpha, so what matters
- * is that they are deterministic. Our own decoder: it is small, and the gate needs frame-by-frame
- * output with its own errors and bounds.
+ * GIF decoder: LZW (streamed row by row, gif-lzw.ts), interlacing, global/local palettes, the
+ * transparent index and disposal method of each frame's graphic control extension, every frame
+ * composited on the logical screen (frames.ts). A still GIF goes from LZW rows straight into
+ * the area-average downscaler, so its memory follows the PDQ size whatever the screen; an
+ * animation past the full-size canvas is composited at the PDQ size (reduced-canvas.ts).
+ * Pixels no frame has drawn are (0,0,0,0) — PDQ drops alpha, so what matters is that they are
+ * deterministic. Our own decoder: it is small, and the gate needs frame-by-frame output in
+ * bounded memory with its own errors and bounds.
  */
-import { concatBytes } from "../bytes.ts";
+import { AreaDownscaler, planScale } from "./downscale.ts";
 import { CANVAS_MAX_PIXELS, Canvas, type DecodedFrame, isFrameHashed } from "./frames.ts";
+import {
+  type Control,
+  Cursor,
+  countFrames,
+  imageBlocks,
+  readFrameHead,
+  readFrameRows,
+  readPalette,
+} from "./gif-blocks.ts";
+import { ReducedLumaCanvas, reducedCanvasBytes } from "./reduced-canvas.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 
 export type GifHeader =
   | { ok: true; width: number; height: number }
   | { ok: false; reason: "truncated" | "corrupt"; detail: string };
-
-const MAX_CODE_BITS = 12;
-const TABLE_SIZE = 1 << MAX_CODE_BITS;
 
 /** Logical screen size from the 13-byte header. */
 export function readGifHeader(bytes: Uint8Array): GifHeader {
@@ -26,186 +36,6 @@ export function readGifHeader(bytes: Uint8Array): GifHeader {
   return { ok: true, width: bytes[6]! | (bytes[7]! << 8), height: bytes[8]! | (bytes[9]! << 8) };
 }
 
-/** Reads bytes with bounds checks; running off the end is a truncated file. */
-class Cursor {
-  readonly bytes: Uint8Array;
-  pos: number;
-  constructor(bytes: Uint8Array, pos: number) {
-    this.bytes = bytes;
-    this.pos = pos;
-  }
-  need(n: number): void {
-    if (this.pos + n > this.bytes.length) throw new ImageDecodeError("truncated", "GIF ends early");
-  }
-  u8(): number {
-    this.need(1);
-    return this.bytes[this.pos++]!;
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.bytes[this.pos]! | (this.bytes[this.pos + 1]! << 8);
-    this.pos += 2;
-    return v;
-  }
-  /** Concatenated payload of a sub-block chain (ends at a zero-length block). */
-  subBlocks(): Uint8Array {
-    const parts: Uint8Array[] = [];
-    for (let len = this.u8(); len !== 0; len = this.u8()) {
-      this.need(len);
-      parts.push(this.bytes.subarray(this.pos, this.pos + len));
-      this.pos += len;
-    }
-    return concatBytes(parts);
-  }
-  skipSubBlocks(): void {
-    for (let len = this.u8(); len !== 0; len = this.u8()) {
-      this.need(len);
-      this.pos += len;
-    }
-  }
-}
-
-/** Decodes GIF-LZW into at most `count` palette indices; stops early at EOI or end of data. */
-export function lzwDecode(data: Uint8Array, minCodeSize: number, count: number): Uint8Array {
-  if (minCodeSize < 2 || minCodeSize > 8)
-    throw new ImageDecodeError("corrupt", `LZW code size ${minCodeSize}`);
-  const out = new Uint8Array(count);
-  const prefix = new Uint16Array(TABLE_SIZE);
-  const suffix = new Uint8Array(TABLE_SIZE);
-  const first = new Uint8Array(TABLE_SIZE); // first byte of each code's string
-  const length = new Uint16Array(TABLE_SIZE);
-  const clear = 1 << minCodeSize;
-  const eoi = clear + 1;
-  for (let c = 0; c < clear; c++) {
-    suffix[c] = c;
-    first[c] = c;
-    length[c] = 1;
-  }
-  let codeSize = minCodeSize + 1;
-  let next = eoi + 1;
-  let prev = -1;
-  let written = 0;
-  let bitBuf = 0;
-  let bitCount = 0;
-  let at = 0;
-  while (written < count) {
-    while (bitCount < codeSize && at < data.length) {
-      bitBuf |= data[at++]! << bitCount;
-      bitCount += 8;
-    }
-    if (bitCount < codeSize) break; // data ran out: the rest stays index 0 (lenient, like browsers)
-    const code = bitBuf & ((1 << codeSize) - 1);
-    bitBuf >>>= codeSize;
-    bitCount -= codeSize;
-    if (code === clear) {
-      codeSize = minCodeSize + 1;
-      next = eoi + 1;
-      prev = -1;
-      continue;
-    }
-    if (code === eoi) break;
-    if (prev === -1) {
-      if (code >= clear) throw new ImageDecodeError("corrupt", "LZW stream starts with a non-literal code");
-      out[written++] = code;
-      prev = code;
-      continue;
-    }
-    if (code > next || (code === next && next >= TABLE_SIZE)) {
-      throw new ImageDecodeError("corrupt", `LZW code ${code} not yet defined`);
-    }
-    // code === next is the KwKwK case: the new string is prev + first(prev).
-    const known = code < next;
-    const firstByte = known ? first[code]! : first[prev]!;
-    if (next < TABLE_SIZE) {
-      prefix[next] = prev;
-      suffix[next] = firstByte;
-      first[next] = first[prev]!;
-      length[next] = length[prev]! + 1;
-      next++;
-      if (next === 1 << codeSize && codeSize < MAX_CODE_BITS) codeSize++;
-    }
-    // Write the string of `code` back to front, clipped to the output.
-    const len = length[code]!;
-    let c = code;
-    for (let k = len - 1; k >= 0; k--) {
-      if (written + k < count) out[written + k] = suffix[c]!;
-      c = prefix[c]!;
-    }
-    written += len;
-    prev = code;
-  }
-  return out;
-}
-
-function readPalette(cur: Cursor, packed: number): Uint8Array {
-  const size = 3 << ((packed & 7) + 1);
-  cur.need(size);
-  const pal = cur.bytes.subarray(cur.pos, cur.pos + size);
-  cur.pos += size;
-  return pal;
-}
-
-// Row order of an interlaced frame: four passes.
-function interlacedRows(height: number): Int32Array {
-  const rows = new Int32Array(height);
-  let k = 0;
-  for (const [start, step] of [
-    [0, 8],
-    [4, 8],
-    [2, 4],
-    [1, 2],
-  ] as const) {
-    for (let y = start; y < height; y += step) rows[k++] = y;
-  }
-  return rows;
-}
-
-/** A frame's graphic control: disposal method and transparent index (-1: none). */
-interface Control {
-  disposal: number;
-  transparent: number;
-}
-
-/**
- * The image descriptors after the screen descriptor, each with the graphic control before it;
- * the cursor is on the descriptor, and the caller must move it past the frame before asking
- * for the next.
- */
-function* imageBlocks(cur: Cursor): Generator<Control> {
-  let control: Control = { disposal: 0, transparent: -1 };
-  let n = 0;
-  for (;;) {
-    // A file that ends without its trailer after a complete frame is shown by browsers as is.
-    if (n > 0 && cur.pos >= cur.bytes.length) return;
-    const block = cur.u8();
-    if (block === 0x3b) return;
-    if (block === 0x21) {
-      const label = cur.u8();
-      if (label === 0xf9) {
-        const gce = cur.subBlocks();
-        if (gce.length >= 4) {
-          control = { disposal: (gce[0]! >> 2) & 7, transparent: (gce[0]! & 1) === 1 ? gce[3]! : -1 };
-        }
-      } else {
-        cur.skipSubBlocks();
-      }
-      continue;
-    }
-    if (block !== 0x2c) throw new ImageDecodeError("corrupt", `unknown GIF block 0x${block.toString(16)}`);
-    n++;
-    yield control;
-    control = { disposal: 0, transparent: -1 };
-  }
-}
-
-function skipFrame(cur: Cursor): void {
-  cur.pos += 8;
-  const packed = cur.u8();
-  if (packed & 0x80) readPalette(cur, packed);
-  cur.u8();
-  cur.skipSubBlocks();
-}
-
 /** Decodes one frame onto the canvas (transparent pixels leave it as it was); returns its rectangle. */
 function drawFrame(
   cur: Cursor,
@@ -214,28 +44,19 @@ function drawFrame(
   control: Control,
   n: number,
 ): [number, number, number, number] {
-  const left = cur.u16();
-  const top = cur.u16();
-  const fw = cur.u16();
-  const fh = cur.u16();
-  const fpacked = cur.u8();
-  const palette = fpacked & 0x80 ? readPalette(cur, fpacked) : globalPalette;
-  if (!palette) throw new ImageDecodeError("corrupt", "GIF frame without a palette");
+  const f = readFrameHead(cur, globalPalette);
+  const { left, top, width: fw, height: fh, palette } = f;
   if (fw * fh > CANVAS_MAX_PIXELS) throw new ImageDecodeError("too-large", `GIF frame ${fw}x${fh}`);
   // Each frame costs at least an LZW table's set-up, however small.
   canvas.spend(Math.max(fw * fh, 4096), n);
-  const minCodeSize = cur.u8();
-  const indices = lzwDecode(cur.subBlocks(), minCodeSize, fw * fh);
-  const rows = fpacked & 0x40 ? interlacedRows(fh) : null;
   const { width, height, pixels } = canvas;
   const paletteEntries = palette.length / 3;
-  for (let r = 0; r < fh; r++) {
-    const y = top + (rows ? rows[r]! : r);
-    if (y >= height) continue;
+  readFrameRows(cur, f, (y, indices) => {
+    if (y >= height) return;
     for (let x = 0; x < fw; x++) {
       const px = left + x;
       if (px >= width) break;
-      const idx = indices[r * fw + x]!;
+      const idx = indices[x]!;
       if (idx === control.transparent) continue;
       const o = (y * width + px) * 4;
       if (idx < paletteEntries) {
@@ -247,7 +68,7 @@ function drawFrame(
       }
       pixels[o + 3] = 255; // an index past the palette shows as opaque black, as browsers do
     }
-  }
+  });
   // The rectangle clipped to the screen, for disposal.
   const x0 = Math.min(left, width);
   const y0 = Math.min(top, height);
@@ -257,8 +78,12 @@ function drawFrame(
 /**
  * Every frame to hash (frames.ts), composited as browsers show them: frames drawn in order on
  * a screen that starts transparent black, each frame's disposal method applied before the next
- * (1 keep, 2 clear its rectangle, 3 restore what was under it). RGBA at the PDQ size unless
- * `limits.fullResolution`.
+ * (1 keep, 2 clear its rectangle, 3 restore what was under it), at the PDQ size unless
+ * `limits.fullResolution`. A still GIF, of any size up to `limits.maxPixels`, goes from LZW rows
+ * straight into the downscaler (decodeFirstFrame). An animation is composited on a full-size
+ * canvas of at most CANVAS_MAX_PIXELS, and on a larger screen at the PDQ size (reduced-canvas.ts);
+ * at full resolution (`hashgate hash`) only its first frame (drawn on a blank screen, so it needs
+ * no canvas) is judged, then the animation is refused as too large.
  */
 export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Generator<DecodedFrame> {
   const header = readGifHeader(bytes);
@@ -271,12 +96,33 @@ export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Gener
   start.pos += 2; // background index, aspect ratio
   const globalPalette = packed & 0x80 ? readPalette(start, packed) : null;
   const blocksAt = start.pos;
-  const canvas = new Canvas(width, height, "GIF");
   const cur = new Cursor(bytes, blocksAt);
   const total = countFrames(new Cursor(bytes, blocksAt));
   const full = limits.fullResolution ?? false;
+  const blocks = imageBlocks(cur);
+  const large = width * height > CANVAS_MAX_PIXELS;
+  const screen = { width, height, globalPalette, maxPixels: limits.maxPixels };
+  if (large && !full && total !== 1) {
+    limits.reserve?.(gifAnimationBytes(width, height, full));
+    yield* compositeReduced(cur, blocks, screen, total);
+    return;
+  }
+  if (total === 1 || large) {
+    limits.reserve?.(gifStillBytes(width, height, full));
+    const first = blocks.next();
+    if (first.done) throw new ImageDecodeError("corrupt", "GIF has no image");
+    yield { index: 0, image: decodeFirstFrame(cur, screen, first.value, full) };
+    // Past the first frame: the end of the file (or its damage), or a frame needing the canvas.
+    if (blocks.next().done) return;
+    throw new ImageDecodeError(
+      "too-large",
+      `animated GIF canvas ${width}x${height} exceeds ${CANVAS_MAX_PIXELS} pixels: only its first frame was judged`,
+    );
+  }
+  limits.reserve?.(gifAnimationBytes(width, height, full));
+  const canvas = new Canvas(width, height, "GIF");
   let n = 0;
-  for (const control of imageBlocks(cur)) {
+  for (const control of blocks) {
     const saved = control.disposal === 3 ? canvas.pixels.slice() : null;
     const [x, y, w, h] = drawFrame(cur, canvas, globalPalette, control, n);
     if (isFrameHashed(n, total)) yield { index: n, image: canvas.snapshot(full) };
@@ -288,21 +134,126 @@ export function* decodeGifFrames(bytes: Uint8Array, limits: DecodeLimits): Gener
 }
 
 /**
- * Frames in the file, from its block structure alone (for sampling). A damaged tail counts
- * as endless: the frames before it are still decoded, then the damage is met and reported.
+ * An animation too large for the full-size canvas, composited at the PDQ size (luma): each
+ * frame's rows are summed into the cells they fall in, then blended (reduced-canvas.ts).
  */
-function countFrames(cur: Cursor): number {
+function* compositeReduced(
+  cur: Cursor,
+  blocks: Generator<Control>,
+  screen: Screen,
+  total: number,
+): Generator<DecodedFrame> {
+  const { width, height } = screen;
+  const canvas = new ReducedLumaCanvas(width, height, planScale(width, height));
   let n = 0;
-  try {
-    for (const _ of imageBlocks(cur)) {
-      skipFrame(cur);
-      n++;
-    }
-  } catch (e) {
-    if (!(e instanceof ImageDecodeError)) throw e;
-    return Number.POSITIVE_INFINITY;
+  for (const control of blocks) {
+    if (control.disposal === 3) canvas.save();
+    const f = readFrameHead(cur, screen.globalPalette);
+    if (f.width * f.height > screen.maxPixels)
+      throw new ImageDecodeError("too-large", `GIF frame ${f.width}x${f.height}`);
+    canvas.spend(Math.max(f.width * f.height, 4096), n);
+    const luma = paletteColours(f.palette, control.transparent, 1);
+    const x0 = Math.min(f.left, width);
+    const y0 = Math.min(f.top, height);
+    const w = Math.min(f.left + f.width, width) - x0;
+    const h = Math.min(f.top + f.height, height) - y0;
+    readFrameRows(cur, f, (y, indices) => {
+      if (y < height && w > 0) canvas.drawRow(y, x0, indices, w, luma, control.transparent);
+    });
+    canvas.endFrame(x0, y0, w, h);
+    if (isFrameHashed(n, total)) yield { index: n, image: canvas.snapshot() };
+    n++;
+    if (control.disposal === 2) canvas.clear(x0, y0, w, h);
+    else if (control.disposal === 3) canvas.restore();
   }
-  return n;
+  if (n === 0) throw new ImageDecodeError("corrupt", "GIF has no image");
+}
+
+/** The logical screen a first frame is drawn on. */
+interface Screen {
+  width: number;
+  height: number;
+  globalPalette: Uint8Array | null;
+  maxPixels: number;
+}
+
+/**
+ * The first frame on a blank screen, its LZW rows area-averaged as they come (downscale.ts), so
+ * memory follows the output: interlaced rows arrive out of order, so the downscaler keeps a sum
+ * per output pixel (unordered mode), which also leaves rows no frame covers at zero. At the
+ * source size (small screens, `full`) the pixels are RGBA exactly as the canvas path draws them;
+ * reduced, each palette entry is turned into its luma once (0.299 R + 0.587 G + 0.114 B, PDQ's
+ * own), so a pixel costs one byte to average and the sums 4 bytes per output pixel.
+ */
+function decodeFirstFrame(cur: Cursor, screen: Screen, control: Control, full: boolean): DecodedImage {
+  const { width, height } = screen;
+  const f = readFrameHead(cur, screen.globalPalette);
+  // The frame's rows are decoded even where the screen clips them: bound them like the screen.
+  if (f.width * f.height > screen.maxPixels)
+    throw new ImageDecodeError("too-large", `GIF frame ${f.width}x${f.height}`);
+  const plan = planScale(width, height, full);
+  const channels = plan.width === width && plan.height === height ? 4 : 1;
+  const out = new AreaDownscaler(width, height, plan, channels, false);
+  const colours = paletteColours(f.palette, control.transparent, channels);
+  const line = new Uint8Array(width * channels); // the screen row: blank outside the frame
+  const x0 = Math.min(f.left, width);
+  const visible = Math.min(f.left + f.width, width) - x0;
+  readFrameRows(cur, f, (y, indices) => {
+    if (y >= height || visible <= 0) return;
+    if (channels === 1) {
+      for (let x = 0; x < visible; x++) line[x0 + x] = colours[indices[x]!]!;
+    } else {
+      for (let x = 0, o = x0 * 4; x < visible; x++, o += 4) {
+        const c = indices[x]! * 4;
+        line[o] = colours[c]!;
+        line[o + 1] = colours[c + 1]!;
+        line[o + 2] = colours[c + 2]!;
+        line[o + 3] = colours[c + 3]!;
+      }
+    }
+    out.addRow(y, line, 0, width);
+  });
+  return out.finish();
+}
+
+/**
+ * What each of the 256 indices shows on a blank screen, as RGBA or luma: the palette's colour,
+ * opaque black past the palette (as browsers do), nothing (zero) for the transparent index.
+ */
+function paletteColours(palette: Uint8Array, transparent: number, channels: 1 | 4): Uint8Array {
+  const out = new Uint8Array(256 * channels);
+  const entries = palette.length / 3;
+  for (let i = 0; i < 256; i++) {
+    if (i === transparent) continue;
+    const [r, g, b] = i < entries ? palette.subarray(i * 3, i * 3 + 3) : [0, 0, 0];
+    if (channels === 1) out[i] = Math.min(255, Math.round(0.299 * r! + 0.587 * g! + 0.114 * b!));
+    else out.set([r!, g!, b!, 255], i * 4);
+  }
+  return out;
+}
+
+/** LZW tables, a frame row of indices and the interlaced row order, at most (frames up to 65535 wide and high). */
+const FRAME_WORK_BYTES = 6 * 4096 + 5 * 65536;
+
+/** Bytes a still GIF's decode holds at most: the downscaler's output and sums, a screen row, the frame's work. */
+export function gifStillBytes(width: number, height: number, full: boolean): number {
+  const plan = planScale(width, height, full);
+  if (plan.width === width && plan.height === height) return (height + 1) * width * 4 + FRAME_WORK_BYTES;
+  return plan.width * plan.height * 5 + width + FRAME_WORK_BYTES;
+}
+
+/**
+ * Bytes an animation's decode holds at most: the canvas, its copy while a frame that restores
+ * "previous" is drawn, and the frame handed out (a copy of the canvas, or its downscale: output
+ * and one row of sums); past CANVAS_MAX_PIXELS, the canvas at the PDQ size.
+ */
+export function gifAnimationBytes(width: number, height: number, full: boolean): number {
+  const plan = planScale(width, height, full);
+  if (!full && width * height > CANVAS_MAX_PIXELS)
+    return reducedCanvasBytes(plan, width, height) + FRAME_WORK_BYTES;
+  const frame =
+    plan.width === width && plan.height === height ? width * height * 4 : plan.width * (plan.height + 4) * 4;
+  return 2 * width * height * 4 + frame + FRAME_WORK_BYTES;
 }
 
 /** The first frame, as the gate decoded GIFs before animations were judged (tests, `decodeImage`). */

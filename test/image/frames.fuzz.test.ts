@@ -2,14 +2,18 @@
  * Differential fuzz of animated GIF decoding: random animations (frame rectangles that may
  * overhang the screen, local palettes, transparency, every disposal method, interlacing) are
  * built, and every frame the decoder yields is compared with a plain compositor written here
- * from the GIF89a rules. Also the frame sampling: which frames of a long animation are hashed.
+ * from the GIF89a rules. Also the frame sampling: which frames of a long animation are hashed,
+ * and animations on screens too large for the full-size canvas (composited at the PDQ size):
+ * their first frame against the reduced full decode, mutated ones for errors of the right type.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeImageFrames } from "../../src/image/decode.ts";
-import { FRAMES_ALL, FRAMES_TOTAL, isFrameHashed } from "../../src/image/frames.ts";
+import { CANVAS_MAX_PIXELS, FRAMES_ALL, FRAMES_TOTAL, isFrameHashed } from "../../src/image/frames.ts";
+import { ImageDecodeError } from "../../src/image/types.ts";
 import { fuzzRuns, fuzzSeed } from "../helpers/fuzz-runs.ts";
-import { buildGif, type GifFrameSpec, type GifSpec } from "./gif-builder.ts";
+import { buildGif, expectedRgba, type GifFrameSpec, type GifSpec } from "./gif-builder.ts";
+import { boxLuma } from "./large-gif-data.ts";
 
 const LIMITS = { maxPixels: 1_000_000, fullResolution: true };
 
@@ -123,6 +127,52 @@ describe("fuzz: animated GIF frames against a plain compositor", () => {
         }
       }),
       { numRuns: fuzzRuns(100), seed: fuzzSeed() },
+    );
+  });
+
+  it("composites animations on screens over 2048x2048 at the PDQ size; mutated ones fail cleanly", async () => {
+    const large = fc.record({
+      w: fc.integer({ min: 2049, max: 2300 }),
+      h: fc.integer({ min: 2049, max: 2200 }),
+      dx: fc.nat(2260),
+      dy: fc.nat(2160),
+      flips: fc.array(fc.tuple(fc.nat(), fc.nat(7)), { maxLength: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(animation, large, async ({ palette, frames }, { w, h, dx, dy, flips }) => {
+        // The small random frames, moved somewhere on the large screen.
+        const moved = frames.map((f) => ({ ...f, left: (f.left ?? 0) + dx, top: (f.top ?? 0) + dy }));
+        const [first, ...rest] = moved;
+        const spec: GifSpec = {
+          width: w,
+          height: h,
+          globalPalette: palette,
+          frame: first!,
+          moreFrames: rest,
+        };
+        expect(w * h).toBeGreaterThan(CANVAS_MAX_PIXELS);
+        const bytes = buildGif(spec);
+        for (const [at, bit] of flips) bytes[13 + (at % (bytes.length - 13))]! ^= 1 << bit;
+        const got: Uint8Array[] = [];
+        try {
+          for await (const f of decodeImageFrames(bytes, { maxPixels: 16_000_000 })) {
+            expect(f.image.channels).toBe(1);
+            got.push(f.image.pixels);
+          }
+        } catch (e) {
+          if (!(e instanceof ImageDecodeError)) throw e;
+          if (flips.length === 0) throw e;
+        }
+        if (flips.length > 0) return;
+        expect(got).toHaveLength(frames.length);
+        // Drawn on a blank screen, the first frame is exact: the reduced full decode, rounded alike.
+        const reference = boxLuma(expectedRgba({ ...spec, moreFrames: [] }), w, h).pixels;
+        let worst = 0;
+        for (let i = 0; i < reference.length; i++)
+          worst = Math.max(worst, Math.abs(got[0]![i]! - reference[i]!));
+        expect(worst).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: fuzzRuns(25), seed: fuzzSeed() },
     );
   });
 });

@@ -69,6 +69,8 @@ export interface GifFrameSpec {
   transparentIndex?: number;
   /** Disposal method after the frame: 1 keep, 2 clear to transparent, 3 restore previous. */
   disposal?: number;
+  /** Sizes of the data sub-blocks (1..255), drawn in turn; default: all 255 (as encoders write). */
+  subBlockSize?: () => number;
 }
 
 export interface GifSpec {
@@ -125,9 +127,11 @@ function frameBytes(f: GifFrameSpec): number[] {
   const minCodeSize = Math.max(2, Math.ceil(Math.log2(maxIndex + 1)));
   const data = lzwEncode(stored, minCodeSize);
   out.push(minCodeSize);
-  for (let i = 0; i < data.length; i += 255) {
-    const chunk = data.subarray(i, i + 255);
-    out.push(chunk.length, ...chunk);
+  for (let i = 0; i < data.length; ) {
+    const chunk = data.subarray(i, i + (f.subBlockSize?.() ?? 255));
+    out.push(chunk.length);
+    for (const b of chunk) out.push(b);
+    i += chunk.length;
   }
   out.push(0);
   return out;

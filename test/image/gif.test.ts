@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
-import { lzwDecode } from "../../src/image/gif.ts";
+import { lzwDecode } from "../../src/image/gif-lzw.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { buildGif, expectedRgba, type GifSpec, lzwEncode } from "./gif-builder.ts";
 
@@ -140,6 +140,32 @@ describe("GIF errors", () => {
     // The last 2 bytes are the block terminator and trailer; any earlier cut loses data.
     for (let cut = 6; cut < good.length - 2; cut += 7)
       expect(await codeOf(good.subarray(0, cut))).toBe("truncated");
+  });
+
+  it("fills a frame whose data ends a few rows early with index 0, as before", async () => {
+    const spec: GifSpec = {
+      width: 40,
+      height: 30,
+      globalPalette: palette(4),
+      frame: { width: 40, height: 30, indices: noise(40 * 28, 4, 5) }, // data for 28 rows of 30
+    };
+    const filled = new Uint8Array(40 * 30);
+    filled.set(spec.frame.indices);
+    const img = await decodeImage(buildGif(spec), LIMITS);
+    expect(img.pixels).toEqual(expectedRgba({ ...spec, frame: { ...spec.frame, indices: filled } }));
+  });
+
+  it("says truncated, without filling it, for a tiny file whose frame claims 240 megapixels", async () => {
+    const bomb = buildGif({
+      width: 16,
+      height: 16,
+      globalPalette: palette(2),
+      frame: { width: 16, height: 16, indices: new Uint8Array(256) },
+    });
+    const descriptor = bomb.indexOf(0x2c, 13);
+    for (const at of [6, descriptor + 5]) bomb.set([0x80, 0x3e, 0x98, 0x3a], at); // 16000 x 15000
+    expect(bomb.length).toBeLessThan(100);
+    expect(await codeOf(bomb, 250_000_000)).toBe("truncated");
   });
 
   it("refuses a logical screen over the pixel limit before decoding", async () => {
