@@ -1,13 +1,14 @@
 /**
- * PNG scanlines, streamed: the zlib data is inflated with the platform's
- * DecompressionStream("deflate") fed a few KiB at a time, each row is unfiltered against the
- * previous one only, converted to 8-bit pixels and handed to a sink (a downscaler or an APNG
- * canvas). Memory is two rows plus what the inflater holds, whatever the image size.
+ * PNG scanlines, streamed: the zlib data is inflated by the WASM core (wasm/assembly/inflate.ts
+ * says why not DecompressionStream) in output chunks of at most 64 KiB, each row is unfiltered
+ * against the previous one only, converted to 8-bit pixels and handed to a sink (a downscaler
+ * or an APNG canvas). Memory is two rows plus the inflater's fixed windows, whatever the image size.
  *
  * Our own code rather than a library: the gate needs rows pushed into its own downscaler as
  * they are inflated, inside workerd, with hostile-input errors of its own type; pure-JS PNG
  * libraries inflate the whole image first.
  */
+import { coreHasher } from "./jpeg-scaled.ts";
 import { ImageDecodeError } from "./types.ts";
 
 /** One PNG image: the default image or an APNG frame. */
@@ -29,8 +30,11 @@ export type RowSink = (
   dx: number,
 ) => void;
 
-/** Turns `count` pixels of an unfiltered row (raw[at..]) into 8-bit pixels: [buffer, offset]. */
-export type RowConverter = (raw: Uint8Array, at: number, count: number) => [Uint8Array, number];
+/**
+ * Turns `count` pixels of an unfiltered row (raw[at..]) into 8-bit pixels in its own buffer,
+ * from offset 0; null where the row's bytes already are those pixels (8-bit, same channels).
+ */
+export type RowConverter = ((raw: Uint8Array, at: number, count: number) => Uint8Array) | null;
 
 /** Adam7 passes: x start, y start, x step, y step. */
 const ADAM7 = [
@@ -46,11 +50,6 @@ const ADAM7 = [
 export const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 /** Inflated bytes tolerated after the image data before the stream is abandoned. */
 const MAX_TRAILING_BYTES = 1 << 16;
-/**
- * Compressed bytes given to the inflater at once: deflate expands at most ~1032:1, so one feed
- * can make at most ~4 MiB of output however hostile the stream is.
- */
-const FEED_BYTES = 4096;
 
 /** Bytes per filtered row of a (pass) width, without the filter-type byte. */
 function rowBytes(g: PngGeometry, width: number): number {
@@ -100,16 +99,26 @@ export async function decodeRows(
     let i = 0;
     while (i < chunk.length && p < passes.length) {
       const pass = passes[p]!;
-      const n = Math.min(pass.stride + 1 - filled, chunk.length - i);
-      cur.set(chunk.subarray(i, i + n), filled);
-      filled += n;
-      i += n;
-      if (filled < pass.stride + 1) break;
-      unfilterRow(cur, y > 0 ? prev : null, pass.stride, bpp);
-      const [px, at] = convert(cur, 1, pass.width);
-      sink(pass.ys + y * pass.dy, px, at, pass.width, pass.xs, pass.dx);
-      [cur, prev] = [prev, cur];
-      filled = 0;
+      const want = pass.stride + 1 - filled;
+      if (filled === 0 && want <= chunk.length - i) {
+        // The whole row is in this chunk: unfiltered straight from it.
+        unfilterRow(chunk, i, cur, y > 0 ? prev : null, pass.stride, bpp);
+        i += want;
+      } else {
+        const n = Math.min(want, chunk.length - i);
+        cur.set(chunk.subarray(i, i + n), filled);
+        filled += n;
+        i += n;
+        if (filled < pass.stride + 1) break;
+        unfilterRow(cur, 0, cur, y > 0 ? prev : null, pass.stride, bpp);
+        filled = 0;
+      }
+      const ys = pass.ys + y * pass.dy;
+      if (convert) sink(ys, convert(cur, 1, pass.width), 0, pass.width, pass.xs, pass.dx);
+      else sink(ys, cur, 1, pass.width, pass.xs, pass.dx);
+      const done = cur;
+      cur = prev;
+      prev = done;
       rowsDone++;
       if (++y === pass.rows) {
         p++;
@@ -126,123 +135,145 @@ export async function decodeRows(
     throw new ImageDecodeError("truncated", `PNG image data ends after ${rowsDone} of ${totalRows} rows`);
 }
 
-/** Feeds `parts` to a zlib inflater in small slices and hands each output chunk to `take` until it says stop. */
+/** Inflates `parts` in the core, handing each output chunk to `take` until it says stop. */
 async function inflate(
   parts: readonly Uint8Array[],
   take: (chunk: Uint8Array) => boolean,
   progress: () => string,
 ): Promise<void> {
-  const ds = new DecompressionStream("deflate");
-  const writer = ds.writable.getWriter();
-  const feeding = (async () => {
-    for (const part of parts) {
-      for (let i = 0; i < part.length; i += FEED_BYTES) {
-        await writer.write(part.subarray(i, i + FEED_BYTES) as Uint8Array<ArrayBuffer>);
-      }
-    }
-    await writer.close();
-  })();
-  feeding.catch(() => {});
-  const reader = ds.readable.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || !take(value)) break;
-    }
-  } catch (e) {
-    if (e instanceof ImageDecodeError) throw e;
-    throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}: ${String(e)}`);
-  } finally {
-    reader.cancel().catch(() => {});
-  }
+  const core = await coreHasher();
+  const outcome = core.inflateZlib(parts, take);
+  if (outcome === "corrupt") throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}`);
+  if (outcome === "truncated") throw new ImageDecodeError("truncated", `PNG zlib data ends after ${progress()}`);
 }
 
-/** Reverses one row's filter in place: cur[0] is the filter type, cur[1..stride] the row. */
-function unfilterRow(cur: Uint8Array, prev: Uint8Array | null, stride: number, bpp: number): void {
-  const filter = cur[0]!;
+/**
+ * Reverses one row's filter: src[s] is the filter type, src[s+1..s+stride] the filtered row,
+ * written unfiltered to dst[1..stride] (src may be dst with s = 0). Loops per filter, without
+ * branches inside: this and inflating are most of a PNG's decode time.
+ */
+function unfilterRow(
+  src: Uint8Array,
+  s: number,
+  dst: Uint8Array,
+  prev: Uint8Array | null,
+  stride: number,
+  bpp: number,
+): void {
+  const filter = src[s]!;
   const end = stride + 1;
+  const first = Math.min(end, 1 + bpp);
   // Without a previous row it is all zeros: Up is None, Average and Paeth reduce to Sub-like forms.
-  if (filter === 1 || (filter === 4 && !prev)) {
-    for (let i = 1 + bpp; i < end; i++) cur[i] = (cur[i]! + cur[i - bpp]!) & 0xff;
+  if (filter === 0 || (filter === 2 && !prev)) {
+    if (src !== dst) dst.set(src.subarray(s + 1, s + end), 1);
+  } else if (filter === 1 || (filter === 4 && !prev)) {
+    for (let i = 1; i < first; i++) dst[i] = src[s + i]!;
+    for (let i = first; i < end; i++) dst[i] = src[s + i]! + dst[i - bpp]!;
   } else if (filter === 2) {
-    if (prev) for (let i = 1; i < end; i++) cur[i] = (cur[i]! + prev[i]!) & 0xff;
+    const up = prev!;
+    for (let i = 1; i < end; i++) dst[i] = src[s + i]! + up[i]!;
+  } else if (filter === 3 && !prev) {
+    for (let i = 1; i < first; i++) dst[i] = src[s + i]!;
+    for (let i = first; i < end; i++) dst[i] = src[s + i]! + (dst[i - bpp]! >> 1);
   } else if (filter === 3) {
-    for (let i = 1; i < end; i++) {
-      const a = i > bpp ? cur[i - bpp]! : 0;
-      const b = prev ? prev[i]! : 0;
-      cur[i] = (cur[i]! + ((a + b) >> 1)) & 0xff;
+    const up = prev!;
+    for (let i = 1; i < first; i++) dst[i] = src[s + i]! + (up[i]! >> 1);
+    for (let i = first; i < end; i++) dst[i] = src[s + i]! + ((dst[i - bpp]! + up[i]!) >> 1);
+  } else if (filter === 4) {
+    const up = prev!;
+    for (let i = 1; i < first; i++) dst[i] = src[s + i]! + up[i]!;
+    for (let i = first; i < end; i++) {
+      const a = dst[i - bpp]!;
+      const b = up[i]!;
+      const c = up[i - bpp]!;
+      // |p - a|, |p - b|, |p - c| with p = a + b - c
+      let pa = b - c;
+      let pb = a - c;
+      let pc = pa + pb;
+      pa = pa < 0 ? -pa : pa;
+      pb = pb < 0 ? -pb : pb;
+      pc = pc < 0 ? -pc : pc;
+      dst[i] = src[s + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
     }
-  } else if (filter === 4 && prev) {
-    for (let i = 1; i <= bpp && i < end; i++) cur[i] = (cur[i]! + prev[i]!) & 0xff;
-    for (let i = 1 + bpp; i < end; i++) {
-      const a = cur[i - bpp]!;
-      const b = prev[i]!;
-      const c = prev[i - bpp]!;
-      const pa = Math.abs(b - c); // |p - a| with p = a + b - c
-      const pb = Math.abs(a - c);
-      const pc = Math.abs(a + b - 2 * c);
-      cur[i] = (cur[i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
-    }
-  } else if (filter !== 0) throw new ImageDecodeError("corrupt", `PNG row filter ${filter}`);
+  } else throw new ImageDecodeError("corrupt", `PNG row filter ${filter}`);
 }
 
 /**
  * A converter to `out` channels: 1 (grey, grey+alpha without alpha), 3 (RGB, palette), 4 (RGBA,
  * palette with tRNS, or anything when compositing APNG frames). 16-bit samples keep their high
  * byte (libpng's strip_16, PIL); sub-8-bit grey is scaled to 0..255; palette indices are looked up
- * in `palette` (RGBA entries).
+ * in `palette` (RGBA entries). Sub-8-bit samples are first unpacked to a byte each.
  */
 export function rowConverter(g: PngGeometry, palette: Uint8Array | undefined, out: 1 | 3 | 4): RowConverter {
   const { colorType, depth } = g;
   const spp = SAMPLES[colorType]!;
-  if (depth === 8 && colorType !== 3 && spp === out) return (raw, at) => [raw, at];
+  if (depth === 8 && colorType !== 3 && spp === out) return null;
   const buf = new Uint8Array(g.width * out);
-  const sample = sampleReader(depth);
-  const scale = colorType === 3 || depth >= 8 ? 1 : 255 / ((1 << depth) - 1);
+  const unpacked = depth < 8 ? new Uint8Array(g.width) : null;
+  // Bytes between samples of one pixel, and between pixels.
+  const step = depth === 16 ? 2 : 1;
+  const pixelStep = unpacked ? 1 : spp * step;
+  const levels =
+    colorType === 0 && depth < 8
+      ? Uint8Array.from({ length: 1 << depth }, (_, v) => Math.round((v * 255) / ((1 << depth) - 1)))
+      : null;
   return (raw, at, count) => {
-    for (let k = 0, o = 0; k < count; k++, o += out) {
-      const s = k * spp;
-      let r: number;
-      let gr: number;
-      let b: number;
-      let a = 255;
-      if (palette) {
-        const idx = sample(raw, at, s) * 4;
-        if (idx + 4 > palette.length) throw new ImageDecodeError("corrupt", "PNG palette index out of range");
-        r = palette[idx]!;
-        gr = palette[idx + 1]!;
-        b = palette[idx + 2]!;
-        a = palette[idx + 3]!;
-      } else if (colorType === 0 || colorType === 4) {
-        const v = sample(raw, at, s);
-        r = gr = b = scale === 1 ? v : Math.round(v * scale);
-        if (colorType === 4) a = sample(raw, at, s + 1);
-      } else {
-        r = sample(raw, at, s);
-        gr = sample(raw, at, s + 1);
-        b = sample(raw, at, s + 2);
-        if (colorType === 6) a = sample(raw, at, s + 3);
+    let src = raw;
+    let s = at;
+    if (unpacked) {
+      unpackSamples(raw, at, count, depth, unpacked);
+      src = unpacked;
+      s = 0;
+    }
+    if (palette) paletteRow(src, s, count, palette, buf, out);
+    else if (colorType === 0 || colorType === 4) {
+      for (let k = 0, o = 0; k < count; k++, s += pixelStep, o += out) {
+        const v = levels ? levels[src[s]!]! : src[s]!;
+        buf[o] = v;
+        if (out === 1) continue;
+        buf[o + 1] = v;
+        buf[o + 2] = v;
+        if (out === 4) buf[o + 3] = colorType === 4 ? src[s + step]! : 255;
       }
-      if (out === 1) buf[o] = r;
-      else {
-        buf[o] = r;
-        buf[o + 1] = gr;
-        buf[o + 2] = b;
-        if (out === 4) buf[o + 3] = a;
+    } else {
+      for (let k = 0, o = 0; k < count; k++, s += pixelStep, o += out) {
+        buf[o] = src[s]!;
+        if (out === 1) continue;
+        buf[o + 1] = src[s + step]!;
+        buf[o + 2] = src[s + 2 * step]!;
+        if (out === 4) buf[o + 3] = colorType === 6 ? src[s + 3 * step]! : 255;
       }
     }
-    return [buf, 0];
+    return buf;
   };
 }
 
-/** Reads sample number `s` of a row as an 8-bit value (16-bit: high byte; below 8: raw value). */
-function sampleReader(depth: number): (raw: Uint8Array, at: number, s: number) => number {
-  if (depth === 8) return (raw, at, s) => raw[at + s]!;
-  if (depth === 16) return (raw, at, s) => raw[at + 2 * s]!;
-  const perByte = 8 / depth;
+/** One byte per sample from a row of 1-, 2- or 4-bit samples (first sample in the high bits). */
+function unpackSamples(raw: Uint8Array, at: number, count: number, depth: number, to: Uint8Array): void {
   const mask = (1 << depth) - 1;
-  return (raw, at, s) => {
-    const byte = raw[at + Math.floor(s / perByte)]!;
-    return (byte >> (8 - depth * ((s % perByte) + 1))) & mask;
-  };
+  for (let k = 0, i = at; k < count; i++) {
+    const byte = raw[i]!;
+    for (let shift = 8 - depth; shift >= 0 && k < count; shift -= depth) to[k++] = (byte >> shift) & mask;
+  }
+}
+
+function paletteRow(
+  idx: Uint8Array,
+  s: number,
+  count: number,
+  palette: Uint8Array,
+  buf: Uint8Array,
+  out: 1 | 3 | 4,
+): void {
+  const entries = palette.length >> 2;
+  for (let k = 0, o = 0; k < count; k++, o += out) {
+    const e = idx[s + k]!;
+    if (e >= entries) throw new ImageDecodeError("corrupt", "PNG palette index out of range");
+    const p = e << 2;
+    buf[o] = palette[p]!;
+    if (out === 1) continue;
+    buf[o + 1] = palette[p + 1]!;
+    buf[o + 2] = palette[p + 2]!;
+    if (out === 4) buf[o + 3] = palette[p + 3]!;
+  }
 }

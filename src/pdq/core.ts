@@ -61,6 +61,14 @@ export interface CoreExports {
   jpegOutWidth(): number;
   jpegOutHeight(): number;
   jpegOutStride(): number;
+  inflateBegin(): void;
+  inflateInputPtr(): number;
+  inflateFeed(n: number, last: number): void;
+  inflateRun(): number;
+  inflateUnread(): number;
+  inflateOutPtr(): number;
+  inflateOutStart(): number;
+  inflateOutEnd(): number;
 }
 
 /** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
@@ -89,6 +97,14 @@ const JPEG_FAILURES: Record<number, JpegCoreFailure> = {
 /** Size of the core's input window (wasm/assembly/jpeg-bits.ts: INPUT_BYTES). */
 const JPEG_WINDOW = 65536;
 const FRAME_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+/** Size of the core's inflate input window (wasm/assembly/inflate.ts: INFLATE_IN_BYTES). */
+const INFLATE_WINDOW = 65536;
+const INFLATE_OUTPUT = 1;
+const INFLATE_DONE = 2;
+
+/** How a zlib stream ended: fully read (checksum verified), stopped by the consumer, or refused. */
+export type InflateOutcome = "done" | "stopped" | "corrupt" | "truncated";
 
 export interface JpegLumaOptions {
   /** Smallest shorter side of the output; the decoder picks the largest DCT reduction that keeps it (0: full size). */
@@ -242,6 +258,56 @@ export class PdqHasher {
     const pixels = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) pixels.set(plane.subarray(y * stride, y * stride + width), y * width);
     return { ok: true, image: { width, height, channels: 1, pixels } };
+  }
+
+  /**
+   * Inflates the zlib stream made of `parts` in order (wasm/assembly/inflate.ts), handing each
+   * output chunk (at most 64 KiB, a view into the core's memory, valid until `take` returns) to
+   * `take` until it returns false. Synchronous: nothing else uses the core meanwhile.
+   */
+  inflateZlib(parts: readonly Uint8Array[], take: (chunk: Uint8Array) => boolean): InflateOutcome {
+    const core = this.#core;
+    core.inflateBegin();
+    let part = 0;
+    let offset = 0;
+    let held = 0;
+    // Fills the window after the `held` bytes kept from the last one.
+    const feed = (): void => {
+      const window = new Uint8Array(core.memory.buffer, core.inflateInputPtr(), INFLATE_WINDOW);
+      let n = held;
+      while (n < INFLATE_WINDOW && part < parts.length) {
+        const p = parts[part]!;
+        const k = Math.min(INFLATE_WINDOW - n, p.length - offset);
+        window.set(p.subarray(offset, offset + k), n);
+        n += k;
+        offset += k;
+        if (offset === p.length) {
+          part++;
+          offset = 0;
+        }
+      }
+      core.inflateFeed(n, part === parts.length ? 1 : 0);
+      held = n;
+    };
+    feed();
+    for (;;) {
+      const r = core.inflateRun();
+      if (r < 0) return r === -4 ? "truncated" : "corrupt";
+      if (r === INFLATE_OUTPUT || r === INFLATE_DONE) {
+        const start = core.inflateOutStart();
+        const out = new Uint8Array(core.memory.buffer, core.inflateOutPtr() + start, core.inflateOutEnd() - start);
+        if (out.length > 0 && !take(out)) return "stopped";
+        if (r === INFLATE_DONE) return "done";
+        continue;
+      }
+      // More input: keep the unread tail at the window's start.
+      const unread = core.inflateUnread();
+      const window = new Uint8Array(core.memory.buffer, core.inflateInputPtr(), INFLATE_WINDOW);
+      window.copyWithin(0, held - unread, held);
+      held = unread;
+      // The core asks for input only before the last window, so this always adds bytes or says last.
+      feed();
+    }
   }
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */

@@ -17,6 +17,16 @@ export {
   jpegSegment,
   jpegWorkBytes,
 } from "./jpeg";
+export {
+  inflateBegin,
+  inflateFeed,
+  inflateInputPtr,
+  inflateOutEnd,
+  inflateOutPtr,
+  inflateOutStart,
+  inflateRun,
+  inflateUnread,
+} from "./inflate";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
