@@ -143,8 +143,10 @@ async function inflate(
 ): Promise<void> {
   const core = await coreHasher();
   const outcome = core.inflateZlib(parts, take);
-  if (outcome === "corrupt") throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}`);
-  if (outcome === "truncated") throw new ImageDecodeError("truncated", `PNG zlib data ends after ${progress()}`);
+  if (outcome === "corrupt")
+    throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}`);
+  if (outcome === "truncated")
+    throw new ImageDecodeError("truncated", `PNG zlib data ends after ${progress()}`);
 }
 
 /**

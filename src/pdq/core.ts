@@ -262,7 +262,7 @@ export class PdqHasher {
 
   /**
    * Inflates the zlib stream made of `parts` in order (wasm/assembly/inflate.ts), handing each
-   * output chunk (at most 64 KiB, a view into the core's memory, valid until `take` returns) to
+   * output chunk (at most 96 KiB, a view into the core's memory, valid until `take` returns) to
    * `take` until it returns false. Synchronous: nothing else uses the core meanwhile.
    */
   inflateZlib(parts: readonly Uint8Array[], take: (chunk: Uint8Array) => boolean): InflateOutcome {
@@ -295,7 +295,11 @@ export class PdqHasher {
       if (r < 0) return r === -4 ? "truncated" : "corrupt";
       if (r === INFLATE_OUTPUT || r === INFLATE_DONE) {
         const start = core.inflateOutStart();
-        const out = new Uint8Array(core.memory.buffer, core.inflateOutPtr() + start, core.inflateOutEnd() - start);
+        const out = new Uint8Array(
+          core.memory.buffer,
+          core.inflateOutPtr() + start,
+          core.inflateOutEnd() - start,
+        );
         if (out.length > 0 && !take(out)) return "stopped";
         if (r === INFLATE_DONE) return "done";
         continue;

@@ -312,6 +312,11 @@ function settle(): void {
   adlerPos = outPos;
 }
 
+/** An invalid stream, or zeros read past the end of a cut one (then it is truncated, not corrupt). */
+function fail(): i32 {
+  return inLast && consumed() > inLen ? TRUNCATED : CORRUPT;
+}
+
 /** Whether the window is too close to its end to start another step (and more input will come). */
 // @ts-ignore: decorator
 @inline function starved(): bool {
@@ -346,7 +351,7 @@ function step(): i32 {
       const cmf = bits(8);
       const flg = bits(8);
       // Deflate with a window <= 32 KiB, a valid check, and no preset dictionary (PNG has none).
-      if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 32) return CORRUPT;
+      if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 32) return fail();
       mode = M_BLOCK;
     } else if (mode === M_BLOCK) {
       refill();
@@ -355,7 +360,7 @@ function step(): i32 {
       if (type === 0) {
         bits(bitcnt & 7);
         const len = bits(16);
-        if ((len ^ bits(16)) !== 0xffff) return CORRUPT;
+        if ((len ^ bits(16)) !== 0xffff) return fail();
         storedLeft = len;
         returnUnread(); // stored bytes are copied from the window directly
         mode = M_STORED;
@@ -364,10 +369,10 @@ function step(): i32 {
         fixedCode = true;
         mode = M_CODES;
       } else if (type === 2) {
-        if (!dynamicTables()) return CORRUPT;
+        if (!dynamicTables()) return fail();
         fixedCode = false;
         mode = M_CODES;
-      } else return CORRUPT;
+      } else return fail();
     } else if (mode === M_STORED) {
       const n = min(storedLeft, min(inLen - inPos, OUT_LIMIT - outPos));
       if (n === 0 && storedLeft > 0) return inLast ? TRUNCATED : outPos > outStart ? OUTPUT : NEED_INPUT;
@@ -387,7 +392,7 @@ function step(): i32 {
       mode = M_DONE;
       settle();
       if (inLast && consumed() > inLen) return TRUNCATED;
-      if (want !== ((adlerB << 16) | adlerA)) return CORRUPT;
+      if (want !== ((adlerB << 16) | adlerA)) return fail();
     }
   }
   return unreachable();
@@ -415,7 +420,7 @@ function codes(): i32 {
     refill();
     let sym = decode(litFast, litCount, litSyms);
     if (sym < 256) {
-      if (sym < 0) return CORRUPT;
+      if (sym < 0) return fail();
       store<u8>(OUT + <usize>(out++), <u8>sym);
       continue;
     }
@@ -425,12 +430,12 @@ function codes(): i32 {
       return 0;
     }
     sym -= 257;
-    if (sym >= 29) return CORRUPT;
+    if (sym >= 29) return fail();
     const len = <i32>load<u16>(LEN_BASE + (<usize>sym << 1)) + bits(<i32>load<u8>(LEN_EXTRA + <usize>sym));
     const d = decode(distFast, distCount, distSyms);
-    if (d < 0 || d >= 30) return CORRUPT;
+    if (d < 0 || d >= 30) return fail();
     const dist = <i32>load<u16>(DIST_BASE + (<usize>d << 1)) + bits(<i32>load<u8>(DIST_EXTRA + <usize>d));
-    if (dist > out) return CORRUPT; // before the start of the stream
+    if (dist > out) return fail(); // before the start of the stream
     let from = OUT + <usize>(out - dist);
     let to = OUT + <usize>out;
     out += len;
