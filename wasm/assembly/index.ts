@@ -3,6 +3,16 @@
 // reads results back from fixed output buffers. The algorithm lives in the other files of this directory.
 
 export {
+  inflateBegin,
+  inflateFeed,
+  inflateInputPtr,
+  inflateOutEnd,
+  inflateOutPtr,
+  inflateOutStart,
+  inflateRun,
+  inflateUnread,
+} from "./inflate";
+export {
   jpegAllocate,
   jpegBegin,
   jpegFinish,
@@ -17,16 +27,6 @@ export {
   jpegSegment,
   jpegWorkBytes,
 } from "./jpeg";
-export {
-  inflateBegin,
-  inflateFeed,
-  inflateInputPtr,
-  inflateOutEnd,
-  inflateOutPtr,
-  inflateOutStart,
-  inflateRun,
-  inflateUnread,
-} from "./inflate";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 

@@ -44,14 +44,15 @@ const LENGTHS: usize = memory.data(320, 16);
 const OFFS: usize = memory.data(16 * 2, 16);
 const CL_ORDER: usize = memory.data<u8>([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 const LEN_BASE: usize = memory.data<u16>([
-  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
+  227, 258,
 ]);
 const LEN_EXTRA: usize = memory.data<u8>([
   0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
 ]);
 const DIST_BASE: usize = memory.data<u16>([
-  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
-  8193, 12289, 16385, 24577,
+  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097,
+  6145, 8193, 12289, 16385, 24577,
 ]);
 const DIST_EXTRA: usize = memory.data<u8>([
   0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
@@ -135,8 +136,7 @@ export function inflateOutEnd(): i32 {
 }
 
 /** Tops the bit buffer up to at least 56 bits (zeros past the window's end). */
-// @ts-ignore: decorator
-@inline function refill(): void {
+function refill(): void {
   if (inPos + 8 <= inLen) {
     bitbuf |= load<u64>(IN + <usize>inPos) << (<u64>bitcnt);
     inPos += (63 - bitcnt) >> 3;
@@ -150,17 +150,15 @@ export function inflateOutEnd(): i32 {
   }
 }
 
-// @ts-ignore: decorator
-@inline function bits(n: i32): i32 {
-  const v = <i32>(bitbuf & ((<u64>1 << (<u64>n)) - 1));
+function bits(n: i32): i32 {
+  const v = <i32>(bitbuf & (((<u64>1) << (<u64>n)) - 1));
   bitbuf >>= <u64>n;
   bitcnt -= n;
   return v;
 }
 
 /** Bytes of the window consumed so far (whole bytes still in the bit buffer are not). */
-// @ts-ignore: decorator
-@inline function consumed(): i32 {
+function consumed(): i32 {
   return inPos - (bitcnt >> 3);
 }
 
@@ -168,7 +166,7 @@ export function inflateOutEnd(): i32 {
 function returnUnread(): void {
   inPos = consumed();
   bitcnt &= 7;
-  bitbuf &= (<u64>1 << (<u64>bitcnt)) - 1;
+  bitbuf &= ((<u64>1) << (<u64>bitcnt)) - 1;
 }
 
 /** Builds a table from `n` code lengths at LENGTHS + `from`; false if the lengths over-subscribe. */
@@ -180,30 +178,33 @@ function build(fast: usize, count: usize, syms: usize, from: i32, n: i32): bool 
   }
   let left = 1;
   for (let l = 1; l < 16; l++) {
-    left = (left << 1) - <i32>load<u16>(count + (<usize>l << 1));
+    left = (left << 1) - <i32>load<u16>(count + ((<usize>l) << 1));
     if (left < 0) return false;
   }
   store<u16>(OFFS + 2, 0);
   for (let l = 1; l < 15; l++)
-    store<u16>(OFFS + (<usize>(l + 1) << 1), load<u16>(OFFS + (<usize>l << 1)) + load<u16>(count + (<usize>l << 1)));
+    store<u16>(
+      OFFS + ((<usize>(l + 1)) << 1),
+      load<u16>(OFFS + ((<usize>l) << 1)) + load<u16>(count + ((<usize>l) << 1)),
+    );
   memory.fill(fast, 0, (1 << ROOT) * 2);
   for (let s = 0; s < n; s++) {
     const l = <i32>load<u8>(LENGTHS + <usize>(from + s));
     if (l === 0) continue;
-    const o = load<u16>(OFFS + (<usize>l << 1));
-    store<u16>(OFFS + (<usize>l << 1), o + 1);
-    store<u16>(syms + (<usize>o << 1), <u16>s);
+    const o = load<u16>(OFFS + ((<usize>l) << 1));
+    store<u16>(OFFS + ((<usize>l) << 1), o + 1);
+    store<u16>(syms + ((<usize>o) << 1), <u16>s);
   }
   // First-level entries, indexed by the code's bits in stream order (reversed).
   let code = 0;
   let k = 0;
   for (let l = 1; l <= ROOT; l++) {
-    const c = <i32>load<u16>(count + (<usize>l << 1));
+    const c = <i32>load<u16>(count + ((<usize>l) << 1));
     for (let i = 0; i < c; i++, k++, code++) {
       let rev = 0;
       for (let b = 0; b < l; b++) rev |= ((code >> b) & 1) << (l - 1 - b);
-      const entry = <u16>((l << 9) | <i32>load<u16>(syms + (<usize>k << 1)));
-      for (let j = rev; j < 1 << ROOT; j += 1 << l) store<u16>(fast + (<usize>j << 1), entry);
+      const entry = <u16>((l << 9) | <i32>load<u16>(syms + ((<usize>k) << 1)));
+      for (let j = rev; j < 1 << ROOT; j += 1 << l) store<u16>(fast + ((<usize>j) << 1), entry);
     }
     code <<= 1;
   }
@@ -211,9 +212,8 @@ function build(fast: usize, count: usize, syms: usize, from: i32, n: i32): bool 
 }
 
 /** Decodes one symbol (the bit buffer holds >= 15 bits); -1 for a code the table lacks. */
-// @ts-ignore: decorator
-@inline function decode(fast: usize, count: usize, syms: usize): i32 {
-  const e = <i32>load<u16>(fast + (<usize>(<i32>bitbuf & ((1 << ROOT) - 1)) << 1));
+function decode(fast: usize, count: usize, syms: usize): i32 {
+  const e = <i32>load<u16>(fast + ((<usize>(<i32>bitbuf & ((1 << ROOT) - 1))) << 1));
   if (e !== 0) {
     const l = e >> 9;
     bitbuf >>= <u64>l;
@@ -228,12 +228,12 @@ function decodeLong(count: usize, syms: usize): i32 {
   let first = 0;
   let index = 0;
   for (let l = 1; l < 16; l++) {
-    code |= <i32>(bitbuf >> (<u64>(l - 1))) & 1;
-    const c = <i32>load<u16>(count + (<usize>l << 1));
+    code |= <i32>(bitbuf >> <u64>(l - 1)) & 1;
+    const c = <i32>load<u16>(count + ((<usize>l) << 1));
     if (code - c < first) {
       bitbuf >>= <u64>l;
       bitcnt -= l;
-      return <i32>load<u16>(syms + (<usize>(index + code - first) << 1));
+      return <i32>load<u16>(syms + ((<usize>(index + code - first)) << 1));
     }
     index += c;
     first = (first + c) << 1;
@@ -274,7 +274,8 @@ function dynamicTables(): bool {
     const sym = decode(DIST_FAST, DIST_COUNT, DIST_SYMS);
     if (sym < 0) return false;
     if (sym < 16) {
-      store<u8>(LENGTHS + <usize>(i++), <u8>sym);
+      store<u8>(LENGTHS + <usize>i, <u8>sym);
+      i++;
       continue;
     }
     let len = 0;
@@ -285,7 +286,8 @@ function dynamicTables(): bool {
       rep = 3 + bits(2);
     } else rep = sym === 17 ? 3 + bits(3) : 11 + bits(7);
     if (i + rep > nlen + ndist) return false;
-    for (; rep > 0; rep--) store<u8>(LENGTHS + <usize>(i++), <u8>len);
+    memory.fill(LENGTHS + <usize>i, <u8>len, <usize>rep);
+    i += rep;
   }
   if (load<u8>(LENGTHS + 256) === 0) return false; // no end-of-block code
   if (!build(LIT_FAST, LIT_COUNT, LIT_SYMS, 0, nlen)) return false;
@@ -318,8 +320,7 @@ function fail(): i32 {
 }
 
 /** Whether the window is too close to its end to start another step (and more input will come). */
-// @ts-ignore: decorator
-@inline function starved(): bool {
+function starved(): bool {
   return !inLast && inLen - inPos + (bitcnt >> 3) < MARGIN;
 }
 
@@ -341,8 +342,7 @@ export function inflateRun(): i32 {
 }
 
 function step(): i32 {
-  for (;;) {
-    if (mode === M_DONE) return DONE;
+  while (mode !== M_DONE) {
     if (outPos >= OUT_LIMIT) return OUTPUT;
     if (starved()) return outPos > outStart ? OUTPUT : NEED_INPUT;
     if (inLast && consumed() > inLen) return TRUNCATED;
@@ -395,7 +395,7 @@ function step(): i32 {
       if (want !== ((adlerB << 16) | adlerA)) return fail();
     }
   }
-  return unreachable();
+  return DONE;
 }
 
 /** Literal/length and distance codes of the current block; 0 at its end (mode advanced), else a status. */
@@ -407,11 +407,7 @@ function codes(): i32 {
   const distCount = fixedCode ? FIXED_DIST_COUNT : DIST_COUNT;
   const distSyms = fixedCode ? FIXED_DIST_SYMS : DIST_SYMS;
   let out = outPos;
-  for (;;) {
-    if (out >= OUT_LIMIT) {
-      outPos = out;
-      return OUTPUT;
-    }
+  while (out < OUT_LIMIT) {
     if (inLen - inPos < 8 + MARGIN) {
       outPos = out;
       if (starved()) return out > outStart ? OUTPUT : NEED_INPUT;
@@ -421,7 +417,8 @@ function codes(): i32 {
     let sym = decode(litFast, litCount, litSyms);
     if (sym < 256) {
       if (sym < 0) return fail();
-      store<u8>(OUT + <usize>(out++), <u8>sym);
+      store<u8>(OUT + <usize>out, <u8>sym);
+      out++;
       continue;
     }
     if (sym === 256) {
@@ -431,10 +428,10 @@ function codes(): i32 {
     }
     sym -= 257;
     if (sym >= 29) return fail();
-    const len = <i32>load<u16>(LEN_BASE + (<usize>sym << 1)) + bits(<i32>load<u8>(LEN_EXTRA + <usize>sym));
+    const len = <i32>load<u16>(LEN_BASE + ((<usize>sym) << 1)) + bits(<i32>load<u8>(LEN_EXTRA + <usize>sym));
     const d = decode(distFast, distCount, distSyms);
     if (d < 0 || d >= 30) return fail();
-    const dist = <i32>load<u16>(DIST_BASE + (<usize>d << 1)) + bits(<i32>load<u8>(DIST_EXTRA + <usize>d));
+    const dist = <i32>load<u16>(DIST_BASE + ((<usize>d) << 1)) + bits(<i32>load<u8>(DIST_EXTRA + <usize>d));
     if (dist > out) return fail(); // before the start of the stream
     let from = OUT + <usize>(out - dist);
     let to = OUT + <usize>out;
@@ -446,5 +443,6 @@ function codes(): i32 {
       for (; to < end; to++, from++) store<u8>(to, load<u8>(from));
     }
   }
-  return unreachable();
+  outPos = out;
+  return OUTPUT;
 }
