@@ -8,6 +8,7 @@
  * they are inflated, inside workerd, with hostile-input errors of its own type; pure-JS PNG
  * libraries inflate the whole image first.
  */
+import type { PdqHasher } from "../pdq/core.ts";
 import { coreHasher } from "./jpeg-scaled.ts";
 import { ImageDecodeError } from "./types.ts";
 
@@ -87,8 +88,12 @@ export async function decodeRows(
   const passes = passesOf(g);
   const bpp = Math.max(1, (SAMPLES[g.colorType]! * g.depth) >> 3);
   const longest = Math.max(...passes.map((p) => p.stride)) + 1;
-  let cur = new Uint8Array(longest);
-  let prev = new Uint8Array(longest);
+  const core = await coreHasher();
+  // Everything below runs without awaiting: nothing else uses the core until the rows are done.
+  const buffers = core.pngRowBuffers(longest);
+  if (!buffers) throw new ImageDecodeError("too-large", `PNG rows of ${longest} bytes do not fit`);
+  const rows = buffers.rows;
+  let cur: 0 | 1 = 0;
   let p = 0;
   let y = 0;
   let filled = 0;
@@ -100,25 +105,26 @@ export async function decodeRows(
     while (i < chunk.length && p < passes.length) {
       const pass = passes[p]!;
       const want = pass.stride + 1 - filled;
-      if (filled === 0 && want <= chunk.length - i) {
-        // The whole row is in this chunk: unfiltered straight from it.
-        unfilterRow(chunk, i, cur, y > 0 ? prev : null, pass.stride, bpp);
-        i += want;
-      } else {
+      let src = chunk;
+      let at = i;
+      if (filled > 0 || want > chunk.length - i) {
+        // The row straddles inflater chunks: assembled in its buffer first.
         const n = Math.min(want, chunk.length - i);
-        cur.set(chunk.subarray(i, i + n), filled);
+        rows[cur].set(chunk.subarray(i, i + n), filled);
         filled += n;
         i += n;
         if (filled < pass.stride + 1) break;
-        unfilterRow(cur, 0, cur, y > 0 ? prev : null, pass.stride, bpp);
+        src = rows[cur];
+        at = 0;
         filled = 0;
-      }
+      } else i += want;
+      if (!buffers.unfilter(src, at, cur, y > 0 ? ((1 - cur) as 0 | 1) : -1, pass.stride, bpp))
+        throw new ImageDecodeError("corrupt", `PNG row filter ${src[at]}`);
+      const row = rows[cur];
       const ys = pass.ys + y * pass.dy;
-      if (convert) sink(ys, convert(cur, 1, pass.width), 0, pass.width, pass.xs, pass.dx);
-      else sink(ys, cur, 1, pass.width, pass.xs, pass.dx);
-      const done = cur;
-      cur = prev;
-      prev = done;
+      if (convert) sink(ys, convert(row, 1, pass.width), 0, pass.width, pass.xs, pass.dx);
+      else sink(ys, row, 1, pass.width, pass.xs, pass.dx);
+      cur = (1 - cur) as 0 | 1;
       rowsDone++;
       if (++y === pass.rows) {
         p++;
@@ -130,74 +136,23 @@ export async function decodeRows(
     trailing += chunk.length - i;
     return trailing <= MAX_TRAILING_BYTES;
   };
-  await inflate(parts, take, () => `${rowsDone} of ${totalRows} rows`);
+  inflate(core, parts, take, () => `${rowsDone} of ${totalRows} rows`);
   if (p < passes.length)
     throw new ImageDecodeError("truncated", `PNG image data ends after ${rowsDone} of ${totalRows} rows`);
 }
 
 /** Inflates `parts` in the core, handing each output chunk to `take` until it says stop. */
-async function inflate(
+function inflate(
+  core: PdqHasher,
   parts: readonly Uint8Array[],
   take: (chunk: Uint8Array) => boolean,
   progress: () => string,
-): Promise<void> {
-  const core = await coreHasher();
+): void {
   const outcome = core.inflateZlib(parts, take);
   if (outcome === "corrupt")
     throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}`);
   if (outcome === "truncated")
     throw new ImageDecodeError("truncated", `PNG zlib data ends after ${progress()}`);
-}
-
-/**
- * Reverses one row's filter: src[s] is the filter type, src[s+1..s+stride] the filtered row,
- * written unfiltered to dst[1..stride] (src may be dst with s = 0). Loops per filter, without
- * branches inside: this and inflating are most of a PNG's decode time.
- */
-function unfilterRow(
-  src: Uint8Array,
-  s: number,
-  dst: Uint8Array,
-  prev: Uint8Array | null,
-  stride: number,
-  bpp: number,
-): void {
-  const filter = src[s]!;
-  const end = stride + 1;
-  const first = Math.min(end, 1 + bpp);
-  // Without a previous row it is all zeros: Up is None, Average and Paeth reduce to Sub-like forms.
-  if (filter === 0 || (filter === 2 && !prev)) {
-    if (src !== dst) dst.set(src.subarray(s + 1, s + end), 1);
-  } else if (filter === 1 || (filter === 4 && !prev)) {
-    for (let i = 1; i < first; i++) dst[i] = src[s + i]!;
-    for (let i = first; i < end; i++) dst[i] = src[s + i]! + dst[i - bpp]!;
-  } else if (filter === 2) {
-    const up = prev!;
-    for (let i = 1; i < end; i++) dst[i] = src[s + i]! + up[i]!;
-  } else if (filter === 3 && !prev) {
-    for (let i = 1; i < first; i++) dst[i] = src[s + i]!;
-    for (let i = first; i < end; i++) dst[i] = src[s + i]! + (dst[i - bpp]! >> 1);
-  } else if (filter === 3) {
-    const up = prev!;
-    for (let i = 1; i < first; i++) dst[i] = src[s + i]! + (up[i]! >> 1);
-    for (let i = first; i < end; i++) dst[i] = src[s + i]! + ((dst[i - bpp]! + up[i]!) >> 1);
-  } else if (filter === 4) {
-    const up = prev!;
-    for (let i = 1; i < first; i++) dst[i] = src[s + i]! + up[i]!;
-    for (let i = first; i < end; i++) {
-      const a = dst[i - bpp]!;
-      const b = up[i]!;
-      const c = up[i - bpp]!;
-      // |p - a|, |p - b|, |p - c| with p = a + b - c
-      let pa = b - c;
-      let pb = a - c;
-      let pc = pa + pb;
-      pa = pa < 0 ? -pa : pa;
-      pb = pb < 0 ? -pb : pb;
-      pc = pc < 0 ? -pc : pc;
-      dst[i] = src[s + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-    }
-  } else throw new ImageDecodeError("corrupt", `PNG row filter ${filter}`);
 }
 
 /**

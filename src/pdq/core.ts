@@ -69,6 +69,9 @@ export interface CoreExports {
   inflateOutPtr(): number;
   inflateOutStart(): number;
   inflateOutEnd(): number;
+  pngRowsBegin(bytes: number): number;
+  pngRowsStride(bytes: number): number;
+  pngUnfilter(src: number, dst: number, prev: number, stride: number, bpp: number): number;
 }
 
 /** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
@@ -163,6 +166,39 @@ export interface PdqStages {
   median: number;
   windowAlongRows: number;
   windowAlongCols: number;
+}
+
+/**
+ * Two PNG row buffers in the core's memory, and the core's unfilter (wasm/assembly/png.ts). Valid
+ * until the core is next used for anything else (a hash or a JPEG decode may reuse the memory).
+ */
+export class CoreRowBuffers {
+  /** rows[k][1..stride] is a row once unfiltered into buffer k. */
+  readonly rows: [Uint8Array, Uint8Array];
+  readonly #core: CoreExports;
+  readonly #at: [number, number];
+
+  constructor(core: CoreExports, base: number, bytes: number) {
+    this.#core = core;
+    this.#at = [base, base + core.pngRowsStride(bytes)];
+    this.rows = [
+      new Uint8Array(core.memory.buffer, this.#at[0], bytes),
+      new Uint8Array(core.memory.buffer, this.#at[1], bytes),
+    ];
+  }
+
+  /**
+   * Unfilters the row at src[at..] (its filter byte, then `stride` bytes; `src` is a view of the
+   * core's memory: an inflateZlib chunk or one of `rows`) into rows[to], against rows[prev]
+   * (-1: the first row of a pass). False for an unknown filter type.
+   */
+  unfilter(src: Uint8Array, at: number, to: 0 | 1, prev: 0 | 1 | -1, stride: number, bpp: number): boolean {
+    if (src.buffer !== this.#core.memory.buffer)
+      throw new Error("PNG rows are unfiltered from the core's memory");
+    const from = src.byteOffset + at;
+    const before = prev === -1 ? 0 : this.#at[prev];
+    return this.#core.pngUnfilter(from, this.#at[to], before, stride, bpp) === 0;
+  }
 }
 
 export class PdqHasher {
@@ -312,6 +348,12 @@ export class PdqHasher {
       // The core asks for input only before the last window, so this always adds bytes or says last.
       feed();
     }
+  }
+
+  /** Two row buffers of `bytes` each for unfiltering PNG rows in the core, or null if its memory cannot grow. */
+  pngRowBuffers(bytes: number): CoreRowBuffers | null {
+    const base = this.#core.pngRowsBegin(bytes);
+    return base === 0 ? null : new CoreRowBuffers(this.#core, base, bytes);
   }
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */

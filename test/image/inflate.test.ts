@@ -45,7 +45,7 @@ function split(data: Uint8Array, seed: number, max: number): Uint8Array[] {
 }
 
 /** Inputs that exercise literals, long runs (distance 1), overlapping and 32 KiB-far matches. */
-function samples(): Record<string, Uint8Array> {
+function samples() {
   const r = rng(7);
   const random = Uint8Array.from({ length: 200_000 }, () => Math.floor(r() * 256));
   const runs = new Uint8Array(300_000);
