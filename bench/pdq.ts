@@ -3,6 +3,7 @@
  * reference tool measured IN THE SAME RUN:
  * - decode + hash per image over the 34 fixtures, the gate's way (JPEG luma decoded reduced,
  *   src/image/jpeg-scaled.ts), vs `pdq-photo-hasher` (libjpeg-turbo, 512x512 shrink, hash);
+ *   also per format: the 29 JPEGs and the 5 PNGs (inflated and unfiltered in the core, png-rows.ts);
  * - the same for the 12 MP fixture JPEG (4032x3024);
  * - per image: PDQ distance of the gate's hash to the full-resolution reference hash;
  * - query time of PdqIndex for 10k/100k/1M hashes; the core's memory for a 50 MP image.
@@ -110,16 +111,21 @@ async function images(): Promise<void> {
   const twelve = set.filter((f) => f.file === TWELVE_MP);
   // JPEG alone: the part of the set this decoder handles (PNG, GIF, WebP decode elsewhere).
   const jpegs = set.filter((f) => !f.file.endsWith(".png"));
+  // PNG alone: streamed through the core's inflater and unfilter (src/image/png-rows.ts).
+  const pngs = set.filter((f) => f.file.endsWith(".png"));
   await hashgateOnce(hasher, set); // warm-up: compile, tier up
   const ours: number[] = [];
   const oursJpeg: number[] = [];
+  const oursPng: number[] = [];
   const oursTwelve: number[] = [];
   const ref: number[] = [];
   const refJpeg: number[] = [];
+  const refPng: number[] = [];
   const refTwelve: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     ours.push((await hashgateOnce(hasher, set)) / set.length);
     oursJpeg.push((await hashgateOnce(hasher, jpegs)) / jpegs.length);
+    oursPng.push((await hashgateOnce(hasher, pngs)) / pngs.length);
     const reps = 3;
     let t = 0;
     for (let i = 0; i < reps; i++) t += await hashgateOnce(hasher, twelve);
@@ -127,6 +133,7 @@ async function images(): Promise<void> {
     if (HAVE_REFERENCE) {
       ref.push(referencePerImage(set, 3));
       refJpeg.push(referencePerImage(jpegs, 3));
+      refPng.push(referencePerImage(pngs, 3));
       refTwelve.push(referencePerImage(twelve, reps));
     }
   }
@@ -140,6 +147,7 @@ async function images(): Promise<void> {
     ]);
   row(`decode + hash, mean per image over the ${set.length} fixtures`, median(ours), median(ref));
   row(`  of which the ${jpegs.length} JPEGs, mean per image`, median(oursJpeg), median(refJpeg));
+  row(`  of which the ${pngs.length} PNGs, mean per image`, median(oursPng), median(refPng));
   row("decode + hash, 12 MP JPEG (4032x3024)", median(oursTwelve), median(refTwelve));
   console.log(`PDQ decode + hash, ms (median of ${ROUNDS} interleaved rounds)`);
   console.log(renderTable(["measure", "hashgate", "reference", "hashgate/reference"], rows));
@@ -150,6 +158,8 @@ async function images(): Promise<void> {
     target(r2 <= 1, "decode + hash of a 12 MP JPEG <= 1.0x the reference tool", `${fixed(r2, 2)}x`);
     const r3 = median(oursJpeg) / median(refJpeg);
     target(r3 <= 1, "decode + hash per fixture JPEG <= 1.0x the reference tool", `${fixed(r3, 2)}x`);
+    const r4 = median(oursPng) / median(refPng);
+    target(r4 <= 1, "decode + hash per fixture PNG <= 1.0x the reference tool", `${fixed(r4, 2)}x`);
   } else {
     console.log(
       "  reference not measured: set PDQ_REFERENCE_BIN to a pdq-photo-hasher build (../shared/fixtures/pdq/README.md); hashgate's figures alone",
