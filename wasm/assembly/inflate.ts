@@ -213,33 +213,29 @@ function build(fast: usize, count: usize, syms: usize, from: i32, n: i32): bool 
 
 /** Decodes one symbol (the bit buffer holds >= 15 bits); -1 for a code the table lacks. */
 function decode(fast: usize, count: usize, syms: usize): i32 {
-  const e = <i32>load<u16>(fast + ((<usize>(<i32>bitbuf & ((1 << ROOT) - 1))) << 1));
-  if (e !== 0) {
-    const l = e >> 9;
-    bitbuf >>= <u64>l;
-    bitcnt -= l;
-    return e & 511;
-  }
-  return decodeLong(count, syms);
+  let e = <i32>load<u16>(fast + ((<usize>(<i32>bitbuf & ((1 << ROOT) - 1))) << 1));
+  if (e === 0) e = decodeLong(count, syms, bitbuf);
+  if (e === 0) return -1;
+  const l = e >> 9;
+  bitbuf >>= <u64>l;
+  bitcnt -= l;
+  return e & 511;
 }
 
-function decodeLong(count: usize, syms: usize): i32 {
+/** A code longer than the first-level table, from the next bits `buf`: (length << 9) | symbol, 0 if none. */
+function decodeLong(count: usize, syms: usize, buf: u64): i32 {
   let code = 0;
   let first = 0;
   let index = 0;
   for (let l = 1; l < 16; l++) {
-    code |= <i32>(bitbuf >> <u64>(l - 1)) & 1;
+    code |= <i32>(buf >> <u64>(l - 1)) & 1;
     const c = <i32>load<u16>(count + ((<usize>l) << 1));
-    if (code - c < first) {
-      bitbuf >>= <u64>l;
-      bitcnt -= l;
-      return <i32>load<u16>(syms + ((<usize>(index + code - first)) << 1));
-    }
+    if (code - c < first) return (l << 9) | <i32>load<u16>(syms + ((<usize>(index + code - first)) << 1));
     index += c;
     first = (first + c) << 1;
     code <<= 1;
   }
-  return -1;
+  return 0;
 }
 
 function fixedTables(): void {
@@ -398,8 +394,101 @@ function step(): i32 {
   return DONE;
 }
 
-/** Literal/length and distance codes of the current block; 0 at its end (mode advanced), else a status. */
+/**
+ * Literal/length and distance codes of the current block; 0 at its end (mode advanced), else a
+ * status. While the window holds plenty of input, a loop with the bit buffer in locals (most of
+ * the time); near the window's end, the careful loop.
+ */
 function codes(): i32 {
+  const litFast = fixedCode ? FIXED_LIT_FAST : LIT_FAST;
+  const litCount = fixedCode ? FIXED_LIT_COUNT : LIT_COUNT;
+  const litSyms = fixedCode ? FIXED_LIT_SYMS : LIT_SYMS;
+  const distFast = fixedCode ? FIXED_DIST_FAST : DIST_FAST;
+  const distCount = fixedCode ? FIXED_DIST_COUNT : DIST_COUNT;
+  const distSyms = fixedCode ? FIXED_DIST_SYMS : DIST_SYMS;
+  const mask: u64 = (1 << ROOT) - 1;
+  const safeEnd = inLen - 8 - MARGIN;
+  let out = outPos;
+  let buf = bitbuf;
+  let cnt = bitcnt;
+  let pos = inPos;
+  let status = 0;
+  let ended = false;
+  while (out < OUT_LIMIT && pos <= safeEnd) {
+    buf |= load<u64>(IN + <usize>pos) << (<u64>cnt);
+    pos += (63 - cnt) >> 3;
+    cnt |= 56;
+    let e = <i32>load<u16>(litFast + ((<usize>(buf & mask)) << 1));
+    if (e === 0) e = decodeLong(litCount, litSyms, buf);
+    if (e === 0) {
+      status = -1;
+      break;
+    }
+    let l = e >> 9;
+    buf >>= <u64>l;
+    cnt -= l;
+    let sym = e & 511;
+    if (sym < 256) {
+      store<u8>(OUT + <usize>out, <u8>sym);
+      out++;
+      continue;
+    }
+    if (sym === 256) {
+      ended = true;
+      break;
+    }
+    sym -= 257;
+    if (sym >= 29) {
+      status = -1;
+      break;
+    }
+    l = <i32>load<u8>(LEN_EXTRA + <usize>sym);
+    const len = <i32>load<u16>(LEN_BASE + ((<usize>sym) << 1)) + <i32>(buf & (((<u64>1) << (<u64>l)) - 1));
+    buf >>= <u64>l;
+    cnt -= l;
+    e = <i32>load<u16>(distFast + ((<usize>(buf & mask)) << 1));
+    if (e === 0) e = decodeLong(distCount, distSyms, buf);
+    const d = e & 511;
+    if (e === 0 || d >= 30) {
+      status = -1;
+      break;
+    }
+    l = e >> 9;
+    buf >>= <u64>l;
+    cnt -= l;
+    l = <i32>load<u8>(DIST_EXTRA + <usize>d);
+    const dist = <i32>load<u16>(DIST_BASE + ((<usize>d) << 1)) + <i32>(buf & (((<u64>1) << (<u64>l)) - 1));
+    buf >>= <u64>l;
+    cnt -= l;
+    if (dist > out) {
+      status = -1; // before the start of the stream
+      break;
+    }
+    let from = OUT + <usize>(out - dist);
+    let to = OUT + <usize>out;
+    out += len;
+    if (dist >= len) memory.copy(to, from, <usize>len);
+    else if (dist === 1) memory.fill(to, load<u8>(from), <usize>len);
+    else {
+      const end = to + <usize>len;
+      for (; to < end; to++, from++) store<u8>(to, load<u8>(from));
+    }
+  }
+  bitbuf = buf;
+  bitcnt = cnt;
+  inPos = pos;
+  outPos = out;
+  if (status < 0) return fail();
+  if (ended) {
+    mode = finalBlock ? M_TRAILER : M_BLOCK;
+    return 0;
+  }
+  if (out >= OUT_LIMIT) return OUTPUT;
+  return codesCareful();
+}
+
+/** codes() near the end of the window: checks for starvation and truncation before every symbol. */
+function codesCareful(): i32 {
   const litFast = fixedCode ? FIXED_LIT_FAST : LIT_FAST;
   const litCount = fixedCode ? FIXED_LIT_COUNT : LIT_COUNT;
   const litSyms = fixedCode ? FIXED_LIT_SYMS : LIT_SYMS;
