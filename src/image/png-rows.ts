@@ -32,10 +32,15 @@ export type RowSink = (
 ) => void;
 
 /**
- * Turns `count` pixels of an unfiltered row (raw[at..]) into 8-bit pixels in its own buffer,
- * from offset 0; null where the row's bytes already are those pixels (8-bit, same channels).
+ * What rows become: 8-bit pixels of `out` channels: 1 (grey, grey+alpha without alpha), 3 (RGB,
+ * palette), 4 (RGBA, palette with tRNS, or anything when compositing APNG frames). `palette`
+ * holds RGBA entries for colour type 3. 16-bit samples keep their high byte (libpng's
+ * strip_16, PIL); sub-8-bit grey is scaled to 0..255 (wasm/assembly/png.ts: pngConvert).
  */
-export type RowConverter = ((raw: Uint8Array, at: number, count: number) => Uint8Array) | null;
+export interface RowFormat {
+  out: 1 | 3 | 4;
+  palette?: Uint8Array | undefined;
+}
 
 /** Adam7 passes: x start, y start, x step, y step. */
 const ADAM7 = [
@@ -82,7 +87,7 @@ function passesOf(g: PngGeometry): Pass[] {
 export async function decodeRows(
   g: PngGeometry,
   parts: readonly Uint8Array[],
-  convert: RowConverter,
+  format: RowFormat,
   sink: RowSink,
 ): Promise<void> {
   const passes = passesOf(g);
@@ -90,9 +95,14 @@ export async function decodeRows(
   const longest = Math.max(...passes.map((p) => p.stride)) + 1;
   const core = await coreHasher();
   // Everything below runs without awaiting: nothing else uses the core until the rows are done.
-  const buffers = core.pngRowBuffers(longest);
+  const { out, palette } = format;
+  const buffers = core.pngRowBuffers(longest, g.width * out);
   if (!buffers) throw new ImageDecodeError("too-large", `PNG rows of ${longest} bytes do not fit`);
+  if (palette) buffers.setPalette(palette);
   const rows = buffers.rows;
+  const pixels = buffers.pixels;
+  // Rows of 8-bit samples with the output's channels are pixels already.
+  const converted = !(g.depth === 8 && g.colorType !== 3 && SAMPLES[g.colorType] === out);
   let cur: 0 | 1 = 0;
   let p = 0;
   let y = 0;
@@ -120,10 +130,11 @@ export async function decodeRows(
       } else i += want;
       if (!buffers.unfilter(src, at, cur, y > 0 ? ((1 - cur) as 0 | 1) : -1, pass.stride, bpp))
         throw new ImageDecodeError("corrupt", `PNG row filter ${src[at]}`);
-      const row = rows[cur];
       const ys = pass.ys + y * pass.dy;
-      if (convert) sink(ys, convert(row, 1, pass.width), 0, pass.width, pass.xs, pass.dx);
-      else sink(ys, row, 1, pass.width, pass.xs, pass.dx);
+      if (!converted) sink(ys, rows[cur], 1, pass.width, pass.xs, pass.dx);
+      else if (buffers.convert(cur, pass.width, g.colorType, g.depth, out))
+        sink(ys, pixels, 0, pass.width, pass.xs, pass.dx);
+      else throw new ImageDecodeError("corrupt", "PNG palette index out of range");
       cur = (1 - cur) as 0 | 1;
       rowsDone++;
       if (++y === pass.rows) {
@@ -153,84 +164,4 @@ function inflate(
     throw new ImageDecodeError("corrupt", `PNG zlib data is invalid after ${progress()}`);
   if (outcome === "truncated")
     throw new ImageDecodeError("truncated", `PNG zlib data ends after ${progress()}`);
-}
-
-/**
- * A converter to `out` channels: 1 (grey, grey+alpha without alpha), 3 (RGB, palette), 4 (RGBA,
- * palette with tRNS, or anything when compositing APNG frames). 16-bit samples keep their high
- * byte (libpng's strip_16, PIL); sub-8-bit grey is scaled to 0..255; palette indices are looked up
- * in `palette` (RGBA entries). Sub-8-bit samples are first unpacked to a byte each.
- */
-export function rowConverter(g: PngGeometry, palette: Uint8Array | undefined, out: 1 | 3 | 4): RowConverter {
-  const { colorType, depth } = g;
-  const spp = SAMPLES[colorType]!;
-  if (depth === 8 && colorType !== 3 && spp === out) return null;
-  const buf = new Uint8Array(g.width * out);
-  const unpacked = depth < 8 ? new Uint8Array(g.width) : null;
-  // Bytes between samples of one pixel, and between pixels.
-  const step = depth === 16 ? 2 : 1;
-  const pixelStep = unpacked ? 1 : spp * step;
-  const levels =
-    colorType === 0 && depth < 8
-      ? Uint8Array.from({ length: 1 << depth }, (_, v) => Math.round((v * 255) / ((1 << depth) - 1)))
-      : null;
-  return (raw, at, count) => {
-    let src = raw;
-    let s = at;
-    if (unpacked) {
-      unpackSamples(raw, at, count, depth, unpacked);
-      src = unpacked;
-      s = 0;
-    }
-    if (palette) paletteRow(src, s, count, palette, buf, out);
-    else if (colorType === 0 || colorType === 4) {
-      for (let k = 0, o = 0; k < count; k++, s += pixelStep, o += out) {
-        const v = levels ? levels[src[s]!]! : src[s]!;
-        buf[o] = v;
-        if (out === 1) continue;
-        buf[o + 1] = v;
-        buf[o + 2] = v;
-        if (out === 4) buf[o + 3] = colorType === 4 ? src[s + step]! : 255;
-      }
-    } else {
-      for (let k = 0, o = 0; k < count; k++, s += pixelStep, o += out) {
-        buf[o] = src[s]!;
-        if (out === 1) continue;
-        buf[o + 1] = src[s + step]!;
-        buf[o + 2] = src[s + 2 * step]!;
-        if (out === 4) buf[o + 3] = colorType === 6 ? src[s + 3 * step]! : 255;
-      }
-    }
-    return buf;
-  };
-}
-
-/** One byte per sample from a row of 1-, 2- or 4-bit samples (first sample in the high bits). */
-function unpackSamples(raw: Uint8Array, at: number, count: number, depth: number, to: Uint8Array): void {
-  const mask = (1 << depth) - 1;
-  for (let k = 0, i = at; k < count; i++) {
-    const byte = raw[i]!;
-    for (let shift = 8 - depth; shift >= 0 && k < count; shift -= depth) to[k++] = (byte >> shift) & mask;
-  }
-}
-
-function paletteRow(
-  idx: Uint8Array,
-  s: number,
-  count: number,
-  palette: Uint8Array,
-  buf: Uint8Array,
-  out: 1 | 3 | 4,
-): void {
-  const entries = palette.length >> 2;
-  for (let k = 0, o = 0; k < count; k++, o += out) {
-    const e = idx[s + k]!;
-    if (e >= entries) throw new ImageDecodeError("corrupt", "PNG palette index out of range");
-    const p = e << 2;
-    buf[o] = palette[p]!;
-    if (out === 1) continue;
-    buf[o + 1] = palette[p + 1]!;
-    buf[o + 2] = palette[p + 2]!;
-    if (out === 4) buf[o + 3] = palette[p + 3]!;
-  }
 }

@@ -69,9 +69,19 @@ export interface CoreExports {
   inflateOutPtr(): number;
   inflateOutStart(): number;
   inflateOutEnd(): number;
-  pngRowsBegin(bytes: number): number;
+  pngRowsBegin(bytes: number, pixelBytes: number): number;
   pngRowsStride(bytes: number): number;
   pngUnfilter(src: number, dst: number, prev: number, stride: number, bpp: number): number;
+  pngPalettePtr(): number;
+  pngConvert(
+    src: number,
+    dst: number,
+    count: number,
+    colorType: number,
+    depth: number,
+    out: number,
+    entries: number,
+  ): number;
 }
 
 /** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
@@ -169,22 +179,36 @@ export interface PdqStages {
 }
 
 /**
- * Two PNG row buffers in the core's memory, and the core's unfilter (wasm/assembly/png.ts). Valid
- * until the core is next used for anything else (a hash or a JPEG decode may reuse the memory).
+ * Two PNG row buffers and a pixel row in the core's memory, with the core's unfilter and
+ * conversion (wasm/assembly/png.ts). Valid until the core is next used for anything else (a
+ * hash or a JPEG decode may reuse the memory).
  */
 export class CoreRowBuffers {
   /** rows[k][1..stride] is a row once unfiltered into buffer k. */
   readonly rows: [Uint8Array, Uint8Array];
+  /** 8-bit pixels of the last convert(). */
+  readonly pixels: Uint8Array;
   readonly #core: CoreExports;
-  readonly #at: [number, number];
+  readonly #at: [number, number, number];
+  #entries = 0;
 
-  constructor(core: CoreExports, base: number, bytes: number) {
+  constructor(core: CoreExports, base: number, bytes: number, pixelBytes: number) {
     this.#core = core;
-    this.#at = [base, base + core.pngRowsStride(bytes)];
+    const stride = core.pngRowsStride(bytes);
+    this.#at = [base, base + stride, base + 2 * stride];
     this.rows = [
       new Uint8Array(core.memory.buffer, this.#at[0], bytes),
       new Uint8Array(core.memory.buffer, this.#at[1], bytes),
     ];
+    this.pixels = new Uint8Array(core.memory.buffer, this.#at[2], pixelBytes);
+  }
+
+  /** RGBA palette entries (at most 256 are used) for converting palette rows. */
+  setPalette(rgba: Uint8Array): void {
+    this.#entries = Math.min(256, rgba.length >> 2);
+    new Uint8Array(this.#core.memory.buffer, this.#core.pngPalettePtr(), 1024).set(
+      rgba.subarray(0, this.#entries * 4),
+    );
   }
 
   /**
@@ -198,6 +222,15 @@ export class CoreRowBuffers {
     const from = src.byteOffset + at;
     const before = prev === -1 ? 0 : this.#at[prev];
     return this.#core.pngUnfilter(from, this.#at[to], before, stride, bpp) === 0;
+  }
+
+  /**
+   * Converts `count` pixels of rows[from] (IHDR colour type and depth) into `pixels` with `out`
+   * channels. False for a palette index beyond the palette.
+   */
+  convert(from: 0 | 1, count: number, colorType: number, depth: number, out: 1 | 3 | 4): boolean {
+    const src = this.#at[from] + 1;
+    return this.#core.pngConvert(src, this.#at[2], count, colorType, depth, out, this.#entries) === 0;
   }
 }
 
@@ -350,10 +383,13 @@ export class PdqHasher {
     }
   }
 
-  /** Two row buffers of `bytes` each for unfiltering PNG rows in the core, or null if its memory cannot grow. */
-  pngRowBuffers(bytes: number): CoreRowBuffers | null {
-    const base = this.#core.pngRowsBegin(bytes);
-    return base === 0 ? null : new CoreRowBuffers(this.#core, base, bytes);
+  /**
+   * Two row buffers of `bytes` each and a pixel row of `pixelBytes` for decoding PNG rows in the
+   * core, or null if its memory cannot grow.
+   */
+  pngRowBuffers(bytes: number, pixelBytes: number): CoreRowBuffers | null {
+    const base = this.#core.pngRowsBegin(bytes, pixelBytes);
+    return base === 0 ? null : new CoreRowBuffers(this.#core, base, bytes, pixelBytes);
   }
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */

@@ -28,7 +28,7 @@ export {
   jpegWorkBytes,
 } from "./jpeg";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
-export { pngRowsBegin, pngRowsStride, pngUnfilter } from "./png";
+export { pngConvert, pngPalettePtr, pngRowsBegin, pngRowsStride, pngUnfilter } from "./png";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
 import { HASHES } from "./pdq";
