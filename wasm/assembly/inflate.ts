@@ -3,8 +3,9 @@
 // Why our own rather than the platform's DecompressionStream or a package: the gate must bound
 // what one write may inflate to (a hostile stream expands ~1032:1), so it fed
 // DecompressionStream 4 KiB at a time, and each write is an asynchronous round trip (in Node a
-// thread-pool hop): the fixture PNGs spent more time waiting on it than inflating. fflate
-// 0.8.3 (pure JS) measured slower still on the same data. Here inflating is synchronous, its
+// thread-pool hop): inflating L.png of the fixtures took 53 ms that way against 13 ms in 64 KiB
+// writes, and the whole PNG decode 2.4x the reference tool's CPU time. fflate 0.8.3 (pure JS)
+// measured slower than either on the same data. Here inflating is synchronous, its
 // memory is fixed (64 KiB input window, 32 KiB history + 64 KiB output), the Adler-32 is
 // checked, and the host may stop after any output chunk.
 //
