@@ -3,6 +3,7 @@
  * reference tool measured IN THE SAME RUN:
  * - decode + hash per image over the 34 fixtures, the gate's way (JPEG luma decoded reduced,
  *   src/image/jpeg-scaled.ts), vs `pdq-photo-hasher` (libjpeg-turbo, 512x512 shrink, hash);
+ *   also per format: the 29 JPEGs and the 5 PNGs (inflated and unfiltered in the core, png-rows.ts);
  * - the same for the 12 MP fixture JPEG (4032x3024);
  * - per image: PDQ distance of the gate's hash to the full-resolution reference hash;
  * - query time of PdqIndex for 10k/100k/1M hashes; the core's memory for a 50 MP image.
@@ -79,20 +80,43 @@ function fixtures(): Fixture[] {
   });
 }
 
-/** Wall time of hashgate's decode + hash of every file once, in ms. */
+/**
+ * CPU time of the last hashgateOnce / referencePerImage call (ms, per image for the reference):
+ * on a loaded machine wall time also counts waiting for a core, CPU time does not.
+ */
+let lastCpu = 0;
+
+/** Wall time of hashgate's decode + hash of every file once, in ms (its CPU time in lastCpu). */
 async function hashgateOnce(hasher: PdqHasher, files: Fixture[]): Promise<number> {
+  const cpu = process.cpuUsage();
   const t = performance.now();
   for (const f of files) hasher.hash(await decodeImage(f.bytes, LIMITS));
+  const used = process.cpuUsage(cpu);
+  lastCpu = (used.user + used.system) / 1000;
   return performance.now() - t;
 }
 
-/** Wall time of one reference process over `paths`, in ms. */
+/** CPU ms used by this process's finished children (Linux /proc; NaN elsewhere). */
+function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // cutime and cstime (fields 16 and 17 of stat(5)), in clock ticks of 10 ms.
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Wall time of one reference process over `paths`, in ms (its CPU time in lastCpu). */
 function referenceOnce(paths: string[]): number {
+  const cpu = childrenCpuMs();
   const t = performance.now();
   execFileSync(REFERENCE_BIN, paths, {
     cwd: fileURLToPath(FIXTURES),
     stdio: ["ignore", "ignore", "inherit"],
   });
+  lastCpu = childrenCpuMs() - cpu;
   return performance.now() - t;
 }
 
@@ -100,7 +124,9 @@ function referenceOnce(paths: string[]): number {
 function referencePerImage(files: Fixture[], repeat: number): number {
   const paths = Array.from({ length: repeat }, () => files.map((f) => f.file)).flat();
   const all = referenceOnce(paths);
+  const allCpu = lastCpu;
   const startup = referenceOnce([TINY]);
+  lastCpu = (allCpu - lastCpu) / paths.length;
   return (all - startup) / paths.length;
 }
 
@@ -110,23 +136,37 @@ async function images(): Promise<void> {
   const twelve = set.filter((f) => f.file === TWELVE_MP);
   // JPEG alone: the part of the set this decoder handles (PNG, GIF, WebP decode elsewhere).
   const jpegs = set.filter((f) => !f.file.endsWith(".png"));
+  // PNG alone: streamed through the core's inflater and unfilter (src/image/png-rows.ts).
+  const pngs = set.filter((f) => f.file.endsWith(".png"));
   await hashgateOnce(hasher, set); // warm-up: compile, tier up
   const ours: number[] = [];
   const oursJpeg: number[] = [];
+  const oursPng: number[] = [];
   const oursTwelve: number[] = [];
   const ref: number[] = [];
   const refJpeg: number[] = [];
+  const refPng: number[] = [];
   const refTwelve: number[] = [];
+  // CPU ms per image, [hashgate, reference] per set: all, JPEGs, PNGs.
+  const cpu = { all: [[], []], jpeg: [[], []], png: [[], []] } as Record<string, [number[], number[]]>;
   for (let round = 0; round < ROUNDS; round++) {
     ours.push((await hashgateOnce(hasher, set)) / set.length);
+    cpu.all![0].push(lastCpu / set.length);
     oursJpeg.push((await hashgateOnce(hasher, jpegs)) / jpegs.length);
+    cpu.jpeg![0].push(lastCpu / jpegs.length);
+    oursPng.push((await hashgateOnce(hasher, pngs)) / pngs.length);
+    cpu.png![0].push(lastCpu / pngs.length);
     const reps = 3;
     let t = 0;
     for (let i = 0; i < reps; i++) t += await hashgateOnce(hasher, twelve);
     oursTwelve.push(t / reps);
     if (HAVE_REFERENCE) {
       ref.push(referencePerImage(set, 3));
+      cpu.all![1].push(lastCpu);
       refJpeg.push(referencePerImage(jpegs, 3));
+      cpu.jpeg![1].push(lastCpu);
+      refPng.push(referencePerImage(pngs, 3));
+      cpu.png![1].push(lastCpu);
       refTwelve.push(referencePerImage(twelve, reps));
     }
   }
@@ -140,9 +180,20 @@ async function images(): Promise<void> {
     ]);
   row(`decode + hash, mean per image over the ${set.length} fixtures`, median(ours), median(ref));
   row(`  of which the ${jpegs.length} JPEGs, mean per image`, median(oursJpeg), median(refJpeg));
+  row(`  of which the ${pngs.length} PNGs, mean per image`, median(oursPng), median(refPng));
   row("decode + hash, 12 MP JPEG (4032x3024)", median(oursTwelve), median(refTwelve));
   console.log(`PDQ decode + hash, ms (median of ${ROUNDS} interleaved rounds)`);
   console.log(renderTable(["measure", "hashgate", "reference", "hashgate/reference"], rows));
+  const cpuRows = Object.entries(cpu).map(([what, [a, b]]) => [
+    what === "all"
+      ? `all ${set.length} fixtures`
+      : `the ${what === "jpeg" ? jpegs.length : pngs.length} ${what.toUpperCase()}s`,
+    fixed(median(a), 1),
+    HAVE_REFERENCE ? fixed(median(b), 1) : "-",
+    HAVE_REFERENCE ? `${fixed(median(a) / median(b), 2)}x` : "-",
+  ]);
+  console.log("CPU time per image, ms (hashgate: this process; reference: its processes, minus start-up)");
+  console.log(renderTable(["set", "hashgate", "reference", "hashgate/reference"], cpuRows));
   if (HAVE_REFERENCE) {
     const r1 = median(ours) / median(ref);
     const r2 = median(oursTwelve) / median(refTwelve);
@@ -150,6 +201,8 @@ async function images(): Promise<void> {
     target(r2 <= 1, "decode + hash of a 12 MP JPEG <= 1.0x the reference tool", `${fixed(r2, 2)}x`);
     const r3 = median(oursJpeg) / median(refJpeg);
     target(r3 <= 1, "decode + hash per fixture JPEG <= 1.0x the reference tool", `${fixed(r3, 2)}x`);
+    const r4 = median(oursPng) / median(refPng);
+    target(r4 <= 1, "decode + hash per fixture PNG <= 1.0x the reference tool", `${fixed(r4, 2)}x`);
   } else {
     console.log(
       "  reference not measured: set PDQ_REFERENCE_BIN to a pdq-photo-hasher build (../shared/fixtures/pdq/README.md); hashgate's figures alone",

@@ -13,7 +13,7 @@
  */
 import { AreaDownscaler, planScale } from "./downscale.ts";
 import { Canvas, type DecodedFrame, isFrameHashed } from "./frames.ts";
-import { decodeRows, type PngGeometry, rowConverter } from "./png-rows.ts";
+import { decodeRows, type PngGeometry } from "./png-rows.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -189,7 +189,7 @@ export async function decodePng(bytes: Uint8Array, limits: DecodeLimits): Promis
     const channels = stillChannels(h, c);
     const plan = planScale(h.width, h.height, limits.fullResolution);
     const out = new AreaDownscaler(h.width, h.height, plan, channels, !h.interlaced);
-    await decodeRows(h, c.idat, rowConverter(h, expandPalette(h, c), channels), (y, px, at, n, xs, dx) =>
+    await decodeRows(h, c.idat, { out: channels, palette: expandPalette(h, c) }, (y, px, at, n, xs, dx) =>
       out.addRow(y, px, at, n, xs, dx),
     );
     return out.finish();
@@ -225,7 +225,7 @@ export async function* decodePngFrames(
     const g = { ...h, width: f.width, height: f.height };
     if (f.blend === 0) canvas.clear(f.x, f.y, f.width, f.height);
     await sized(h, () =>
-      decodeRows(g, f.parts, rowConverter(g, palette, 4), (y, px, at, count, xs, dx) =>
+      decodeRows(g, f.parts, { out: 4, palette }, (y, px, at, count, xs, dx) =>
         drawOver(canvas, f.x + xs, f.y + y, dx, px, at, count),
       ),
     );

@@ -69,6 +69,27 @@ export interface CoreExports {
   jpegOutWidth(): number;
   jpegOutHeight(): number;
   jpegOutStride(): number;
+  inflateBegin(): void;
+  inflateInputPtr(): number;
+  inflateFeed(n: number, last: number): void;
+  inflateRun(): number;
+  inflateUnread(): number;
+  inflateOutPtr(): number;
+  inflateOutStart(): number;
+  inflateOutEnd(): number;
+  pngRowsBegin(bytes: number, pixelBytes: number): number;
+  pngRowsStride(bytes: number): number;
+  pngUnfilter(src: number, dst: number, prev: number, stride: number, bpp: number): number;
+  pngPalettePtr(): number;
+  pngConvert(
+    src: number,
+    dst: number,
+    count: number,
+    colorType: number,
+    depth: number,
+    out: number,
+    entries: number,
+  ): number;
 }
 
 /** The stage accessors only wasm/build/core.debug.wasm exports (wasm/assembly/debug.ts), for tests. */
@@ -97,6 +118,14 @@ const JPEG_FAILURES: Record<number, JpegCoreFailure> = {
 /** Size of the core's input window (wasm/assembly/jpeg-bits.ts: INPUT_BYTES). */
 const JPEG_WINDOW = 65536;
 const FRAME_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+/** Size of the core's inflate input window (wasm/assembly/inflate.ts: INFLATE_IN_BYTES). */
+const INFLATE_WINDOW = 65536;
+const INFLATE_OUTPUT = 1;
+const INFLATE_DONE = 2;
+
+/** How a zlib stream ended: fully read (checksum verified), stopped by the consumer, or refused. */
+export type InflateOutcome = "done" | "stopped" | "corrupt" | "truncated";
 
 export interface JpegLumaOptions {
   /** Smallest shorter side of the output; the decoder picks the largest DCT reduction that keeps it (0: full size). */
@@ -173,6 +202,62 @@ export interface PdqStages {
   median: number;
   windowAlongRows: number;
   windowAlongCols: number;
+}
+
+/**
+ * Two PNG row buffers and a pixel row in the core's memory, with the core's unfilter and
+ * conversion (wasm/assembly/png.ts). Valid until the core is next used for anything else (a
+ * hash or a JPEG decode may reuse the memory).
+ */
+export class CoreRowBuffers {
+  /** rows[k][1..stride] is a row once unfiltered into buffer k. */
+  readonly rows: [Uint8Array, Uint8Array];
+  /** 8-bit pixels of the last convert(). */
+  readonly pixels: Uint8Array;
+  readonly #core: CoreExports;
+  readonly #at: [number, number, number];
+  #entries = 0;
+
+  constructor(core: CoreExports, base: number, bytes: number, pixelBytes: number) {
+    this.#core = core;
+    const stride = core.pngRowsStride(bytes);
+    this.#at = [base, base + stride, base + 2 * stride];
+    this.rows = [
+      new Uint8Array(core.memory.buffer, this.#at[0], bytes),
+      new Uint8Array(core.memory.buffer, this.#at[1], bytes),
+    ];
+    this.pixels = new Uint8Array(core.memory.buffer, this.#at[2], pixelBytes);
+  }
+
+  /** RGBA palette entries (at most 256 are used) for converting palette rows. */
+  setPalette(rgba: Uint8Array): void {
+    this.#entries = Math.min(256, rgba.length >> 2);
+    new Uint8Array(this.#core.memory.buffer, this.#core.pngPalettePtr(), 1024).set(
+      rgba.subarray(0, this.#entries * 4),
+    );
+  }
+
+  /**
+   * Unfilters the row at src[at..] (its filter byte, then `stride` bytes; `src` is a view of the
+   * core's memory: an inflateZlib chunk or one of `rows`) into rows[to], against rows[prev]
+   * (-1: the first row of a pass). False for an unknown filter type.
+   */
+  unfilter(src: Uint8Array, at: number, to: 0 | 1, prev: 0 | 1 | -1, stride: number, bpp: number): boolean {
+    if (src.buffer !== this.#core.memory.buffer)
+      throw new Error("PNG rows are unfiltered from the core's memory");
+    const from = src.byteOffset + at;
+    const before = prev === -1 ? 0 : this.#at[prev];
+    return this.#core.pngUnfilter(from, this.#at[to], before, stride, bpp) === 0;
+  }
+
+  /**
+   * Converts `count` pixels of rows[from] (IHDR colour type and depth) into `pixels` with `out`
+   * channels. False for a palette index beyond the palette.
+   */
+  convert(from: 0 | 1, count: number, colorType: number, depth: number, out: 1 | 3 | 4): boolean {
+    const src = this.#at[from] + 1;
+    return this.#core.pngConvert(src, this.#at[2], count, colorType, depth, out, this.#entries) === 0;
+  }
 }
 
 export class PdqHasher {
@@ -268,6 +353,69 @@ export class PdqHasher {
     const pixels = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) pixels.set(plane.subarray(y * stride, y * stride + width), y * width);
     return { ok: true, image: { width, height, channels: 1, pixels } };
+  }
+
+  /**
+   * Inflates the zlib stream made of `parts` in order (wasm/assembly/inflate.ts), handing each
+   * output chunk (at most 96 KiB, a view into the core's memory, valid until `take` returns) to
+   * `take` until it returns false. Synchronous: nothing else uses the core meanwhile.
+   */
+  inflateZlib(parts: readonly Uint8Array[], take: (chunk: Uint8Array) => boolean): InflateOutcome {
+    const core = this.#core;
+    core.inflateBegin();
+    let part = 0;
+    let offset = 0;
+    let held = 0;
+    // Fills the window after the `held` bytes kept from the last one.
+    const feed = (): void => {
+      const window = new Uint8Array(core.memory.buffer, core.inflateInputPtr(), INFLATE_WINDOW);
+      let n = held;
+      while (n < INFLATE_WINDOW && part < parts.length) {
+        const p = parts[part]!;
+        const k = Math.min(INFLATE_WINDOW - n, p.length - offset);
+        window.set(p.subarray(offset, offset + k), n);
+        n += k;
+        offset += k;
+        if (offset === p.length) {
+          part++;
+          offset = 0;
+        }
+      }
+      core.inflateFeed(n, part === parts.length ? 1 : 0);
+      held = n;
+    };
+    feed();
+    for (;;) {
+      const r = core.inflateRun();
+      if (r < 0) return r === -4 ? "truncated" : "corrupt";
+      if (r === INFLATE_OUTPUT || r === INFLATE_DONE) {
+        const start = core.inflateOutStart();
+        const out = new Uint8Array(
+          core.memory.buffer,
+          core.inflateOutPtr() + start,
+          core.inflateOutEnd() - start,
+        );
+        if (out.length > 0 && !take(out)) return "stopped";
+        if (r === INFLATE_DONE) return "done";
+        continue;
+      }
+      // More input: keep the unread tail at the window's start.
+      const unread = core.inflateUnread();
+      const window = new Uint8Array(core.memory.buffer, core.inflateInputPtr(), INFLATE_WINDOW);
+      window.copyWithin(0, held - unread, held);
+      held = unread;
+      // The core asks for input only before the last window, so this always adds bytes or says last.
+      feed();
+    }
+  }
+
+  /**
+   * Two row buffers of `bytes` each and a pixel row of `pixelBytes` for decoding PNG rows in the
+   * core, or null if its memory cannot grow.
+   */
+  pngRowBuffers(bytes: number, pixelBytes: number): CoreRowBuffers | null {
+    const base = this.#core.pngRowsBegin(bytes, pixelBytes);
+    return base === 0 ? null : new CoreRowBuffers(this.#core, base, bytes, pixelBytes);
   }
 
   /** Current size of the core's linear memory (it grows for large images and never shrinks). */

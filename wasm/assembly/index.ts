@@ -3,6 +3,16 @@
 // reads results back from fixed output buffers. The algorithm lives in the other files of this directory.
 
 export {
+  inflateBegin,
+  inflateFeed,
+  inflateInputPtr,
+  inflateOutEnd,
+  inflateOutPtr,
+  inflateOutStart,
+  inflateRun,
+  inflateUnread,
+} from "./inflate";
+export {
   jpegAllocate,
   jpegBegin,
   jpegFinish,
@@ -28,6 +38,7 @@ export {
   mihWithin,
 } from "./mih";
 export { begin, feed, finish, stripPtr, windowAlongCols, windowAlongRows } from "./pdq";
+export { pngConvert, pngPalettePtr, pngRowsBegin, pngRowsStride, pngUnfilter } from "./png";
 export { indexAppend, indexBase, indexReserve, search, stagingPtr } from "./search";
 
 import { HASHES } from "./pdq";
