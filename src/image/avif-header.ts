@@ -11,8 +11,13 @@
  * - `pixi` / `av1C`: bit depth (10/12-bit planes take twice the memory), an `auxC` alpha item;
  * - `moov` → `trak` → `tkhd` for an image sequence (`avis`) without a primary item;
  * - whether the boxes run past the end of the bytes (a truncated upload), since the decoder
- *   only says "failed".
+ *   only says "failed";
+ * - `iloc` (+ `idat`) → each AV1 item's data, and `av1C`'s configOBUs: the AV1 sequence headers
+ *   (av1-sequence-header.ts), whose max frame size must fit in the item's `ispe`. libavif checks
+ *   the frame against `ispe` only after decoding it, so a lying `ispe` would otherwise let the
+ *   decoder grow its heap past the reservation made from it.
  */
+import { av1MaxFrame } from "./av1-sequence-header.ts";
 
 export interface AvifHeader {
   ok: true;
@@ -28,6 +33,12 @@ export interface AvifHeader {
   sequence: boolean;
   /** The primary item is a grid of tiles. */
   grid: boolean;
+  /**
+   * The largest canvas the AV1 decoder may build, from the items' `ispe` (each bounding its AV1
+   * sequence header's max frame size); for a grid, its columns × rows of the largest tile.
+   */
+  decodeWidth: number;
+  decodeHeight: number;
 }
 
 export type AvifHeaderResult =
@@ -57,6 +68,11 @@ class BoxReader {
   }
   u32(at: number): number {
     return ((this.u8(at) << 24) | (this.u8(at + 1) << 16) | (this.u8(at + 2) << 8) | this.u8(at + 3)) >>> 0;
+  }
+  /** An unsigned big-endian field of 0, 4 or 8 bytes (iloc's sizes). */
+  uint(at: number, size: number): number {
+    if (size === 4) return this.u32(at);
+    return size === 8 ? this.u32(at) * 2 ** 32 + this.u32(at + 4) : 0;
   }
   type(at: number): string {
     return String.fromCharCode(this.u8(at), this.u8(at + 1), this.u8(at + 2), this.u8(at + 3));
@@ -147,6 +163,118 @@ function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   return types;
 }
 
+interface ItemLocation {
+  /** 0: offsets in the file, 1: in the `idat` box, 2: in another item (not read). */
+  method: number;
+  extents: { offset: number; length: number }[];
+}
+
+/** Where each item's data lies (`iloc`, versions 0-2). */
+function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
+  const locations = new Map<number, ItemLocation>();
+  if (!iloc) return locations;
+  const version = r.u8(iloc.start);
+  const offsetSize = r.u8(iloc.start + 4) >> 4;
+  const lengthSize = r.u8(iloc.start + 4) & 15;
+  const baseOffsetSize = r.u8(iloc.start + 5) >> 4;
+  const indexSize = version >= 1 ? r.u8(iloc.start + 5) & 15 : 0;
+  const count = version < 2 ? r.u16(iloc.start + 6) : r.u32(iloc.start + 6);
+  let at = iloc.start + (version < 2 ? 8 : 10);
+  for (let i = 0; i < count && at < iloc.end; i++) {
+    const id = version < 2 ? r.u16(at) : r.u32(at);
+    at += version < 2 ? 2 : 4;
+    const method = version >= 1 ? r.u16(at) & 15 : 0;
+    at += (version >= 1 ? 2 : 0) + 2; // construction_method, data_reference_index
+    const base = r.uint(at, baseOffsetSize);
+    at += baseOffsetSize;
+    const extentCount = r.u16(at);
+    at += 2;
+    const extents: ItemLocation["extents"] = [];
+    for (let j = 0; j < extentCount && at < iloc.end; j++) {
+      at += indexSize;
+      extents.push({ offset: base + r.uint(at, offsetSize), length: r.uint(at + offsetSize, lengthSize) });
+      at += offsetSize + lengthSize;
+    }
+    locations.set(id, { method, extents });
+  }
+  return locations;
+}
+
+/** An item's data, its extents joined; what lies outside the file is a truncated upload. */
+function itemData(r: BoxReader, location: ItemLocation | undefined, idat: Box | undefined): Uint8Array {
+  if (!location) throw new AvifBoxError("corrupt", "AVIF item has no iloc entry");
+  if (location.method > 1) throw new AvifBoxError("unsupported", "AVIF item data in another item");
+  const source = location.method === 0 ? r.b : r.b.subarray(idat?.start ?? 0, idat?.end ?? 0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const { offset, length } of location.extents) {
+    const end = length === 0 ? source.length : offset + length;
+    if (end > source.length) throw new AvifBoxError("truncated", "AVIF item data ends past the file");
+    total += end - offset;
+    // Extents may repeat a range: never join more than the file holds.
+    if (total > source.length) throw new AvifBoxError("corrupt", "AVIF item extents exceed the file");
+    parts.push(source.subarray(offset, end));
+  }
+  if (parts.length === 1) return parts[0]!;
+  const joined = new Uint8Array(total);
+  let to = 0;
+  for (const p of parts) {
+    joined.set(p, to);
+    to += p.length;
+  }
+  return joined;
+}
+
+type PropertyOf = (item: number, type: string) => Box | undefined;
+
+/**
+ * The largest canvas the AV1 decoder may build: every AV1 item's sequence headers (in `av1C`
+ * and in its data, which is what the decoder reads) must allow no frame larger than the item's
+ * `ispe`, checked here because libavif compares them only after decoding. A grid multiplies
+ * its largest tile by its columns and rows.
+ */
+function decodeCanvas(
+  r: BoxReader,
+  metaBoxes: Box[],
+  items: Iterable<number>,
+  types: Map<number, string>,
+  of: PropertyOf,
+): { decodeWidth: number; decodeHeight: number } {
+  const locations = itemLocations(r, find(metaBoxes, "iloc"));
+  const idat = find(metaBoxes, "idat");
+  let tileWidth = 0;
+  let tileHeight = 0;
+  let columns = 1;
+  let rows = 1;
+  for (const item of items) {
+    if (types.get(item) === "grid") {
+      const grid = itemData(r, locations.get(item), idat);
+      if (grid.length < 8) throw new AvifBoxError("corrupt", `AVIF grid item ${item} is too short`);
+      rows = Math.max(rows, grid[2]! + 1);
+      columns = Math.max(columns, grid[3]! + 1);
+    }
+    const av1C = of(item, "av1C");
+    if (!av1C) continue;
+    const ispe = of(item, "ispe");
+    if (!ispe) throw new AvifBoxError("corrupt", `AVIF item ${item} has no ispe (image size)`);
+    const width = r.u32(ispe.start + 4);
+    const height = r.u32(ispe.start + 8);
+    const configObus = r.b.subarray(Math.min(av1C.start + 4, av1C.end), av1C.end);
+    const coded = av1MaxFrame([configObus, itemData(r, locations.get(item), idat)]);
+    if (!coded.ok) throw new AvifBoxError(coded.reason, `AVIF item ${item}: ${coded.detail}`);
+    if (coded.maxWidth > width || coded.maxHeight > height) {
+      throw new AvifBoxError(
+        "corrupt",
+        `AVIF item ${item}: AV1 frames up to ${coded.maxWidth}x${coded.maxHeight} exceed its ispe ${width}x${height}`,
+      );
+    }
+    tileWidth = Math.max(tileWidth, width);
+    tileHeight = Math.max(tileHeight, height);
+  }
+  if (tileWidth === 0) throw new AvifBoxError("corrupt", "AVIF has no AV1 item");
+  return { decodeWidth: tileWidth * columns, decodeHeight: tileHeight * rows };
+}
+
 /** Size, depth and alpha of the primary item from `meta`; null when the file has no `meta`. */
 function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> | null {
   const boxes = r.children(meta.start + 4, meta.end);
@@ -186,8 +314,12 @@ function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> 
     depth = Math.max(depth, bits & 0x40 ? (bits & 0x20 ? 12 : 10) : 8);
     if (!isAlpha && !(bits & 0x10)) chroma = Math.max(chroma, bits & 0x08 ? (bits & 0x04 ? 0.5 : 1) : 2);
   }
-  const grid = itemTypes(r, find(boxes, "iinf")).get(primary) === "grid";
-  return { width: r.u32(ispe.start + 4), height: r.u32(ispe.start + 8), depth, alpha, chroma, grid };
+  const types = itemTypes(r, find(boxes, "iinf"));
+  const grid = types.get(primary) === "grid";
+  const canvas = decodeCanvas(r, boxes, new Set([primary, ...owned.keys()]), types, of);
+  const width = r.u32(ispe.start + 4);
+  const height = r.u32(ispe.start + 8);
+  return { width, height, depth, alpha, chroma, grid, ...canvas };
 }
 
 /** Size of the first video track of a sequence (`tkhd` width/height, 16.16 fixed point). */
@@ -218,7 +350,19 @@ export function readAvifHeader(bytes: Uint8Array): AvifHeaderResult {
     if (still) return { ok: true, ...still, sequence };
     const track = moov ? fromTracks(r, moov) : null;
     // A sequence without items: its sample entry is not read, so the worst layout is assumed.
-    if (track) return { ok: true, ...track, depth: 12, alpha: true, chroma: 2, sequence: true, grid: false };
+    if (track) {
+      const canvas = { decodeWidth: track.width, decodeHeight: track.height };
+      return {
+        ok: true,
+        ...track,
+        depth: 12,
+        alpha: true,
+        chroma: 2,
+        sequence: true,
+        grid: false,
+        ...canvas,
+      };
+    }
     if (bytes.length < 64 || (!meta && !moov))
       return { ok: false, reason: "truncated", detail: "AVIF ends before its meta box" };
     return { ok: false, reason: "corrupt", detail: "AVIF has no primary item and no track" };

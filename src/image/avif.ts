@@ -67,7 +67,10 @@ export async function decodeAvif(
 ): Promise<DecodedImage> {
   const header = readAvifHeader(bytes);
   if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
-  if (header.width * header.height > MAX_WASM_PIXELS) {
+  if (
+    Math.max(header.width, header.decodeWidth) * Math.max(header.height, header.decodeHeight) >
+    MAX_WASM_PIXELS
+  ) {
     throw new ImageDecodeError(
       "too-large",
       `AVIF ${header.width}x${header.height} exceeds the decoder's limit`,

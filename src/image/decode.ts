@@ -76,10 +76,21 @@ function reserveFor(format: string, width: number, height: number, limits: Decod
     limits.reserve(Math.min(width * height, WORKING_PIXELS) * 4);
 }
 
-/** AVIF decodes at full size in the decoder's heap, whatever the output size (avif.ts). */
+/**
+ * AVIF decodes at full size in the decoder's heap, whatever the output size (avif.ts): the larger
+ * of the image and the canvas its AV1 sequence headers allow (a grid's tiles may overhang it).
+ */
 function reserveForAvif(bytes: Uint8Array, limits: DecodeLimits): void {
   const header = readAvifHeader(bytes);
-  if (limits.reserve && header.ok) limits.reserve(avifDecodeBytes(header));
+  if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
+  const width = Math.max(header.width, header.decodeWidth);
+  const height = Math.max(header.height, header.decodeHeight);
+  if (width * height > limits.maxPixels)
+    throw new ImageDecodeError(
+      "too-large",
+      `AVIF decodes ${width}x${height}, over ${limits.maxPixels} pixels`,
+    );
+  limits.reserve?.(avifDecodeBytes({ ...header, width, height }));
 }
 
 /** Pixels a downscaling decoder holds at most: the animation canvas bound of frames.ts. */

@@ -17,6 +17,37 @@ export function withIspe(avif: Uint8Array, width: number, height: number): Uint8
   return out;
 }
 
+/**
+ * A copy of a single-item AVIF whose `av1C` carries `configObus` (libavif writes none): the
+ * boxes around it grow and the `iloc` offsets (version 0/1, 4-byte fields) move with the data.
+ */
+export function withConfigObus(avif: Uint8Array, configObus: ArrayLike<number>): Uint8Array {
+  const grow = configObus.length;
+  const av1C = boxAt(avif, "av1C") - 4;
+  const size = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint32(at);
+  const out = new Uint8Array(avif.length + grow);
+  const end = av1C + size(avif, av1C);
+  out.set(avif.subarray(0, end));
+  out.set(configObus, end);
+  out.set(avif.subarray(end), end + grow);
+  const view = new DataView(out.buffer);
+  for (const type of ["meta", "iprp", "ipco", "av1C"]) {
+    const at = boxAt(out, type) - 4;
+    view.setUint32(at, view.getUint32(at) + grow);
+  }
+  const iloc = boxAt(out, "iloc") + 4;
+  const version = out[iloc]!;
+  if (out[iloc + 4] !== 0x44 || out[iloc + 5]! >> 4 !== 0) throw new Error("iloc layout not handled");
+  let at = iloc + 8;
+  for (let i = view.getUint16(iloc + 6); i > 0; i--) {
+    at += 2 + (version >= 1 ? 2 : 0) + 2; // item_ID, construction_method, data_reference_index
+    const extents = view.getUint16(at);
+    at += 2;
+    for (let e = 0; e < extents; e++, at += 8) view.setUint32(at, view.getUint32(at) + grow);
+  }
+  return out;
+}
+
 const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const u16 = (n: number) => [(n >>> 8) & 255, n & 255];
 const fourcc = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
@@ -36,7 +67,7 @@ function copyBox(avif: Uint8Array, type: string): number[] {
 }
 
 /** The payload of the (only) mdat box of an encoded single-item AVIF: the item's AV1 data. */
-function mdatPayload(avif: Uint8Array): Uint8Array {
+export function mdatPayload(avif: Uint8Array): Uint8Array {
   const at = boxAt(avif, "mdat") - 4;
   const size = new DataView(avif.buffer, avif.byteOffset).getUint32(at);
   return avif.subarray(at + 8, at + size);

@@ -5,6 +5,7 @@
  * benign fixture photos (../shared/fixtures/pdq) and generated patterns.
  */
 import { describe, expect, it } from "vitest";
+import { av1MaxFrame } from "../../src/image/av1-sequence-header.ts";
 import { avifDecodeBytes } from "../../src/image/avif.ts";
 import { readAvifHeader } from "../../src/image/avif-header.ts";
 import { decodeImage } from "../../src/image/decode.ts";
@@ -14,7 +15,7 @@ import { ImageDecodeError } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { rng } from "../helpers/random.ts";
-import { buildGridAvif, withIspe } from "./avif-boxes.ts";
+import { boxAt, buildGridAvif, mdatPayload, withConfigObus, withIspe } from "./avif-boxes.ts";
 import { encodeAvif, testPattern } from "./encoders.ts";
 import { encodePng } from "./png-encoder.ts";
 
@@ -177,5 +178,178 @@ describe("AVIF decoding", () => {
       if (out instanceof Error) expect(out, `round ${round}`).toBeInstanceOf(ImageDecodeError);
       else expect(out).toMatchObject({ width: 80, height: 60, channels: 4 });
     }
+  });
+});
+
+/** Bits written MSB first, as the AV1 specification's f(n) reads them (test data only). */
+function bitWriter() {
+  const bits: number[] = [];
+  const f = (n: number, v: number) => {
+    for (let i = n - 1; i >= 0; i--) bits.push(Math.floor(v / 2 ** i) % 2);
+  };
+  const uvlc = (v: number) => {
+    const lz = Math.floor(Math.log2(v + 1));
+    f(lz, 0);
+    f(1, 1);
+    f(lz, v + 1 - 2 ** lz);
+  };
+  const bytes = () => {
+    while (bits.length % 8) bits.push(0);
+    return Array.from({ length: bits.length / 8 }, (_, i) =>
+      Number.parseInt(bits.slice(i * 8, i * 8 + 8).join(""), 2),
+    );
+  };
+  return { f, uvlc, bytes };
+}
+
+/** A sequence header OBU (spec 5.5) with every optional field before the max frame size present. */
+function fullSequenceHeader(maxWidth: number, maxHeight: number): number[] {
+  const w = bitWriter();
+  w.f(3, 0); // seq_profile
+  w.f(1, 0); // still_picture
+  w.f(1, 0); // reduced_still_picture_header
+  w.f(1, 1); // timing_info_present_flag
+  w.f(32, 1001);
+  w.f(32, 60000);
+  w.f(1, 1); // equal_picture_interval
+  w.uvlc(5); // num_ticks_per_picture_minus_1
+  w.f(1, 1); // decoder_model_info_present_flag
+  w.f(5, 9); // buffer_delay_length_minus_1: 10-bit delays below
+  w.f(32, 90000);
+  w.f(5, 31);
+  w.f(5, 22);
+  w.f(1, 1); // initial_display_delay_present_flag
+  w.f(5, 1); // operating_points_cnt_minus_1: two operating points
+  w.f(12, 0x103);
+  w.f(5, 12); // seq_level_idx > 7: seq_tier follows
+  w.f(1, 1);
+  w.f(1, 1); // decoder_model_present_for_this_op
+  w.f(10, 777);
+  w.f(10, 555);
+  w.f(1, 0);
+  w.f(1, 1); // initial_display_delay_present_for_this_op
+  w.f(4, 9);
+  w.f(12, 0x101);
+  w.f(5, 3); // seq_level_idx ≤ 7: no tier
+  w.f(1, 0);
+  w.f(1, 0);
+  w.f(4, 11); // frame_width_bits_minus_1
+  w.f(4, 10); // frame_height_bits_minus_1
+  w.f(12, maxWidth - 1);
+  w.f(11, maxHeight - 1);
+  w.f(7, 0x55); // the fields that follow (not read)
+  const payload = w.bytes();
+  return [0x0a, payload.length, ...payload];
+}
+
+describe("AVIF AV1 sequence header against ispe", () => {
+  it("reads the max frame size of a real encoded AVIF (equal to its ispe) and of a header with every optional field", async () => {
+    const avif = await encodeAvif(testPattern(640, 480), 640, 480, { quality: 50 });
+    expect(av1MaxFrame([mdatPayload(avif)])).toEqual({ ok: true, maxWidth: 640, maxHeight: 480 });
+    expect(readAvifHeader(avif)).toMatchObject({
+      ok: true,
+      width: 640,
+      height: 480,
+      decodeWidth: 640,
+      decodeHeight: 480,
+    });
+    expect(av1MaxFrame([Uint8Array.from(fullSequenceHeader(3000, 1700))])).toEqual({
+      ok: true,
+      maxWidth: 3000,
+      maxHeight: 1700,
+    });
+    // The same header in av1C's configOBUs is read alongside the item's own.
+    const withCopy = withConfigObus(avif, fullSequenceHeader(640, 480));
+    expect(readAvifHeader(withCopy)).toMatchObject({ ok: true, decodeWidth: 640, decodeHeight: 480 });
+    const img = await decodeImage(withCopy, { ...GATE, fullResolution: true });
+    expect([img.width, img.height]).toEqual([640, 480]);
+  });
+
+  it("refuses an ispe smaller than the coded AV1 frame before the decoder runs (nothing reserved, nothing decoded)", {
+    timeout: 60_000,
+  }, async () => {
+    const avif = await encodeAvif(testPattern(640, 480), 640, 480, { quality: 50 });
+    const grid = buildGridAvif(
+      await Promise.all([1, 2, 3, 4].map(() => encodeAvif(testPattern(64, 64), 64, 64))).then((tiles) => [
+        withIspe(tiles[0]!, 32, 32), // its ispe is copied as the grid's tile size
+        ...tiles.slice(1),
+      ]),
+      2,
+      2,
+      60,
+      60,
+    );
+    const lying = [
+      withIspe(avif, 64, 48), // the decoder would build 640x480 on a 64x48 reservation
+      withIspe(avif, 640, 479),
+      withConfigObus(withIspe(avif, 64, 48), fullSequenceHeader(64, 48)), // a truthful-looking av1C copy
+      withConfigObus(avif, fullSequenceHeader(4000, 3000)), // av1C allows more than ispe
+      grid,
+    ];
+    for (const [i, bytes] of lying.entries()) {
+      const asked: number[] = [];
+      const err = await decodeImage(bytes, { ...GATE, reserve: (n) => asked.push(n) }).catch(
+        (e: unknown) => e,
+      );
+      expect(err, `file ${i}`).toBeInstanceOf(ImageDecodeError);
+      expect(err, `file ${i}`).toMatchObject({
+        code: "corrupt",
+        message: expect.stringMatching(/exceed its ispe/),
+      });
+      expect(asked, `file ${i}: the reservation (made just before the decoder runs) was asked for`).toEqual(
+        [],
+      );
+    }
+  });
+
+  it("refuses a cut sequence header, a cut OBU size and an AV1 item without a sequence header with a clear ImageDecodeError", async () => {
+    const avif = await encodeAvif(testPattern(64, 40), 64, 40);
+    const full = fullSequenceHeader(64, 40);
+    const payload = full.slice(2);
+    for (let cut = 0; cut < payload.length - 1; cut++) {
+      const bytes = withConfigObus(avif, [0x0a, cut, ...payload.slice(0, cut)]);
+      const err = await decodeImage(bytes, GATE).catch((e: unknown) => e);
+      expect(err, `cut at ${cut}`).toBeInstanceOf(ImageDecodeError);
+      expect(err, `cut at ${cut}`).toMatchObject({
+        code: "truncated",
+        message: expect.stringMatching(/AV1 sequence header is cut short/),
+      });
+    }
+    await expect(decodeImage(withConfigObus(avif, [0x0a, 0x80]), GATE)).rejects.toMatchObject({
+      code: "truncated",
+      message: expect.stringMatching(/AV1 OBU size is cut short/),
+    });
+    // The item's own sequence header (after its temporal delimiter) turned into padding (type 15).
+    const data = boxAt(avif, "mdat") + 4;
+    expect([avif[data], avif[data + 2]]).toEqual([0x12, 0x0a]);
+    const noHeader = avif.slice();
+    noHeader[data + 2] = 0x7a;
+    await expect(decodeImage(noHeader, GATE)).rejects.toMatchObject({
+      code: "corrupt",
+      message: expect.stringMatching(/no sequence header/),
+    });
+  });
+
+  it("random bytes in av1C never raise anything but an ImageDecodeError", { timeout: 120_000 }, async () => {
+    const avif = await encodeAvif(testPattern(64, 40), 64, 40);
+    const random = rng(5);
+    const byte = () => Math.floor(random() * 256);
+    let decoded = 0;
+    for (let round = 0; round < 300; round++) {
+      const length = Math.floor(random() * 40);
+      const obus = Array.from({ length }, byte);
+      // Half the rounds start like a sequence header OBU, to reach its fields.
+      if (round % 2 && length > 2) obus.splice(0, 2, 0x0a, Math.floor(random() * length));
+      const bytes = withConfigObus(avif, obus);
+      const header = readAvifHeader(bytes);
+      if (!header.ok && round % 10) continue; // a refusal by the header: decode one in ten
+      const out = await decodeImage(bytes, GATE).catch((e: unknown) => e);
+      if (out instanceof Error) expect(out, `round ${round}`).toBeInstanceOf(ImageDecodeError);
+      else {
+        decoded++;
+        expect(out, `round ${round}`).toMatchObject({ width: 64, height: 40, channels: 4 });
+      }
+    }
+    expect(decoded).toBeGreaterThan(0);
   });
 });
