@@ -10,10 +10,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import webpDecoderFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 import webpEncoderFactory from "@jsquash/webp/codec/enc/webp_enc.js";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { decodeImage, decodeImageFrames } from "../src/image/decode.ts";
-import { runCodec } from "../src/image/wasm-codec.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
 import { buildAnimatedWebp } from "../test/image/webp-anim-builder.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
@@ -26,10 +26,15 @@ interface Encoder {
   encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array;
 }
 
-async function encoder(): Promise<Encoder> {
-  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/webp/codec/enc/webp_enc.wasm");
+interface FullDecoder {
+  decode(data: Uint8Array): { width: number; height: number; data: Uint8ClampedArray } | null;
+}
+
+/** jSquash's Emscripten build (encoder, or the full-size decoder the gate used before issue 12). */
+async function emscripten<T>(file: string, codecFactory: unknown): Promise<T> {
+  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/webp/codec", file);
   const module = await WebAssembly.compile(readFileSync(wasm));
-  const factory = webpEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<Encoder>;
+  const factory = codecFactory as (o: Record<string, unknown>) => Promise<T>;
   return factory({
     noInitialRun: true,
     instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
@@ -71,7 +76,8 @@ async function medianMs(work: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const enc = await encoder();
+  const enc = await emscripten<Encoder>("enc/webp_enc.wasm", webpEncoderFactory);
+  const fullDecoder = await emscripten<FullDecoder>("dec/webp_dec.wasm", webpDecoderFactory);
   const rows: string[][] = [];
   const cases = MEGAPIXELS.flatMap((mp) => [
     { mp, lossless: false },
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
     });
     const gateMs = await medianMs(async () => hasher.hash(await decodeImage(webp, LIMITS)));
     const fullMs = await medianMs(async () => {
-      const { image } = await runCodec("webp", webp);
+      const image = fullDecoder.decode(webp);
       if (!image) throw new Error("jSquash decode failed");
       return hasher.hash({
         width: image.width,

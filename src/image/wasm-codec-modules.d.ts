@@ -4,10 +4,6 @@ declare module "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
-declare module "@jsquash/webp/codec/dec/webp_dec.wasm" {
-  const module: WebAssembly.Module;
-  export default module;
-}
 declare module "@jsquash/avif/codec/dec/avif_dec.wasm" {
   const module: WebAssembly.Module;
   export default module;

@@ -3,6 +3,5 @@
 // import .wasm files as modules; the CLI compiles the same files from their bytes instead).
 import avifWasm from "@jsquash/avif/codec/dec/avif_dec.wasm";
 import jpegWasm from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
-import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 
-export const CODEC_MODULES = { jpeg: jpegWasm, webp: webpWasm, avif: avifWasm };
+export const CODEC_MODULES = { jpeg: jpegWasm, avif: avifWasm };

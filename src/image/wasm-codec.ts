@@ -1,6 +1,6 @@
 /**
- * Runs the Emscripten image decoders (jSquash's builds of libjpeg-turbo/MozJPEG, libwebp, and
- * libavif with libaom's AV1 decoder — single-threaded builds).
+ * Runs the Emscripten image decoders (jSquash's builds of libjpeg-turbo/MozJPEG and libavif with
+ * libaom's AV1 decoder — single-threaded builds). WebP has its own module (webp-codec.ts).
  * Each codec is one WebAssembly instance per isolate, made from a WebAssembly.Module: the
  * Worker imports the module (workerd refuses to compile bytes), Node compiles the file.
  * An instance that failed, or whose heap grew large, is dropped: Emscripten leaks the C
@@ -8,9 +8,8 @@
  */
 import avifFactory from "@jsquash/avif/codec/dec/avif_dec.js";
 import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
-import webpFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 
-export type CodecName = "jpeg" | "webp" | "avif";
+export type CodecName = "jpeg" | "avif";
 
 /** The ImageData-shaped object the codecs return (a polyfill of theirs where ImageData is absent). */
 export interface CodecImage {
@@ -19,7 +18,7 @@ export interface CodecImage {
   data: Uint8ClampedArray;
 }
 
-// MozJPEG's decode takes (data, preserveOrientation), libwebp's (data), libavif's (data, bit
+// MozJPEG's decode takes (data, preserveOrientation), libavif's (data, bit
 // depth of the output: 8 gives RGBA bytes whatever the file's depth); embind checks arity.
 interface EmscriptenDecoder {
   decode(data: Uint8Array, option?: boolean | number): CodecImage | null;
@@ -54,14 +53,12 @@ const RETAIN_HEAP_BYTES_AVIF = 16 * 1024 * 1024;
 
 const WASM_FILES: Record<CodecName, string> = {
   jpeg: "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm",
-  webp: "@jsquash/webp/codec/dec/webp_dec.wasm",
   avif: "@jsquash/avif/codec/dec/avif_dec.wasm",
 };
 
 type Factory = (options: Record<string, unknown>) => Promise<EmscriptenDecoder>;
 const FACTORIES: Record<CodecName, Factory> = {
   jpeg: mozjpegFactory as unknown as Factory,
-  webp: webpFactory as unknown as Factory,
   avif: avifFactory as unknown as Factory,
 };
 
@@ -72,7 +69,6 @@ interface Slot {
 }
 const slots: Record<CodecName, Slot> = {
   jpeg: { module: null, instance: null, messages: [] },
-  webp: { module: null, instance: null, messages: [] },
   avif: { module: null, instance: null, messages: [] },
 };
 
