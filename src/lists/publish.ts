@@ -23,6 +23,7 @@ import {
 } from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
+import { requireNothingStaged } from "./staged.ts";
 import type { ListStore } from "./store.ts";
 
 export type { PublishResult } from "./publish-version.ts";
@@ -44,6 +45,11 @@ export interface PublishOptions {
    * publish with the manifest unchanged.
    */
   beforeSwitch?: (list: ListMeta) => Promise<void>;
+  /**
+   * True for a new version to stage instead of switching to (src/lists/staged.ts): the CLI's
+   * shard-sized PDQ versions, which the Worker switches once its shard objects are built.
+   */
+  stage?: (list: ListMeta) => boolean;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -111,7 +117,9 @@ export class VersionBuilder {
   }
 
   static async begin(store: ListStore, listId: string, opts: PublishOptions): Promise<VersionBuilder> {
-    const list = findList(await readManifest(store), listId);
+    // The staged-version check is read alongside the manifest: a publish costs no extra round trip.
+    const [manifest] = await Promise.all([readManifest(store), requireNothingStaged(store, listId)]);
+    const list = findList(manifest, listId);
     const b = new VersionBuilder(store, list, opts);
     if (b.rekeying) {
       // Records of a key this list used before may carry marks that the new version would inherit.
@@ -330,6 +338,7 @@ export class VersionBuilder {
       actor: this.opts.actor,
       now: this.opts.now ?? new Date(),
       ...(this.opts.beforeSwitch ? { beforeSwitch: this.opts.beforeSwitch } : {}),
+      ...(this.opts.stage ? { stage: this.opts.stage } : {}),
     });
   }
 }
