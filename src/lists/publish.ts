@@ -9,7 +9,7 @@
 import { EntryLog, readEntries } from "./entries.ts";
 import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "./keyring.ts";
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
-import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
+import { entryIdKey, findList, ListError, readHistory } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
 import {
   type EntryMeta,
@@ -23,7 +23,7 @@ import {
 } from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
-import { requireNothingStaged } from "./staged.ts";
+import { manifestForPublish } from "./staged.ts";
 import type { ListStore } from "./store.ts";
 
 export type { PublishResult } from "./publish-version.ts";
@@ -117,9 +117,7 @@ export class VersionBuilder {
   }
 
   static async begin(store: ListStore, listId: string, opts: PublishOptions): Promise<VersionBuilder> {
-    // The staged-version check is read alongside the manifest: a publish costs no extra round trip.
-    const [manifest] = await Promise.all([readManifest(store), requireNothingStaged(store, listId)]);
-    const list = findList(manifest, listId);
+    const list = findList(await manifestForPublish(store, listId), listId);
     const b = new VersionBuilder(store, list, opts);
     if (b.rekeying) {
       // Records of a key this list used before may carry marks that the new version would inherit.
