@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { adminRoutes } from "../../src/admin/routes.ts";
 import type { Env } from "../../src/env.ts";
-import { createList } from "../../src/lists/govern.ts";
+import { createList, rollbackList } from "../../src/lists/govern.ts";
 import { findList, readManifest } from "../../src/lists/layout.ts";
 import { forgetManifest, loadManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { publishDelta } from "../../src/lists/publish.ts";
@@ -139,6 +139,33 @@ describe("a staged shard-sized PDQ version", () => {
 
     await switchStagedVersions(withThreshold());
     expect(findList(await readManifest(store()), id).version).toBe(1);
+  });
+});
+
+describe("a rollback to a shard-sized version", () => {
+  it("is staged the same way: the manifest names it only after the switch", async () => {
+    const { id, hashes } = await stagedList();
+    await switchStagedVersions(withThreshold());
+    const stage = (l: { pdqEntries?: number }) => (l.pdqEntries ?? 0) >= 100;
+    const ops = hashes
+      .slice(0, 30)
+      .map((hex) => ({ op: "remove" as const, hash: { algo: "pdq" as const, hex } }));
+    const v2 = await publishDelta(store(), id, ops, { actor: "test", keys: await testKeys(), stage });
+    expect(v2).toMatchObject({ version: 2, pdqEntries: 90 });
+    expect(v2.staged).toBeUndefined();
+
+    const back = await rollbackList(store(), id, "test", new Date(), 1, stage);
+    expect(back).toMatchObject({ version: 1, staged: true });
+    expect(findList(await readManifest(store()), id)).toMatchObject({ version: 2, pdqEntries: 90 });
+    expect((await gateSees(id, hashes[0]!)).hit).toBeNull();
+
+    await switchStagedVersions(withThreshold());
+    expect(findList(await readManifest(store()), id)).toMatchObject({
+      version: 1,
+      latest: 2,
+      pdqEntries: 120,
+    });
+    expect((await gateSees(id, hashes[0]!)).hit).toMatchObject({ distance: 0 });
   });
 });
 
