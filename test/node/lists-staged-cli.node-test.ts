@@ -147,3 +147,41 @@ test("--gate asks the gate to switch the staged version with the admin token fro
     { method: "POST", url: "/admin/lists/gated/switch", auth: "Bearer test-admin-token" },
   ]);
 });
+
+test("switchOnGate: --wait retries a failed build until the gate switches; without it one attempt", async () => {
+  const { switchOnGate } = await import("../../src/cli/gate-switch.ts");
+  const answers: number[] = [];
+  let switchStatus = [503, 503, 200];
+  const server = createServer((req, res) => {
+    if (req.method === "GET") {
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ list: { version: 7 } }));
+      return;
+    }
+    const status = switchStatus.shift() ?? 404;
+    answers.push(status);
+    res
+      .writeHead(status, { "content-type": "application/json" })
+      .end(JSON.stringify({ error: "scan_unavailable", message: "shard objects did not build" }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  after(() => server.close());
+  const gate = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const g = { gate, token: "test-admin-token", pollMs: 10 };
+  await switchOnGate({ ...g, wait: true }, "l", 7);
+  assert.deepEqual(answers, [503, 503, 200]);
+  switchStatus = [503];
+  await assert.rejects(
+    switchOnGate({ ...g, wait: false }, "l", 7),
+    /version 7 stays staged \(shard objects did not build\)/,
+  );
+  // Nothing staged any more and the gate names the version: switched by its scheduled run.
+  switchStatus = [404];
+  await switchOnGate({ ...g, wait: false }, "l", 7);
+  switchStatus = [401];
+  await assert.rejects(
+    switchOnGate({ ...g, wait: true }, "l", 7),
+    /refused the admin token in HASHGATE_ADMIN_TOKEN/,
+  );
+});
