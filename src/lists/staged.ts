@@ -104,6 +104,11 @@ export async function switchStaged(
   await build(switchedMeta(before, s));
   const manifest = await readManifest(store);
   const list = findList(manifest, id);
+  if (list.version === s.version && (list.latest ?? list.version) === s.latest) {
+    // Another switcher (the scheduled run, or a second POST) got there first.
+    await store.deleteKey(stagedKey(id));
+    return list;
+  }
   if (!stagedFrom(list, s)) return stale();
   Object.assign(list, switchedMeta(list, s));
   await writeManifest(store, manifest, now);

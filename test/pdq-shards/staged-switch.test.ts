@@ -19,11 +19,11 @@ import { createList, rollbackList } from "../../src/lists/govern.ts";
 import { findList, readManifest } from "../../src/lists/layout.ts";
 import { forgetManifest, loadManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { publishDelta } from "../../src/lists/publish.ts";
-import { readStaged } from "../../src/lists/staged.ts";
+import { readStaged, switchStaged } from "../../src/lists/staged.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
-import { switchStagedVersions } from "../../src/match/shard-switch.ts";
+import { switchStagedList, switchStagedVersions, switchStore } from "../../src/match/shard-switch.ts";
 import { bytesToHex } from "../../src/pdq/core.ts";
 import { type PdqShardRpc, shardObjectName } from "../../src/pdq-shards/protocol.ts";
 import { testKeys } from "../helpers/lists.ts";
@@ -148,6 +148,19 @@ describe("a staged shard-sized PDQ version", () => {
 
     await switchStagedVersions(withThreshold());
     expect(findList(await readManifest(store()), id).version).toBe(1);
+  });
+});
+
+describe("two switchers at once (the scheduled run and a POST)", () => {
+  it("the one that finishes second finds the version switched: no conflict, marker gone", async () => {
+    const { id } = await stagedList();
+    // While this switcher's build runs, another switcher completes the switch.
+    const list = await switchStaged(switchStore(env.HASHES), id, async () => {
+      expect((await switchStagedList(withThreshold(), id))?.version).toBe(1);
+    });
+    expect(list).toMatchObject({ version: 1, latest: 1 });
+    expect(await readStaged(store(), id)).toBeNull();
+    expect(await held({ id, version: 1 }, 0)).toMatchObject({ builds: 1 });
   });
 });
 
