@@ -9,6 +9,7 @@ import type { Env } from "./env.ts";
 import { AppError, unexpectedError } from "./errors.ts";
 import { gateRequest } from "./gate/gate.ts";
 import { appHosts, surfaceNotFound, surfaceOf } from "./gate/surfaces.ts";
+import { switchStagedVersions } from "./match/shard-switch.ts";
 import { reviewApp } from "./review/app.ts";
 
 export { PdqShardObject } from "./pdq-shards/object.ts";
@@ -57,5 +58,7 @@ export default {
   async scheduled(_controller, env, ctx) {
     // Sweep, retention and notifications, logged as one JSON line and recorded for /admin/health.
     ctx.waitUntil(runScheduled(env));
+    // Staged list versions (CLI publishes of shard-sized PDQ lists): build the objects, then switch.
+    ctx.waitUntil(switchStagedVersions(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -17,6 +17,7 @@ import {
   MANIFEST_KEY,
 } from "../lists/manifest.ts";
 import { type PdqShardSettings, pdqSearchFigures } from "../match/pdq-remote.ts";
+import { stagedVersions } from "../match/shard-switch.ts";
 import { healthReport, listCounts } from "./health.ts";
 
 export interface OpsEnv extends PdqShardSettings {
@@ -44,7 +45,16 @@ opsRoutes.get("/status", async (c) => {
     noActiveList: lists.active === 0,
     noListMode: (c.env.NO_LIST_MODE ?? "open").trim().toLowerCase(),
     // Large PDQ lists are searched on shard objects (README: Large PDQ lists).
-    pdq: pdqSearchFigures(c.env, activeLists(manifest ?? EMPTY_MANIFEST, now)),
+    pdq: {
+      ...pdqSearchFigures(c.env, activeLists(manifest ?? EMPTY_MANIFEST, now)),
+      // Versions staged by the CLI, waiting for their shard objects (README: Large PDQ lists).
+      staged: (await stagedVersions(c.env.HASHES)).map((s) => ({
+        id: s.listId,
+        version: s.version,
+        kind: s.kind,
+        stagedAt: s.stagedAt,
+      })),
+    },
     // Per isolate, since it started: a hint that traffic met the gate without a list, not a total.
     isolate: { uploadsWithoutActiveList: uploadsWithoutActiveList() },
   });

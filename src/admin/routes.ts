@@ -7,10 +7,6 @@
  */
 import { Hono } from "hono";
 import { auditLog } from "../cases/audit.ts";
-import type { Env } from "../env.ts";
-import { AppError } from "../errors.ts";
-import { configFor } from "../gate/config.ts";
-import { LIST_LOAD_TIMEOUTS } from "../gate/judge.ts";
 import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import { createList, removeList, rollbackList, setEnabled } from "../lists/govern.ts";
 import { deltaLines, jsonDeltaEvents } from "../lists/import/delta-lines.ts";
@@ -20,7 +16,7 @@ import { forgetManifest, type ListMeta, listStatus } from "../lists/manifest.ts"
 import { isHashAlgo, type ListOp } from "../lists/ops.ts";
 import { publishDelta } from "../lists/publish.ts";
 import { KvListStore } from "../lists/store.ts";
-import { buildShardsBeforeSwitch, type PdqShardSettings, pdqShardRouting } from "../match/pdq-remote.ts";
+import { buildShardObjects, switchStagedList } from "../match/shard-switch.ts";
 import { adminAuth } from "./auth.ts";
 import { opsRoutes } from "./ops-routes.ts";
 
@@ -111,6 +107,17 @@ adminRoutes.post("/lists/:id/rollback", async (c) => {
   );
 });
 
+// A staged version (a CLI publish of a list searched on PDQ shard objects) is switched in now:
+// the objects build its indexes, then the manifest names it (src/lists/staged.ts).
+adminRoutes.post("/lists/:id/switch", async (c) => {
+  const id = c.req.param("id");
+  const before = findList(await readManifest(new KvListStore(c.env.HASHES)), id).version;
+  const list = await switchStagedList(c.env, id);
+  if (!list) throw new ListError("not-found", `list ${id} has no staged version`);
+  const detail = { from: before, to: list.version };
+  return c.json(await changed(c, "list.switch", `list:${id}`, detail, { list: describe(list, new Date()) }));
+});
+
 adminRoutes.delete("/lists/:id", async (c) => {
   const id = c.req.param("id");
   await removeList(new KvListStore(c.env.HASHES), id);
@@ -144,27 +151,6 @@ async function deltaEvents(req: Request, url: URL): Promise<ImportEvent[]> {
   const gen = format ? importEvents(format, source, algo ? { algo } : {}) : deltaLines(source);
   for await (const ev of gen) events.push(ev);
   return events;
-}
-
-/**
- * A version searched on PDQ shard objects has them build their indexes before the manifest names
- * it (with the gate's list-load deadline); one that fails or is late stops the publish.
- */
-async function buildShardObjects(env: AdminEnv, list: ListMeta): Promise<void> {
-  // Versions without PDQ entries, or a Worker without shard objects, need no gate settings here.
-  if ((list.pdqShards ?? 0) === 0 || !(env as PdqShardSettings).PDQ_SHARDS) return;
-  const t = configFor(env as Env).bindingTimeoutMs;
-  const routing = pdqShardRouting(env as PdqShardSettings, t, t * LIST_LOAD_TIMEOUTS);
-  try {
-    await buildShardsBeforeSwitch(routing, list);
-  } catch (e) {
-    throw new AppError(
-      "scan_unavailable",
-      `PDQ shard objects of ${list.id} v${list.version} did not build their indexes: not published, try again`,
-      (e as Error).message,
-      { cause: e },
-    );
-  }
 }
 
 adminRoutes.post("/lists/:id/delta", async (c) => {

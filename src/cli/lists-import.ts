@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { deltaLines } from "../lists/import/delta-lines.ts";
 import { type ImportFormat, type ImportOptions, ImportTally, importEvents } from "../lists/import/index.ts";
 import type { ListKeyring } from "../lists/keyring.ts";
+import type { ListMeta } from "../lists/manifest.ts";
 import type { ListOp } from "../lists/ops.ts";
 import { PUBLISH_BATCH, type PublishResult, VersionBuilder } from "../lists/publish.ts";
 import type { ListStore } from "../lists/store.ts";
@@ -30,6 +31,8 @@ export interface ImportJob {
   /** Abort (publish nothing) on the first malformed line. */
   strict?: boolean;
   progress?: (p: Progress) => void;
+  /** True for a new version to stage instead of switching to (src/cli/gate-switch.ts). */
+  stage?: (next: ListMeta) => boolean;
   /** Ops written between checkpoints (default CHECKPOINT_EVERY_OPS). */
   checkpointEveryOps?: number;
 }
@@ -90,6 +93,7 @@ export async function runImport(
     actor: job.actor,
     keys: job.keys,
     replace: job.replace ?? false,
+    ...(job.stage ? { stage: job.stage } : {}),
   });
   const identity = {
     file,

@@ -18,9 +18,12 @@ import {
 } from "../lists/import/index.ts";
 import { ListKeyError } from "../lists/keyring.ts";
 import { findList, ListError, readHistory, readManifest } from "../lists/layout.ts";
-import { listStatus } from "../lists/manifest.ts";
+import { type ListMeta, listStatus } from "../lists/manifest.ts";
 import { isHashAlgo } from "../lists/ops.ts";
 import { VersionBuilder } from "../lists/publish.ts";
+import { readStaged } from "../lists/staged.ts";
+import { DEFAULT_PDQ_SHARD_THRESHOLD } from "../pdq-shards/protocol.ts";
+import { ADMIN_TOKEN_ENV, GateSwitchError, stagesAt, switchOnGate } from "./gate-switch.ts";
 import { auditFromCli } from "./lists-audit.ts";
 import { EmptyImportError, formatProgress, runImport, StrictImportError } from "./lists-import.ts";
 import { cliKeyring } from "./node-list-key.ts";
@@ -36,6 +39,7 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
   enable ID | disable ID
   rollback ID [--to V]      back to the version the current one was built on, or to any
                             earlier version V of its line whose data is still stored
+  switch ID                 have the gate switch the list's staged version in now (--gate)
   remove ID                 take the list out of the manifest
   demo                      create and load the quickstart's demo list (once)
   rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
@@ -47,6 +51,12 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
                        it does not list are removed (snapshot sync)
             --dry-run: only read FILE and print the summary (no --list, no target needed)
             FMT: ${IMPORT_FORMATS.join(", ")}
+
+staged versions: a new version (import, rollback, rekey) with at least --shard-threshold N PDQ
+        hashes (the Worker's PDQ_SHARD_THRESHOLD, default ${DEFAULT_PDQ_SHARD_THRESHOLD}) is staged: the gate
+        switches it once its PDQ shard objects are built, at its next scheduled run, or now
+        with --gate URL (admin token in ${ADMIN_TOKEN_ENV}); --wait retries until switched.
+        --switch-now switches at once instead (the first query then pays the build).
 
 common: --binding HASHES  --persist-to DIR (local state dir)  --actor NAME  --json
 secret: HASHGATE_LIST_KEY (the Worker's LIST_KEY) for import, demo and rekey; --local without it
@@ -79,6 +89,10 @@ const OPTIONS = {
   to: { type: "string" },
   delta: { type: "boolean" },
   replace: { type: "boolean" },
+  gate: { type: "string" },
+  wait: { type: "boolean" },
+  "shard-threshold": { type: "string" },
+  "switch-now": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -117,6 +131,44 @@ export function table(header: string[], rows: string[][]): string {
 
 const print = (v: Values, human: string, data: unknown) =>
   console.log(v.json ? JSON.stringify(data, null, 2) : human);
+
+/** Which new versions this run stages (none with --switch-now). */
+function stageOf(v: Values): ((next: ListMeta) => boolean) | undefined {
+  if (v["switch-now"]) return undefined;
+  const raw = v["shard-threshold"];
+  const t = raw === undefined ? undefined : Number(raw);
+  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 0))
+    throw new UsageError("--shard-threshold needs a whole number of PDQ entries");
+  return stagesAt(t);
+}
+
+/** What the gate options ask for; checked before anything is written. */
+function gateOf(v: Values) {
+  if (v.wait && !v.gate) throw new UsageError("--wait needs --gate URL");
+  if (!v.gate) return null;
+  try {
+    new URL(v.gate);
+  } catch {
+    throw new UsageError(`--gate needs the gate's URL, got ${JSON.stringify(v.gate)}`);
+  }
+  const token = process.env[ADMIN_TOKEN_ENV];
+  if (!token) throw new CliError(`--gate needs the admin token in ${ADMIN_TOKEN_ENV}`);
+  return { gate: v.gate, token, wait: v.wait ?? false };
+}
+
+/** A line beside the result: on stdout, or stderr when stdout is --json. */
+const note = (v: Values, line: string) => (v.json ? console.error : console.log)(line);
+
+const STAGED_NOTE = "will switch once the gate's PDQ shard objects are built";
+
+/** After a staged version: the line saying so, then (with --gate) the switch on the gate. */
+async function afterStaged(v: Values, id: string, version: number): Promise<string> {
+  const g = gateOf(v);
+  if (!g)
+    return `${id}: version ${version} staged: ${STAGED_NOTE} (the gate's next scheduled run, or now with --gate URL)`;
+  await switchOnGate(g, id, version);
+  return `${id}: version ${version} staged, shard objects built by the gate, switched`;
+}
 
 async function command(cmd: string, id: string | undefined, rest: string[], v: Values): Promise<number> {
   const t = target(v);
@@ -201,10 +253,25 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         const to = v.to === undefined ? undefined : Number(v.to);
         if (to !== undefined && !(Number.isInteger(to) && to >= 0))
           throw new UsageError("--to needs a version number");
+        gateOf(v);
         const from = findList(await readManifest(store), need()).version;
-        const list = await rollbackList(store, need(), actor, new Date(), to);
-        await audit("list.rollback", `list:${list.id}`, { from, to: list.version });
-        print(v, `${list.id}: now at version ${list.version} (was ${from})`, { ...list, from });
+        const list = await rollbackList(store, need(), actor, new Date(), to, stageOf(v));
+        await audit("list.rollback", `list:${list.id}`, { from, to: list.version, staged: !!list.staged });
+        const staged = list.staged ? `\n${await afterStaged(v, list.id, list.version)}` : "";
+        print(
+          v,
+          `${list.id}: ${list.staged ? "rolling back to" : "now at"} version ${list.version} (was ${from})${staged}`,
+          { ...list, from },
+        );
+        return 0;
+      }
+      case "switch": {
+        const staged = await readStaged(store, need());
+        if (!staged) throw new CliError(`${need()}: no staged version`);
+        if (!gateOf(v))
+          throw new UsageError("switch needs --gate URL (and the admin token in HASHGATE_ADMIN_TOKEN)");
+        const human = await afterStaged(v, staged.listId, staged.version);
+        print(v, human, { id: staged.listId, version: staged.version, switched: true });
         return 0;
       }
       case "remove": {
@@ -242,6 +309,8 @@ async function importCommand(
   needFile(file);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
+  const stage = stageOf(v);
+  gateOf(v);
   const targetName = `${t.mode}${t.env ? `:${t.env}` : ""}`;
   const tty = process.stderr.isTTY;
   const { tally, result, resumedAfterLine, unlisted } = await runImport({
@@ -260,6 +329,7 @@ async function importCommand(
     checkpointPath:
       v.checkpoint ?? `${file}.${v.list}.${targetName.replace(/[^a-z0-9]/gi, "_")}.checkpoint.json`,
     strict: v.strict ?? false,
+    ...(stage ? { stage } : {}),
     progress: (p) => process.stderr.write(`${tty ? "\r" : ""}${formatProgress(p)}${tty ? "   " : "\n"}`),
   });
   if (tty) process.stderr.write("\n");
@@ -268,6 +338,7 @@ async function importCommand(
     source: v.replace ? "import --replace" : "import",
     format,
     version: result.version,
+    staged: !!result.staged,
     added: result.added,
     removed: result.removed,
     errors: tally.errorCount,
@@ -279,7 +350,7 @@ async function importCommand(
       ? [`  … ${tally.errorCount - tally.errors.length} more errors`]
       : [];
   const human = [
-    `${v.list}: published version ${result.version} (from ${result.base})${resumedAfterLine ? `, resumed after line ${resumedAfterLine}` : ""}`,
+    `${v.list}: ${result.staged ? "staged" : "published"} version ${result.version} (from ${result.base})${resumedAfterLine ? `, resumed after line ${resumedAfterLine}` : ""}`,
     `  ${result.added} added, ${result.removed} removed; now ${result.exactEntries ?? "?"} exact digests, ${result.pdqEntries} PDQ hashes`,
     `  read: ${tally.adds} adds, ${tally.removes} removes, ${tally.entries} entries, ${tally.tombstones} tombstones`,
     ...(v.replace
@@ -292,6 +363,7 @@ async function importCommand(
     ...(tally.errorCount ? [`  ${tally.errorCount} malformed:`, ...errors, ...more] : []),
   ].join("\n");
   print(v, human, summary);
+  if (result.staged) note(v, await afterStaged(v, v.list, result.version));
   return tally.errorCount > 0 ? 1 : 0;
 }
 
@@ -308,13 +380,16 @@ async function rekeyCommand(
   audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
 ): Promise<number> {
   const keys = await cliKeyring(t.mode);
+  const stage = stageOf(v);
+  gateOf(v);
   const lists = (await readManifest(store)).lists.filter((l) => !only || l.id === only);
   if (only && lists.length === 0) throw new ListError("not-found", `no list "${only}"`);
   const done: { id: string; from?: string; to: string; version: number }[] = [];
   for (const list of lists) {
     if (list.version === 0 || list.keyId === keys.current.id) continue;
-    const b = await VersionBuilder.begin(store, list.id, { actor, keys });
+    const b = await VersionBuilder.begin(store, list.id, { actor, keys, ...(stage ? { stage } : {}) });
     const r = await b.finish();
+    if (r.staged) note(v, await afterStaged(v, list.id, r.version));
     await audit("list.rekey", `list:${list.id}`, {
       version: r.version,
       from: list.keyId,
@@ -434,6 +509,7 @@ export async function run(args: string[]): Promise<number> {
       e instanceof StrictImportError ||
       e instanceof ListKeyError ||
       e instanceof CliError ||
+      e instanceof GateSwitchError ||
       e instanceof WranglerError
     )
       console.error(`hashgate lists: ${e.message}`);

@@ -15,6 +15,7 @@ import {
 import type { ListAction, ListMeta } from "./manifest.ts";
 import { prefilterKey } from "./membership.ts";
 import { applyShape } from "./publish-version.ts";
+import { requireNothingStaged, stageVersion } from "./staged.ts";
 import type { ListStore } from "./store.ts";
 
 /** What `create` needs; everything else starts empty. */
@@ -110,10 +111,13 @@ export async function rollbackList(
   actor: string,
   now = new Date(),
   to?: number,
-): Promise<ListMeta> {
+  /** True for a target version to stage instead of switching to (src/lists/staged.ts). */
+  stage?: (next: ListMeta) => boolean,
+): Promise<ListMeta & { staged?: boolean }> {
   const manifest = await readManifest(store);
   const list = findList(manifest, id);
   if (list.version === 0) throw new ListError("invalid", `list ${id} has no published version`);
+  await requireNothingStaged(store, id);
   const history = await readHistory(store, id);
   const published = (v: number) => history.findLast((h) => h.kind === "publish" && h.version === v);
   const rec = published(list.version);
@@ -143,9 +147,25 @@ export async function rollbackList(
     removed: 0,
   });
   await store.flush();
-  list.latest = Math.max(list.latest ?? list.version, list.version);
-  list.version = target;
-  applyShape(list, prev.shape);
+  const from = { version: list.version, latest: list.latest ?? list.version };
+  const next = structuredClone(list);
+  next.latest = Math.max(from.latest, from.version);
+  next.version = target;
+  applyShape(next, prev.shape);
+  if (stage?.(next)) {
+    await stageVersion(store, {
+      listId: id,
+      kind: "rollback",
+      from,
+      version: target,
+      latest: next.latest,
+      shape: prev.shape,
+      stagedAt: now.toISOString(),
+      actor,
+    });
+    return { ...next, staged: true };
+  }
+  Object.assign(list, next);
   await writeManifest(store, manifest, now);
   return list;
 }

@@ -44,6 +44,13 @@ export type VersionShape = Pick<
   | "pdqEntries"
 >;
 
+/** Puts a version's shape into its manifest entry. */
+export function applyShape(list: ListMeta, shape: VersionShape): void {
+  delete list.exactEntries;
+  delete list.keyId;
+  Object.assign(list, shape);
+}
+
 export const EMPTY_SHAPE: VersionShape = {
   algorithms: [],
   pdqShards: 0,

@@ -5,6 +5,7 @@ import type { ListKey } from "./keyring.ts";
 import { joinKeyShards, keyShards } from "./keyset.ts";
 import {
   appendHistory,
+  applyShape,
   entriesKey,
   findList,
   keysKey,
@@ -19,6 +20,7 @@ import { prefilterKey, prefilterShardOf } from "./membership.ts";
 import type { DigestAlgo } from "./ops.ts";
 import { encodePdqShards, readPdqShard } from "./pdq-shards.ts";
 import { buildPrefilter } from "./prefilter.ts";
+import { stageVersion } from "./staged.ts";
 import type { ListStore } from "./store.ts";
 
 /** Keys per prefilter value: ~9 bits each, so 20M keys ≈ 22.5 MB, under KV's 25 MiB. */
@@ -34,6 +36,8 @@ export interface PublishResult {
   pdqEntries: number;
   prefilterBytes: number;
   prefilterBitsPerKey: number | null;
+  /** The version is staged (src/lists/staged.ts): the manifest still names `base`. */
+  staged?: boolean;
 }
 
 export interface BaseVersion {
@@ -114,14 +118,11 @@ export interface VersionData {
   actor: string;
   now: Date;
   beforeSwitch?: (list: ListMeta) => Promise<void>;
+  /** True for a version to stage instead of switching to (src/lists/staged.ts). */
+  stage?: (list: ListMeta) => boolean;
 }
 
-/** Puts a version's shape into its manifest entry. */
-export function applyShape(list: ListMeta, shape: VersionShape): void {
-  delete list.exactEntries;
-  delete list.keyId;
-  Object.assign(list, shape);
-}
+export { applyShape } from "./layout.ts";
 
 export async function finishVersion(store: ListStore, d: VersionData): Promise<PublishResult> {
   const id = d.list.id;
@@ -172,25 +173,40 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
   });
   // Records, derived data and history all land before the manifest names the new version.
   await store.flush();
-  if (d.beforeSwitch) {
-    const next: ListMeta = structuredClone(d.list);
-    applyShape(next, shape);
-    next.version = d.next;
-    next.latest = d.next;
-    await d.beforeSwitch(next);
-  }
+  const next: ListMeta = structuredClone(d.list);
+  applyShape(next, shape);
+  next.version = d.next;
+  next.latest = d.next;
+  if (d.abandoned.length > 0) next.abandoned = d.abandoned;
+  const staged = d.stage?.(next) ?? false;
+  if (d.beforeSwitch && !staged) await d.beforeSwitch(next);
 
   const manifest = await readManifest(store);
   const list = findList(manifest, id);
   if (list.version !== d.base || (list.latest ?? list.version) !== d.next - 1)
     throw new ListError("conflict", `list ${id} changed while version ${d.next} was being built`);
-  applyShape(list, shape);
-  list.version = d.next;
-  list.latest = d.next;
-  if (d.abandoned.length > 0) list.abandoned = d.abandoned;
-  await writeManifest(store, manifest, d.now);
+  if (staged)
+    await stageVersion(store, {
+      listId: id,
+      kind: "publish",
+      from: { version: d.base, latest: d.next - 1 },
+      version: d.next,
+      latest: d.next,
+      ...(d.abandoned.length > 0 ? { abandoned: d.abandoned } : {}),
+      shape,
+      stagedAt: d.now.toISOString(),
+      actor: d.actor,
+    });
+  else {
+    applyShape(list, shape);
+    list.version = d.next;
+    list.latest = d.next;
+    if (d.abandoned.length > 0) list.abandoned = d.abandoned;
+    await writeManifest(store, manifest, d.now);
+  }
   const bits = exactEntries ? (prefilter[1] * 8) / exactEntries : null;
   return {
+    ...(staged ? { staged } : {}),
     listId: id,
     version: d.next,
     base: d.base,

@@ -9,7 +9,7 @@
 import { EntryLog, readEntries } from "./entries.ts";
 import { entryIdInput, hexOf, type ListKey, type ListKeyring, TAG_BYTES } from "./keyring.ts";
 import { KeyBuffer, mergeKeys } from "./keyset.ts";
-import { entryIdKey, findList, ListError, readHistory, readManifest } from "./layout.ts";
+import { entryIdKey, findList, ListError, readHistory } from "./layout.ts";
 import type { ListMeta } from "./manifest.ts";
 import {
   type EntryMeta,
@@ -23,6 +23,7 @@ import {
 } from "./membership.ts";
 import type { DigestAlgo, HashAlgo, HashRef, ListOp } from "./ops.ts";
 import { finishVersion, loadBase, type PublishResult } from "./publish-version.ts";
+import { manifestForPublish } from "./staged.ts";
 import type { ListStore } from "./store.ts";
 
 export type { PublishResult } from "./publish-version.ts";
@@ -44,6 +45,11 @@ export interface PublishOptions {
    * publish with the manifest unchanged.
    */
   beforeSwitch?: (list: ListMeta) => Promise<void>;
+  /**
+   * True for a new version to stage instead of switching to (src/lists/staged.ts): the CLI's
+   * shard-sized PDQ versions, which the Worker switches once its shard objects are built.
+   */
+  stage?: (list: ListMeta) => boolean;
 }
 
 /** Ops applied per round of reads and writes. */
@@ -111,7 +117,7 @@ export class VersionBuilder {
   }
 
   static async begin(store: ListStore, listId: string, opts: PublishOptions): Promise<VersionBuilder> {
-    const list = findList(await readManifest(store), listId);
+    const list = findList(await manifestForPublish(store, listId), listId);
     const b = new VersionBuilder(store, list, opts);
     if (b.rekeying) {
       // Records of a key this list used before may carry marks that the new version would inherit.
@@ -330,6 +336,7 @@ export class VersionBuilder {
       actor: this.opts.actor,
       now: this.opts.now ?? new Date(),
       ...(this.opts.beforeSwitch ? { beforeSwitch: this.opts.beforeSwitch } : {}),
+      ...(this.opts.stage ? { stage: this.opts.stage } : {}),
     });
   }
 }

@@ -10,14 +10,14 @@
 import { ScanInfrastructureError, withTimeout } from "../errors.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import {
+  DEFAULT_PDQ_SHARD_THRESHOLD,
   type PdqShardHit,
   type PdqShardRpc,
   type PdqShardStats,
   shardObjectName,
 } from "../pdq-shards/protocol.ts";
 
-/** Default entry count from which a list is searched on shard objects. */
-export const DEFAULT_PDQ_SHARD_THRESHOLD = 1_000_000;
+export { DEFAULT_PDQ_SHARD_THRESHOLD } from "../pdq-shards/protocol.ts";
 /** Cloudflare's location hints for a Durable Object's first placement. */
 export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
 export type LocationHint = (typeof LOCATION_HINTS)[number];

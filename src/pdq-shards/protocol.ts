@@ -11,6 +11,9 @@
  */
 import type { ListMeta } from "../lists/manifest.ts";
 
+/** Default entry count from which a list is searched on shard objects (also the CLI's staging default). */
+export const DEFAULT_PDQ_SHARD_THRESHOLD = 1_000_000;
+
 export interface PdqShardQuery {
   /** The list as the gate's manifest names it (id, version, shard count, threshold…). */
   list: ListMeta;
