@@ -9,13 +9,7 @@ import { allowListStore } from "../cases/allow-store.ts";
 import { auditLog } from "../cases/audit.ts";
 import { unscannedStore } from "../cases/unscanned-store.ts";
 import { uploadsWithoutActiveList } from "../gate/no-list.ts";
-import {
-  activeLists,
-  EMPTY_MANIFEST,
-  type ListManifest,
-  listStatus,
-  MANIFEST_KEY,
-} from "../lists/manifest.ts";
+import { activeLists, EMPTY_MANIFEST, type ListManifest, MANIFEST_KEY } from "../lists/manifest.ts";
 import { type PdqShardSettings, pdqSearchFigures } from "../match/pdq-remote.ts";
 import { stagedVersions } from "../match/shard-switch.ts";
 import { healthReport, listCounts } from "./health.ts";

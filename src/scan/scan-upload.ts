@@ -19,9 +19,6 @@ import { TextFiles, type TextKind, TextScanner } from "./text-files.ts";
 
 export type { ScannedFile } from "./scanned-file.ts";
 
-/** Bytes of each file kept for type sniffing (image/recognise.ts reads up to 512: tar's magic is at 257). */
-const HEAD_BYTES = 512;
-
 /** Most parts accepted in one multipart body. */
 export const MAX_PARTS = 1000;
 

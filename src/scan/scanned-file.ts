@@ -1,9 +1,13 @@
 /** One file found in an upload, and the digest accumulator that fills it in as its bytes stream by. */
+import { RECOGNITION_HEAD_BYTES } from "../image/recognise.ts";
 import { type DigestAlgo, DigestSet, type Digests } from "./digests.ts";
 import type { Recipe } from "./text-value.ts";
 
-/** Bytes of each file kept for type sniffing. */
-export const HEAD_BYTES = 64;
+/**
+ * Bytes of each file kept for type sniffing: as many as recognition reads (tar's magic sits at
+ * byte 257; with 64 kept, a tar archive was judged "other" instead of an archive).
+ */
+export const HEAD_BYTES = RECOGNITION_HEAD_BYTES;
 
 /** How a file decoded from a text value sat in the upload. */
 export interface Carrier {

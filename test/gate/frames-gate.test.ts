@@ -17,12 +17,11 @@ import { buildAnimatedWebp } from "../image/webp-anim-builder.ts";
 import { bridgeGrey, type GreyPicture, listTheBridge, unrelatedGrey, upload } from "./listed-picture.ts";
 
 const GREY_RAMP = Array.from({ length: 256 }, (_, i) => [i, i, i]);
-let listed = "";
 let bridge: GreyPicture;
 let other: GreyPicture;
 
 beforeAll(async () => {
-  listed = await listTheBridge();
+  await listTheBridge();
   bridge = await bridgeGrey();
   other = unrelatedGrey(bridge.width, bridge.height);
 }, 60_000);

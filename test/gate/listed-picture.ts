@@ -8,7 +8,6 @@ import type { GateMessage } from "../../src/cases/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import { decodeImage } from "../../src/image/decode.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { encodeShards } from "../../src/pdq/shard.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { seedPdqShard, testList } from "../helpers/lists.ts";

@@ -13,7 +13,6 @@ import { gateRequest } from "../../src/gate/gate.ts";
 import { decodeJpegScaled } from "../../src/image/jpeg-scaled.ts";
 import { imagesInLine } from "../../src/image/one-at-a-time.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { encodeShards } from "../../src/pdq/shard.ts";
 import { isolateBudget } from "../../src/scan/budget.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";

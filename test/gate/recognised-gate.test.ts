@@ -4,7 +4,6 @@
  * image format no decoder here reads is never passed as clean. Test data: a PDQ list of a benign
  * photo (listed-picture.ts) and made-up container headers.
  */
-import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/cases/messages.ts";
 import { configFor } from "../../src/gate/config.ts";
@@ -27,6 +26,13 @@ const pad = (head: Uint8Array, n = 4096) => {
 };
 const MP4 = pad(ascii("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2\x00\x00\x00\x08mdat"));
 const ZIP = pad(ascii("PK\x03\x04\x14\x00\x00\x00\x08\x00"));
+/** A tar archive: its magic "ustar" sits at byte 257, past a short sniffing head. */
+const TAR = (() => {
+  const t = new Uint8Array(4096);
+  t.set(ascii("photo.jpg"), 0);
+  t.set(ascii("ustar\x0000"), 257);
+  return t;
+})();
 // HEIC stays unhashable (no decoder whose licence fits: README, Images); AVIF is decoded now.
 const HEIC = pad(ascii("\x00\x00\x00\x1cftypheic\x00\x00\x00\x00mif1heicmiaf\x00\x00\x00\x08mdat"));
 
@@ -78,6 +84,7 @@ describe("files recognised but not hashed perceptually", () => {
       { field: "photo", filename: "c.heic", contentType: "image/heic", data: HEIC },
       { field: "icon", filename: "d.png", contentType: "image/png", data: png },
       { field: "note", filename: "e.txt", contentType: "text/plain", data: "hello" },
+      { field: "backup", filename: "f.tar", contentType: "application/octet-stream", data: TAR },
     ]);
     const judged = await judge(body, contentType);
     expect(judged.map((j) => [j.recognised?.kind, j.recognised?.type, j.unscannedReason ?? null])).toEqual([
@@ -86,9 +93,10 @@ describe("files recognised but not hashed perceptually", () => {
       ["image-unhashable", "image/heic", "heic"],
       ["image", "image/png", null],
       ["other", "application/octet-stream", null],
+      ["archive", "application/x-tar", "archive"],
     ]);
     // Only the image format that cannot be hashed counts as an image failure (IMAGE_FAILURE_POLICY).
-    expect(judged.map((j) => j.imageError ?? null)).toEqual([null, null, "unsupported", null, null]);
+    expect(judged.map((j) => j.imageError ?? null)).toEqual([null, null, "unsupported", null, null, null]);
     expect(judged[3]!.pdq).toBeDefined();
   });
 

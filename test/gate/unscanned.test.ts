@@ -11,7 +11,6 @@ import { consumeMatches } from "../../src/cases/consumer.ts";
 import type { GateMessage, MatchMessage, UnscannedMessage } from "../../src/cases/messages.ts";
 import { gateRequest } from "../../src/gate/gate.ts";
 import { forgetManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { encodeShards } from "../../src/pdq/shard.ts";
 import { createReviewApp } from "../../src/review/app.ts";
 import { bearer, resetDb, reviewEnv, testKeys, VIEWER_TOKEN } from "../helpers/cases.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
