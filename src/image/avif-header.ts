@@ -17,6 +17,7 @@
  *   the frame against `ispe` only after decoding it, so a lying `ispe` would otherwise let the
  *   decoder grow its heap past the reservation made from it.
  */
+import { concatBytes } from "../bytes.ts";
 import { av1MaxFrame } from "./av1-sequence-header.ts";
 
 export interface AvifHeader {
@@ -215,14 +216,7 @@ function itemData(r: BoxReader, location: ItemLocation | undefined, idat: Box | 
     if (total > source.length) throw new AvifBoxError("corrupt", "AVIF item extents exceed the file");
     parts.push(source.subarray(offset, end));
   }
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(total);
-  let to = 0;
-  for (const p of parts) {
-    joined.set(p, to);
-    to += p.length;
-  }
-  return joined;
+  return concatBytes(parts);
 }
 
 type PropertyOf = (item: number, type: string) => Box | undefined;

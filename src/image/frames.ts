@@ -25,6 +25,18 @@ export const CANVAS_MAX_PIXELS = 2048 * 2048;
  */
 export const ANIMATION_MAX_PIXELS = 2 ** 28;
 
+/** The frame pixels composited so far plus this frame's, refused past ANIMATION_MAX_PIXELS. */
+export function spendAnimationPixels(composited: number, pixels: number, frame: number): number {
+  const total = composited + pixels;
+  if (total > ANIMATION_MAX_PIXELS) {
+    throw new ImageDecodeError(
+      "too-large",
+      `animation exceeds ${ANIMATION_MAX_PIXELS} pixels at frame ${frame}`,
+    );
+  }
+  return total;
+}
+
 /** One decoded frame: its position in the file and its pixels (already at the PDQ size). */
 export interface DecodedFrame {
   index: number;
@@ -62,13 +74,7 @@ export class Canvas {
 
   /** Counts a frame's pixels against ANIMATION_MAX_PIXELS before it is drawn. */
   spend(pixels: number, frame: number): void {
-    this.composited += pixels;
-    if (this.composited > ANIMATION_MAX_PIXELS) {
-      throw new ImageDecodeError(
-        "too-large",
-        `animation exceeds ${ANIMATION_MAX_PIXELS} pixels at frame ${frame}`,
-      );
-    }
+    this.composited = spendAnimationPixels(this.composited, pixels, frame);
   }
 
   /** A copy of a region's pixels (for "restore to previous"). */

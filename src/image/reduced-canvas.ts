@@ -13,8 +13,8 @@
  * same way; "restore to previous" (disposal 3) restores a copy of the cells, which is exact.
  */
 import type { ScalePlan } from "./downscale.ts";
-import { ANIMATION_MAX_PIXELS } from "./frames.ts";
-import { type DecodedImage, ImageDecodeError } from "./types.ts";
+import { spendAnimationPixels } from "./frames.ts";
+import type { DecodedImage } from "./types.ts";
 
 /** Bytes a ReducedLumaCanvas of `plan` holds at most, for the budget (see the fields below). */
 export function reducedCanvasBytes(plan: ScalePlan, screenWidth: number, screenHeight: number): number {
@@ -51,13 +51,7 @@ export class ReducedLumaCanvas {
 
   /** Counts a frame's pixels against ANIMATION_MAX_PIXELS before it is drawn. */
   spend(pixels: number, frame: number): void {
-    this.composited += pixels;
-    if (this.composited > ANIMATION_MAX_PIXELS) {
-      throw new ImageDecodeError(
-        "too-large",
-        `animation exceeds ${ANIMATION_MAX_PIXELS} pixels at frame ${frame}`,
-      );
-    }
+    this.composited = spendAnimationPixels(this.composited, pixels, frame);
   }
 
   /** Keeps a copy of the cells, for restore(). */
