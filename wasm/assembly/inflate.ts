@@ -465,15 +465,8 @@ function codes(): i32 {
       status = -1; // before the start of the stream
       break;
     }
-    let from = OUT + <usize>(out - dist);
-    let to = OUT + <usize>out;
+    copyMatch(out, dist, len);
     out += len;
-    if (dist >= len) memory.copy(to, from, <usize>len);
-    else if (dist === 1) memory.fill(to, load<u8>(from), <usize>len);
-    else {
-      const end = to + <usize>len;
-      for (; to < end; to++, from++) store<u8>(to, load<u8>(from));
-    }
   }
   bitbuf = buf;
   bitcnt = cnt;
@@ -486,6 +479,21 @@ function codes(): i32 {
   }
   if (out >= OUT_LIMIT) return OUTPUT;
   return codesCareful();
+}
+
+/**
+ * Writes a match of `len` bytes at `out` from `dist` bytes back: a plain copy when the ranges do not
+ * overlap, a fill for a run of one byte, else byte by byte (the copy reads what it just wrote).
+ */
+function copyMatch(out: i32, dist: i32, len: i32): void {
+  let from = OUT + <usize>(out - dist);
+  let to = OUT + <usize>out;
+  if (dist >= len) memory.copy(to, from, <usize>len);
+  else if (dist === 1) memory.fill(to, load<u8>(from), <usize>len);
+  else {
+    const end = to + <usize>len;
+    for (; to < end; to++, from++) store<u8>(to, load<u8>(from));
+  }
 }
 
 /** codes() near the end of the window: checks for starvation and truncation before every symbol. */
@@ -523,15 +531,8 @@ function codesCareful(): i32 {
     if (d < 0 || d >= 30) return fail();
     const dist = <i32>load<u16>(DIST_BASE + ((<usize>d) << 1)) + bits(<i32>load<u8>(DIST_EXTRA + <usize>d));
     if (dist > out) return fail(); // before the start of the stream
-    let from = OUT + <usize>(out - dist);
-    let to = OUT + <usize>out;
+    copyMatch(out, dist, len);
     out += len;
-    if (dist >= len) memory.copy(to, from, <usize>len);
-    else if (dist === 1) memory.fill(to, load<u8>(from), <usize>len);
-    else {
-      const end = to + <usize>len;
-      for (; to < end; to++, from++) store<u8>(to, load<u8>(from));
-    }
   }
   outPos = out;
   return OUTPUT;
