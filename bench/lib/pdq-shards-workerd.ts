@@ -181,7 +181,7 @@ export async function startShardWorkerd(hashes: Uint8Array, perShard: number): P
     const sealed = await key.sealBlob(list.id, list.version, shardBytes(part, from), k);
     const res = await fetch(new URL(`/put?key=${encodeURIComponent(k)}`, direct), {
       method: "POST",
-      body: sealed,
+      body: new Uint8Array(sealed),
     });
     if (!res.ok) throw new Error(`bench worker /put: ${res.status} ${await res.text()}`);
   }
