@@ -63,9 +63,9 @@ export default {
       for (const hashes of b.queries) hits += (await query(b.shard, hashes)) ? 1 : 0;
       return Response.json(hits);
     }
-    // As many round trips to the object, doing nothing there (the RPC's own cost).
+    // times round trips per query to the object, doing nothing there (the RPC's own cost).
     if (path === "/ping-batch") {
-      for (let i = 0; i < b.queries.length; i++) await stub(b.shard).held();
+      for (let i = 0; i < b.queries.length * b.times; i++) await stub(b.shard).held();
       return Response.json(null);
     }
     if (path === "/load") return Response.json(await stub(b.shard).load(b.list, b.shard));
@@ -138,7 +138,7 @@ export async function startShardWorkerd(hashes: Uint8Array, perShard: number): P
       compatibilityDate: "2026-10-01",
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["HASHES"],
-      // workerd evicts an object idle for about 10 s and the next call rebuilds it (0.6-0.7 s,
+      // workerd evicts an object idle for about 10 s and the next call rebuilds it (0.57-0.70 s,
       // and ~70 MB more RSS each time: the evicted index is not given back). While 15 objects
       // build one another's idle time passes that, and a 10 M run rebuilt objects without end
       // (past 11 GB). The bench measures loaded objects, so it keeps them; eviction is measured
@@ -172,7 +172,7 @@ export async function startShardWorkerd(hashes: Uint8Array, perShard: number): P
     pdqShards: shards,
     pdqEntries: n,
   };
-  // Through the bench Worker's own KV binding: Miniflare's Node-side KV proxy took ~9 s and
+  // Through the bench Worker's own KV binding: Miniflare's Node-side KV proxy took 5-9 s and
   // ~120 MB of Node's memory per 25 MB shard.
   for (let s = 0; s < shards; s++) {
     const from = s * perShard;
