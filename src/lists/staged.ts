@@ -114,6 +114,8 @@ export async function stageVersion(store: ListStore, s: StagedVersion): Promise<
 
 export interface SwitchStore extends ListStore {
   deleteKey(key: string): Promise<void>;
+  /** Many keys at once where one call per key is slow (the CLI's wrangler). */
+  deleteKeys?(keys: string[]): Promise<void>;
 }
 
 /**
@@ -234,7 +236,8 @@ export async function discardStaged(
       shape: s.shape,
     });
   const keys = owned ? versionDataKeys(id, s.version, s.shape) : [];
-  for (const key of keys) await store.deleteKey(key);
+  if (store.deleteKeys) await store.deleteKeys(keys);
+  else for (const key of keys) await store.deleteKey(key);
   await store.deleteKey(stagedKey(id));
   return { staged: s, deletedKeys: keys.length };
 }
