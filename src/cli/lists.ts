@@ -284,8 +284,10 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
       }
       case "versions": {
         const history = await readHistory(store, need());
-        const lines = history.map(
-          (h) => `${h.at}\t${h.kind}\tv${h.version} (from v${h.base})\t+${h.added} -${h.removed}\t${h.actor}`,
+        const lines = history.map((h) =>
+          h.kind === "discard"
+            ? `${h.at}\tdiscard\tv${h.version} (staged ${h.stagedAt ?? "?"}, never served; v${h.base} kept)\t${h.actor}`
+            : `${h.at}\t${h.kind}\tv${h.version} (from v${h.base}${h.stagedAt ? `, staged ${h.stagedAt}` : ""})\t+${h.added} -${h.removed}\t${h.actor}`,
         );
         print(v, lines.join("\n") || "no versions", history);
         return 0;

@@ -246,6 +246,8 @@ test("discard-staged (KV through wrangler): the version and its data go, history
     (await history("dropped")).map((h) => `${h.kind} v${h.version}`),
     ["discard v1"],
   );
+  const human = await hashgate(["versions", "dropped", ...local]);
+  assert.match(human.out, /\tdiscard\tv1 \(staged \S+, never served; v0 kept\)\t/);
   const none = await hashgate(["discard-staged", "dropped", ...local]);
   assert.equal(none.code, 1);
   assert.match(none.err, /no staged version/);
