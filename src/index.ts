@@ -13,6 +13,7 @@ import { switchStagedVersions } from "./match/shard-switch.ts";
 import { reviewApp } from "./review/app.ts";
 
 export { PdqShardObject } from "./pdq-shards/object.ts";
+export { StagedDecisionObject } from "./pdq-shards/staged-decision.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 

@@ -16,7 +16,7 @@ import { forgetManifest, type ListMeta, listStatus } from "../lists/manifest.ts"
 import { isHashAlgo, type ListOp } from "../lists/ops.ts";
 import { publishDelta } from "../lists/publish.ts";
 import { KvListStore } from "../lists/store.ts";
-import { buildShardObjects, switchStagedList } from "../match/shard-switch.ts";
+import { buildShardObjects, discardStagedList, switchStagedList } from "../match/shard-switch.ts";
 import { adminAuth } from "./auth.ts";
 import { opsRoutes } from "./ops-routes.ts";
 
@@ -116,6 +116,19 @@ adminRoutes.post("/lists/:id/switch", async (c) => {
   if (!list) throw new ListError("not-found", `list ${id} has no staged version`);
   const detail = { from: before, to: list.version };
   return c.json(await changed(c, "list.switch", `list:${id}`, detail, { list: describe(list, new Date()) }));
+});
+
+// A staged version whose build keeps failing is dropped, so the list takes a new publish again:
+// marker, history line, the version's data and the indexes its shard objects built (src/lists/staged.ts).
+// A discard racing a switch: one of them wins, the other gets 409.
+adminRoutes.delete("/lists/:id/staged", async (c) => {
+  const id = c.req.param("id");
+  const r = await discardStagedList(c.env, id, c.var.actor);
+  const s = r.staged;
+  const detail = { version: s.version, kind: s.kind, stagedAt: s.stagedAt, deletedKeys: r.deletedKeys };
+  const discarded = { id, version: s.version, kind: s.kind, stagedAt: s.stagedAt };
+  const body = { discarded, deletedKeys: r.deletedKeys, releasedObjects: r.released };
+  return c.json(await changed(c, "list.discard-staged", `list:${id}`, detail, body));
 });
 
 adminRoutes.delete("/lists/:id", async (c) => {

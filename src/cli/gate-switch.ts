@@ -1,8 +1,9 @@
 /**
- * The CLI's side of staged versions (src/lists/staged.ts): which new versions it stages, and
- * asking the gate (POST /admin/lists/:id/switch with the admin token) to switch one now,
- * optionally waiting until it has. The CLI writes KV through wrangler and cannot reach the
- * gate's PDQ shard objects, so a shard-sized PDQ version is switched by the Worker.
+ * The CLI's side of staged versions (src/lists/staged.ts): which new versions it stages (from
+ * the gate's own PDQ_SHARD_THRESHOLD when it talks to the gate), asking the gate (admin API,
+ * admin token) to switch one now, optionally waiting until it has, or to discard one. The CLI
+ * writes KV through wrangler and cannot reach the gate's PDQ shard objects, so a shard-sized
+ * PDQ version is switched by the Worker.
  */
 import type { ListMeta } from "../lists/manifest.ts";
 import { DEFAULT_PDQ_SHARD_THRESHOLD } from "../pdq-shards/protocol.ts";
@@ -44,6 +45,60 @@ async function post(g: GateSwitch, id: string): Promise<{ status: number; body: 
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   return { status: res.status, body };
+}
+
+/** The admin API at `path`, or a GateSwitchError saying why not (status 0: no answer). */
+async function gateCall(
+  g: GateSwitch,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const url = new URL(path, g.gate);
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers: { authorization: `Bearer ${g.token}` } });
+  } catch (e) {
+    throw new GateSwitchError(`${url.origin} did not answer: ${(e as Error).message}`);
+  }
+  if (res.status === 401 || res.status === 403)
+    throw new GateSwitchError(`the gate refused the admin token in ${ADMIN_TOKEN_ENV}`);
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  return { status: res.status, body };
+}
+
+const reason = (r: { status: number; body: Record<string, unknown> }) =>
+  String(r.body.message ?? r.body.error ?? `HTTP ${r.status}`);
+
+/**
+ * The gate's PDQ_SHARD_THRESHOLD, from GET /admin/status: the entry count from which it searches
+ * a list on shard objects. Null: the gate has no shard objects (every list in the isolate).
+ */
+export async function gateShardThreshold(g: Pick<GateSwitch, "gate" | "token">): Promise<number | null> {
+  const r = await gateCall({ ...g, wait: false }, "GET", "/admin/status");
+  if (r.status !== 200) throw new GateSwitchError(`the gate's /admin/status answered ${reason(r)}`);
+  const pdq = r.body.pdq as { shardThreshold?: unknown; error?: unknown } | undefined;
+  if (pdq && typeof pdq.error === "string")
+    throw new GateSwitchError(`the gate's PDQ shard settings are invalid: ${pdq.error}`);
+  const t = pdq?.shardThreshold;
+  if (t === null) return null;
+  if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)
+    throw new GateSwitchError(
+      "the gate's /admin/status does not say its PDQ shard threshold (an older gate?)",
+    );
+  return t;
+}
+
+export interface GateDiscard {
+  discarded: { id: string; version: number; kind: string; stagedAt: string };
+  deletedKeys: number;
+  releasedObjects: number;
+}
+
+/** Has the gate discard list `id`'s staged version (DELETE /admin/lists/:id/staged). */
+export async function discardOnGate(g: Pick<GateSwitch, "gate" | "token">, id: string): Promise<GateDiscard> {
+  const r = await gateCall({ ...g, wait: false }, "DELETE", `/admin/lists/${encodeURIComponent(id)}/staged`);
+  if (r.status !== 200) throw new GateSwitchError(`${id}: not discarded (${reason(r)})`);
+  return r.body as unknown as GateDiscard;
 }
 
 async function listVersion(g: GateSwitch, id: string): Promise<number | null> {

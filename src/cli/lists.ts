@@ -21,13 +21,21 @@ import { findList, ListError, readHistory, readManifest } from "../lists/layout.
 import { type ListMeta, listStatus } from "../lists/manifest.ts";
 import { isHashAlgo } from "../lists/ops.ts";
 import { VersionBuilder } from "../lists/publish.ts";
-import { readStaged } from "../lists/staged.ts";
+import { discardStaged, readStaged } from "../lists/staged.ts";
 import { DEFAULT_PDQ_SHARD_THRESHOLD } from "../pdq-shards/protocol.ts";
-import { ADMIN_TOKEN_ENV, GateSwitchError, stagesAt, switchOnGate } from "./gate-switch.ts";
+import {
+  ADMIN_TOKEN_ENV,
+  discardOnGate,
+  GateSwitchError,
+  gateShardThreshold,
+  stagesAt,
+  switchOnGate,
+} from "./gate-switch.ts";
 import { auditFromCli } from "./lists-audit.ts";
 import { EmptyImportError, formatProgress, runImport, StrictImportError } from "./lists-import.ts";
 import { cliKeyring } from "./node-list-key.ts";
 import { WranglerError, WranglerStore, type WranglerTarget } from "./wrangler-kv.ts";
+import { wranglerVar } from "./wrangler-vars.ts";
 
 const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--env NAME])
 
@@ -40,6 +48,9 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
   rollback ID [--to V]      back to the version the current one was built on, or to any
                             earlier version V of its line whose data is still stored
   switch ID                 have the gate switch the list's staged version in now (--gate)
+  discard-staged ID         drop the list's staged version (its data too), so it takes a new
+                            publish; --gate URL has the gate do it (also frees the indexes its
+                            shard objects built, and settles a discard racing a switch)
   remove ID                 take the list out of the manifest
   demo                      create and load the quickstart's demo list (once)
   rekey [ID]                re-publish every list (or one) under HASHGATE_LIST_KEY as a new version,
@@ -52,10 +63,12 @@ const USAGE = `usage: hashgate lists <command> [options] (--local | --remote [--
             --dry-run: only read FILE and print the summary (no --list, no target needed)
             FMT: ${IMPORT_FORMATS.join(", ")}
 
-staged versions: a new version (import, rollback, rekey) with at least --shard-threshold N PDQ
-        hashes (the Worker's PDQ_SHARD_THRESHOLD, default ${DEFAULT_PDQ_SHARD_THRESHOLD}) is staged: the gate
-        switches it once its PDQ shard objects are built, at its next scheduled run, or now
-        with --gate URL (admin token in ${ADMIN_TOKEN_ENV}); --wait retries until switched.
+staged versions: a new version (import, rollback, rekey) with at least the Worker's
+        PDQ_SHARD_THRESHOLD PDQ hashes is staged: the gate switches it once its PDQ shard
+        objects are built, at its next scheduled run, or now with --gate URL (admin token in
+        ${ADMIN_TOKEN_ENV}); --wait retries until switched. The threshold is the gate's own with
+        --gate (a contradicting --shard-threshold N is refused), else wrangler.toml's [vars]
+        (--env: [env.NAME.vars]), else --shard-threshold N, else ${DEFAULT_PDQ_SHARD_THRESHOLD}.
         --switch-now switches at once instead (the first query then pays the build).
 
 common: --binding HASHES  --persist-to DIR (local state dir)  --actor NAME  --json
@@ -132,14 +145,49 @@ export function table(header: string[], rows: string[][]): string {
 const print = (v: Values, human: string, data: unknown) =>
   console.log(v.json ? JSON.stringify(data, null, 2) : human);
 
-/** Which new versions this run stages (none with --switch-now). */
-function stageOf(v: Values): ((next: ListMeta) => boolean) | undefined {
+/**
+ * Which new versions this run stages (none with --switch-now), at the Worker's
+ * PDQ_SHARD_THRESHOLD: asked of the gate with --gate (a contradicting --shard-threshold is
+ * refused before anything is written), else read from wrangler.toml (a contradicting
+ * --shard-threshold wins, with a warning: the deployed Worker may differ from the file).
+ */
+async function stageOf(v: Values): Promise<((next: ListMeta) => boolean) | undefined> {
   if (v["switch-now"]) return undefined;
   const raw = v["shard-threshold"];
-  const t = raw === undefined ? undefined : Number(raw);
-  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 0))
+  const flag = raw === undefined ? undefined : Number(raw);
+  if (flag !== undefined && !(Number.isSafeInteger(flag) && flag >= 0))
     throw new UsageError("--shard-threshold needs a whole number of PDQ entries");
-  return stagesAt(t);
+  const g = gateOf(v);
+  if (g) {
+    const t = await gateShardThreshold(g);
+    if (flag !== undefined && flag !== t)
+      throw new CliError(
+        `--shard-threshold ${flag} contradicts the gate's PDQ_SHARD_THRESHOLD (${t ?? "none: the gate has no PDQ shard objects"}): leave it out, the gate's is used`,
+      );
+    // A gate without shard objects searches every list in its isolates: nothing to stage.
+    return t === null ? () => false : stagesAt(t);
+  }
+  const toml = tomlShardThreshold(v);
+  if (flag !== undefined && toml && toml.value !== flag)
+    console.error(
+      `warning: --shard-threshold ${flag} differs from PDQ_SHARD_THRESHOLD ${toml.value} in ${toml.source}; using ${flag}`,
+    );
+  return stagesAt(flag ?? toml?.value);
+}
+
+/** PDQ_SHARD_THRESHOLD from wrangler.toml's [vars] (of --env), as the Worker reads it; null when unset. */
+function tomlShardThreshold(v: Values): { value: number; source: string } | null {
+  let found: ReturnType<typeof wranglerVar>;
+  try {
+    found = wranglerVar("PDQ_SHARD_THRESHOLD", v.env);
+  } catch (e) {
+    throw new CliError(`wrangler.toml: ${(e as Error).message}`);
+  }
+  if (!found || found.value.trim() === "") return null;
+  const value = Number(found.value.trim());
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new CliError(`${found.source}: PDQ_SHARD_THRESHOLD must be a whole number, got "${found.value}"`);
+  return { value, source: found.source };
 }
 
 /** What the gate options ask for; checked before anything is written. */
@@ -236,8 +284,10 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
       }
       case "versions": {
         const history = await readHistory(store, need());
-        const lines = history.map(
-          (h) => `${h.at}\t${h.kind}\tv${h.version} (from v${h.base})\t+${h.added} -${h.removed}\t${h.actor}`,
+        const lines = history.map((h) =>
+          h.kind === "discard"
+            ? `${h.at}\tdiscard\tv${h.version} (staged ${h.stagedAt ?? "?"}, never served; v${h.base} kept)\t${h.actor}`
+            : `${h.at}\t${h.kind}\tv${h.version} (from v${h.base}${h.stagedAt ? `, staged ${h.stagedAt}` : ""})\t+${h.added} -${h.removed}\t${h.actor}`,
         );
         print(v, lines.join("\n") || "no versions", history);
         return 0;
@@ -253,9 +303,10 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
         const to = v.to === undefined ? undefined : Number(v.to);
         if (to !== undefined && !(Number.isInteger(to) && to >= 0))
           throw new UsageError("--to needs a version number");
+        const stage = await stageOf(v);
         gateOf(v);
         const from = findList(await readManifest(store), need()).version;
-        const list = await rollbackList(store, need(), actor, new Date(), to, stageOf(v));
+        const list = await rollbackList(store, need(), actor, new Date(), to, stage);
         await audit("list.rollback", `list:${list.id}`, { from, to: list.version, staged: !!list.staged });
         const staged = list.staged ? `\n${await afterStaged(v, list.id, list.version)}` : "";
         print(
@@ -272,6 +323,32 @@ async function command(cmd: string, id: string | undefined, rest: string[], v: V
           throw new UsageError("switch needs --gate URL (and the admin token in HASHGATE_ADMIN_TOKEN)");
         const human = await afterStaged(v, staged.listId, staged.version);
         print(v, human, { id: staged.listId, version: staged.version, switched: true });
+        return 0;
+      }
+      case "discard-staged": {
+        const g = gateOf(v);
+        if (g) {
+          const r = await discardOnGate(g, need());
+          const human = `${need()}: staged version ${r.discarded.version} discarded by the gate (${r.deletedKeys} keys of its data deleted, ${r.releasedObjects} shard object indexes freed); the list takes a new publish`;
+          print(v, human, r);
+          return 0;
+        }
+        const r = await discardStaged(store, need(), actor);
+        const s = r.staged;
+        await audit("list.discard-staged", `list:${s.listId}`, {
+          version: s.version,
+          kind: s.kind,
+          stagedAt: s.stagedAt,
+          deletedKeys: r.deletedKeys,
+        });
+        print(
+          v,
+          `${s.listId}: staged version ${s.version} discarded (${r.deletedKeys} keys of its data deleted); the list takes a new publish`,
+          {
+            discarded: { id: s.listId, version: s.version, kind: s.kind, stagedAt: s.stagedAt },
+            deletedKeys: r.deletedKeys,
+          },
+        );
         return 0;
       }
       case "remove": {
@@ -309,7 +386,7 @@ async function importCommand(
   needFile(file);
   if (v.algo !== undefined && !isHashAlgo(v.algo))
     throw new UsageError("--algo must be md5, sha1, sha256 or pdq");
-  const stage = stageOf(v);
+  const stage = await stageOf(v);
   gateOf(v);
   const targetName = `${t.mode}${t.env ? `:${t.env}` : ""}`;
   const tty = process.stderr.isTTY;
@@ -380,7 +457,7 @@ async function rekeyCommand(
   audit: (a: string, s: string, d: Record<string, unknown>) => Promise<void>,
 ): Promise<number> {
   const keys = await cliKeyring(t.mode);
-  const stage = stageOf(v);
+  const stage = await stageOf(v);
   gateOf(v);
   const lists = (await readManifest(store)).lists.filter((l) => !only || l.id === only);
   if (only && lists.length === 0) throw new ListError("not-found", `no list "${only}"`);

@@ -1,6 +1,7 @@
 /**
  * A ListStore backed by wrangler: writes as `wrangler kv bulk put` files, reads with
- * `kv bulk get` (JSON values) and `kv key get` (binary values, raw on stdout). `--local` is the
+ * `kv bulk get` (JSON values) and `kv key get` (binary values, raw on stdout), deletes with
+ * `kv bulk delete`. `--local` is the
  * local state the quickstart's `wrangler dev` uses (.wrangler/state); `--remote` the account's KV.
  */
 import { execFile } from "node:child_process";
@@ -23,6 +24,8 @@ export interface WranglerTarget {
 /** Keys per `kv bulk get`: the REST API takes 100; locally wrangler reads one by one anyway. */
 const GET_BATCH = { local: 1000, remote: 100 };
 const MAX_OUTPUT_BYTES = 1 << 30;
+/** Keys per `kv bulk delete` (the REST API takes 10,000). */
+const DELETE_BATCH = 10_000;
 /**
  * Bulk puts in flight. Remote requests are independent; local ones write one SQLite file
  * (Miniflare's KV), so they go one at a time. Local KV costs ~5 ms per pair (measured: 52 s
@@ -129,6 +132,20 @@ export class WranglerStore implements ListStore {
 
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  deleteKey(key: string): Promise<void> {
+    return this.deleteKeys([key]);
+  }
+
+  /** `kv bulk delete` of `keys` (after every buffered put is written). */
+  async deleteKeys(keys: string[]): Promise<void> {
+    await this.flush();
+    const file = join(this.tmp, "delete.json");
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      writeFileSync(file, JSON.stringify(keys.slice(i, i + DELETE_BATCH)));
+      await run(["kv", "bulk", "delete", file, "--force", ...this.flags()]);
+    }
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import {
   findList,
   keysKey,
   ListError,
+  type ListVersionRecord,
   pdqShardKey,
   readHistory,
   readManifest,
@@ -137,7 +138,7 @@ export async function rollbackList(
   if (!prev?.shape)
     throw new ListError("conflict", `no history for version ${target} of ${id}: cannot roll back to it`);
   await requireDerivedData(store, id, target, prev.shape);
-  await appendHistory(store, id, {
+  const record: ListVersionRecord = {
     kind: "rollback",
     version: target,
     base: list.version,
@@ -145,14 +146,14 @@ export async function rollbackList(
     actor,
     added: 0,
     removed: 0,
-  });
-  await store.flush();
+  };
   const from = { version: list.version, latest: list.latest ?? list.version };
   const next = structuredClone(list);
   next.latest = Math.max(from.latest, from.version);
   next.version = target;
   applyShape(next, prev.shape);
   if (stage?.(next)) {
+    // The history line is written when the staged rollback switches (src/lists/staged.ts).
     await stageVersion(store, {
       listId: id,
       kind: "rollback",
@@ -162,9 +163,12 @@ export async function rollbackList(
       shape: prev.shape,
       stagedAt: now.toISOString(),
       actor,
+      record,
     });
     return { ...next, staged: true };
   }
+  await appendHistory(store, id, record);
+  await store.flush();
   Object.assign(list, next);
   await writeManifest(store, manifest, now);
   return list;

@@ -15,13 +15,21 @@ export const entriesKey = (id: string, v: number, shard: number) => `lists/${id}
 export const entryIdKey = (id: string, keyId: string, idTagHex: string) =>
   `lists/${id}/id/${keyId}/${idTagHex}`;
 
-/** One line of a list's history (`lists/<id>/history`). */
+/**
+ * One line of a list's history (`lists/<id>/history`). publish and rollback lines say when the
+ * manifest named the version (a staged version's line is written at its switch); a discard line
+ * says a staged version was dropped without ever being served.
+ */
 export interface ListVersionRecord {
-  kind: "publish" | "rollback";
+  kind: "publish" | "rollback" | "discard";
   version: number;
-  /** publish: the version the delta applied to; rollback: the version left. */
+  /** publish: the version the delta applied to; rollback: the version left; discard: the version kept. */
   base: number;
   at: string;
+  /** Staged versions (src/lists/staged.ts): when the version was staged (`at` is its switch or discard). */
+  stagedAt?: string;
+  /** discard: what the dropped staged version was. */
+  discarded?: "publish" | "rollback";
   actor: string;
   added: number;
   removed: number;

@@ -10,6 +10,7 @@ import {
   findList,
   keysKey,
   ListError,
+  type ListVersionRecord,
   pdqShardKey,
   readManifest,
   type VersionShape,
@@ -157,28 +158,27 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
     pdqEntries: d.pdq.size,
     ...(exactEntries === null ? {} : { exactEntries }),
   };
-  const rec = {
-    kind: "publish" as const,
+  const counts = { added: d.added, removed: d.removed, pdqEntries: d.pdq.size };
+  const record: ListVersionRecord = {
+    kind: "publish",
     version: d.next,
     base: d.base,
     at: d.now.toISOString(),
     actor: d.actor,
-  };
-  const counts = { added: d.added, removed: d.removed, pdqEntries: d.pdq.size };
-  await appendHistory(store, id, {
-    ...rec,
     ...counts,
     ...(exactEntries === null ? {} : { exactEntries }),
     shape,
-  });
-  // Records, derived data and history all land before the manifest names the new version.
-  await store.flush();
+  };
   const next: ListMeta = structuredClone(d.list);
   applyShape(next, shape);
   next.version = d.next;
   next.latest = d.next;
   if (d.abandoned.length > 0) next.abandoned = d.abandoned;
   const staged = d.stage?.(next) ?? false;
+  // A staged version's history line is written when it switches (src/lists/staged.ts).
+  if (!staged) await appendHistory(store, id, record);
+  // Records, derived data and history all land before the manifest names the new version.
+  await store.flush();
   if (d.beforeSwitch && !staged) await d.beforeSwitch(next);
 
   const manifest = await readManifest(store);
@@ -196,6 +196,7 @@ export async function finishVersion(store: ListStore, d: VersionData): Promise<P
       shape,
       stagedAt: d.now.toISOString(),
       actor: d.actor,
+      record,
     });
   else {
     applyShape(list, shape);

@@ -99,4 +99,11 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
       dihedral: m.query,
     };
   }
+
+  async release(list: ListMeta, shard: number): Promise<boolean> {
+    // A discarded staged version (src/lists/staged.ts): its index goes now, not at eviction.
+    if (this.#loaded?.key !== `${list.id}@${list.version}#${shard}`) return false;
+    this.#loaded = null;
+    return true;
+  }
 }

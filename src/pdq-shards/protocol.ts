@@ -55,6 +55,8 @@ export interface PdqShardRpc {
   load(list: ListMeta, shard: number): Promise<PdqShardStats>;
   /** What the object holds now, without loading anything (null: nothing loaded). */
   held(): Promise<PdqShardStats | null>;
+  /** Drops the index of exactly this version and shard if held (a discarded staged version). */
+  release(list: ListMeta, shard: number): Promise<boolean>;
 }
 
 export function shardObjectName(list: Pick<ListMeta, "id" | "version">, shard: number): string {

@@ -167,6 +167,18 @@ const ROUTES: Route[] = [
   { method: "DELETE", label: "/admin/lists/:id", path: () => "/admin/lists/nosuch", need: "admin-api" },
   {
     method: "POST",
+    label: "/admin/lists/:id/switch",
+    path: () => "/admin/lists/nosuch/switch",
+    need: "admin-api",
+  },
+  {
+    method: "DELETE",
+    label: "/admin/lists/:id/staged",
+    path: () => "/admin/lists/nosuch/staged",
+    need: "admin-api",
+  },
+  {
+    method: "POST",
     label: "/admin/lists/:id/delta",
     path: () => "/admin/lists/nosuch/delta",
     need: "admin-api",
