@@ -40,7 +40,16 @@ FILES=$(cd "$SRC" && ls src/dec/*.c src/demux/demux.c \
 
 EXPORTS=_hg_malloc,_hg_free,_hg_features,_hg_decode,_hg_demux_new,_hg_demux_delete,_hg_demux_info,_hg_demux_frame
 
-cd "$SRC"
+# hashgate's patches (wasm/libwebp/patches/*.patch, each explained in wasm/libwebp/README.md) are
+# applied to a copy of the sources, so the tree given stays as checked out.
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp -R "$SRC/src" "$WORK/src"
+for PATCH in "$ROOT"/wasm/libwebp/patches/*.patch; do
+  patch --quiet --forward --fuzz=0 -p1 -d "$WORK" <"$PATCH" || { echo "cannot apply $PATCH" >&2; exit 1; }
+done
+
+cd "$WORK"
 # STANDALONE_WASM + --no-entry: no JS glue; the module imports nothing but what the loader
 # stubs. The heap starts at 1 MiB and grows on demand (never above 2 GiB); 128 KiB of stack.
 # Paths are relative so that the build directory does not reach the output.
