@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds wasm/libwebp/webp-decode.wasm: libwebp's decoder and demuxer plus hashgate's glue
-# (wasm/libwebp/hashgate_webp.c), as a standalone WebAssembly module with no JavaScript
-# runtime (src/image/webp-codec.ts instantiates it in workerd and in Node).
+# Builds wasm/libwebp/webp-decode.wasm: libwebp's decoder and demuxer with hashgate's patches
+# (wasm/libwebp/patches) plus hashgate's glue (wasm/libwebp/hashgate_webp.c), as a standalone
+# WebAssembly module with no JavaScript runtime (src/image/webp-codec.ts instantiates it in
+# workerd and in Node).
 #
 # CI has no Emscripten, so the built module is committed; this script reproduces it:
 #   apt-get install emscripten            # Debian bookworm: emcc 3.1.6 (3.1.6~dfsg-5)
@@ -46,6 +47,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cp -R "$SRC/src" "$WORK/src"
 for PATCH in "$ROOT"/wasm/libwebp/patches/*.patch; do
+  [ -e "$PATCH" ] || continue
   patch --quiet --forward --fuzz=0 -p1 -d "$WORK" <"$PATCH" || { echo "cannot apply $PATCH" >&2; exit 1; }
 done
 
