@@ -15,7 +15,8 @@
  *   AVIF_MP=2,12 ...                         (AVIF sizes; default 2,12: AVIF decodes at full size in its
  *                                             WASM heap, src/image/avif.ts; the reservation is printed beside)
  *   WEBP_MP=12,48 ...                        (lossy WebP sizes, decoded scaled by libwebp: target as JPEG)
- *   WEBP_LOSSLESS_MP=2,4 ...                 (lossless WebP: libwebp holds the whole image while decoding)
+ *   WEBP_LOSSLESS_MP=2,12 ...                (lossless WebP sizes; default 2,12,24,48: libwebp decodes them
+ *                                             through an 8 MiB sliding window, but holds a copy of the file)
  *   GIF_MP=12,48 ...                         (GIF sizes, plain and interlaced; default 12,48)
  */
 import { execFileSync } from "node:child_process";
@@ -43,7 +44,7 @@ const JPEG_MEGAPIXELS = (process.env.MP ?? "2,12,48,100").split(",").map(Number)
 const PNG_MEGAPIXELS = (process.env.PNG_MP ?? "2,8,16").split(",").map(Number);
 const AVIF_MEGAPIXELS = (process.env.AVIF_MP ?? "2,12").split(",").map(Number);
 const WEBP_MEGAPIXELS = (process.env.WEBP_MP ?? "12,48").split(",").map(Number);
-const WEBP_LOSSLESS_MEGAPIXELS = (process.env.WEBP_LOSSLESS_MP ?? "2,4").split(",").map(Number);
+const WEBP_LOSSLESS_MEGAPIXELS = (process.env.WEBP_LOSSLESS_MP ?? "2,12,24,48").split(",").map(Number);
 const GIF_MEGAPIXELS = (process.env.GIF_MP ?? "12,48").split(",").map(Number);
 if (
   [
@@ -221,6 +222,8 @@ async function main(): Promise<void> {
   ]) as Kind[];
   const rows: string[][] = [];
   const points = new Map<Kind, [number, number][]>();
+  /** Lossless WebP: peak above the file's size (libwebp decodes from a copy of the file in its memory). */
+  const beyondInput: number[] = [];
   for (const kind of kinds) {
     const warm = join(dir, `warm-${kind.replace(" ", "-")}`);
     writeFileSync(warm, encode(kind, pattern(64, 48), 64, 48));
@@ -243,6 +246,7 @@ async function main(): Promise<void> {
       // Per pixel of the file (a JPEG decodes reduced: r.pixels is what came out).
       const bpp = r.peak / (w * h);
       points.set(kind, [...(points.get(kind) ?? []), [w * h, r.peak]]);
+      if (kind === "webp lossless") beyondInput.push(r.peak - r.bytes);
       rows.push([
         kind,
         `${w}x${h}`,
@@ -272,6 +276,12 @@ async function main(): Promise<void> {
     const worst = Math.max(...peaks);
     console.log(
       `${format === "jpeg" ? "\n" : ""}target (issue 12): ${worst <= PEAK_TARGET ? "PASS" : "MISS"}  ${format.toUpperCase()} peak above baseline <= 24 MiB up to ${Math.max(...measured)} MP: worst ${fixed(worst / 2 ** 20, 1)} MiB`,
+    );
+  }
+  if (beyondInput.length > 0) {
+    const worst = Math.max(...beyondInput);
+    console.log(
+      `target (issue 12): ${worst <= PEAK_TARGET ? "PASS" : "MISS"}  WEBP LOSSLESS peak above baseline, less the file's copy, <= 24 MiB up to ${Math.max(...WEBP_LOSSLESS_MEGAPIXELS)} MP: worst ${fixed(worst / 2 ** 20, 1)} MiB`,
     );
   }
   const room = ISOLATE_BYTES - HOLD_ISOLATE_BYTES - BASELINE_BYTES;

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds wasm/libwebp/webp-decode.wasm: libwebp's decoder and demuxer plus hashgate's glue
-# (wasm/libwebp/hashgate_webp.c), as a standalone WebAssembly module with no JavaScript
-# runtime (src/image/webp-codec.ts instantiates it in workerd and in Node).
+# Builds wasm/libwebp/webp-decode.wasm: libwebp's decoder and demuxer with hashgate's patches
+# (wasm/libwebp/patches) plus hashgate's glue (wasm/libwebp/hashgate_webp.c), as a standalone
+# WebAssembly module with no JavaScript runtime (src/image/webp-codec.ts instantiates it in
+# workerd and in Node).
 #
 # CI has no Emscripten, so the built module is committed; this script reproduces it:
 #   apt-get install emscripten            # Debian bookworm: emcc 3.1.6 (3.1.6~dfsg-5)
@@ -40,7 +41,17 @@ FILES=$(cd "$SRC" && ls src/dec/*.c src/demux/demux.c \
 
 EXPORTS=_hg_malloc,_hg_free,_hg_features,_hg_decode,_hg_demux_new,_hg_demux_delete,_hg_demux_info,_hg_demux_frame
 
-cd "$SRC"
+# hashgate's patches (wasm/libwebp/patches/*.patch, each explained in wasm/libwebp/README.md) are
+# applied to a copy of the sources, so the tree given stays as checked out.
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp -R "$SRC/src" "$WORK/src"
+for PATCH in "$ROOT"/wasm/libwebp/patches/*.patch; do
+  [ -e "$PATCH" ] || continue
+  patch --quiet --forward --fuzz=0 -p1 -d "$WORK" <"$PATCH" || { echo "cannot apply $PATCH" >&2; exit 1; }
+done
+
+cd "$WORK"
 # STANDALONE_WASM + --no-entry: no JS glue; the module imports nothing but what the loader
 # stubs. The heap starts at 1 MiB and grows on demand (never above 2 GiB); 128 KiB of stack.
 # Paths are relative so that the build directory does not reach the output.

@@ -63,7 +63,7 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
 /**
  * Tells the isolate's memory budget what a decode will take, before it takes it. JPEGs reserve
  * their exact need from their headers inside the scaled decoder, and so do WebPs (webp.ts: a
- * lossless one is held whole by libwebp) and GIFs (gif.ts, once it knows a still, which streams
+ * lossless one through libwebp's 8 MiB sliding window) and GIFs (gif.ts, once it knows a still, which streams
  * into the PDQ working size, from an animation, which needs its canvas); PNG, BMP and TIFF decode
  * into the PDQ working size, at most the frame canvas (frames.ts: 2048 × 2048); any
  * full-resolution decode builds the image at full size. At most 4 bytes per pixel.

@@ -6,8 +6,9 @@
  * stays >= 512) by libwebp's row rescaler, as RGB: a lossy WebP is never held at full size,
  * whatever its resolution. Only the image chunk is handed to libwebp: PDQ ignores alpha, and
  * libwebp keeps a full-size alpha plane while it decodes ALPH. A lossless (VP8L) bitstream is
- * held whole as 32-bit ARGB by libwebp while it decodes (its back-references reach anywhere
- * earlier in the image), so lossless WebP costs 4 bytes per source pixel: reserved as such.
+ * decoded through a sliding window of about 2.1 million ARGB pixels (8 MiB; our patch to
+ * libwebp, wasm/libwebp/patches: a back-reference reaches at most 1048456 pixels back), so a
+ * lossless WebP of any size costs at most that beside its input and output.
  *
  * Animations: the demuxer gives each frame's rectangle, blend and dispose; each frame is
  * decoded scaled to its rectangle on a canvas of the working size and composited there
@@ -23,13 +24,23 @@ import { readWebpHeader } from "./webp-header.ts";
 type WebpLimits = Pick<DecodeLimits, "fullResolution" | "reserve">;
 
 /**
+ * Pixels of the window in which the patched VP8L decoder holds a lossless image
+ * (wasm/libwebp/patches/0001-vp8l-sliding-window.patch, SlidingCapacity): the longest
+ * backward distance (2^20 − 120), the longest copy (4096) and the 2^20 pixels gained per move.
+ * A smaller image is held whole. (The window also covers 16 rows, which matters only for rows
+ * wider than 65 536 pixels: VP8L's limit is 16 384.)
+ */
+export const VP8L_WINDOW_PIXELS = 2 ** 20 - 120 + 4096 + 2 ** 20;
+
+/**
  * libwebp's working memory for a bitstream besides input and output (measured with
  * test/image/webp-scaled.test.ts, which checks it covers the instance's growth): VP8 keeps a
- * few macroblock rows, the row rescaler a few output rows; VP8L the whole image as ARGB; ALPH
- * (animation frames only) a full-size alpha plane.
+ * few macroblock rows, the row rescaler a few output rows; VP8L its window of ARGB pixels
+ * (the whole image when smaller); ALPH (animation frames only) a full-size alpha plane.
  */
 export function webpWorkBytes(width: number, height: number, lossless: boolean, alpha: boolean): number {
-  return 256 * 1024 + width * 96 + (lossless ? width * height * 4 : 0) + (alpha ? width * height : 0);
+  const argb = lossless ? Math.min(width * height, VP8L_WINDOW_PIXELS) * 4 : 0;
+  return 256 * 1024 + width * 96 + argb + (alpha ? width * height : 0);
 }
 
 function fourcc(bytes: Uint8Array, at: number): string {

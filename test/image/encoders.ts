@@ -44,12 +44,16 @@ export async function encodeJpeg(
   });
 }
 
-/** Encodes RGBA pixels as WebP (lossless keeps every pixel, `exact` even under alpha 0). */
+/**
+ * Encodes RGBA pixels as WebP (lossless keeps every pixel, `exact` even under alpha 0). `method`
+ * 0–6 trades speed for size (libwebp's default 4); for lossless, `quality` above 75 lets
+ * back-references reach libwebp's full window (1048456 pixels back).
+ */
 export async function encodeWebp(
   rgba: Uint8Array,
   width: number,
   height: number,
-  opts: { lossless: boolean; quality?: number },
+  opts: { lossless: boolean; quality?: number; method?: number },
 ): Promise<Uint8Array> {
   const enc = await webpEncoder;
   const out = enc.encode(rgba, width, height, {
@@ -57,6 +61,7 @@ export async function encodeWebp(
     lossless: opts.lossless ? 1 : 0,
     exact: 1,
     quality: opts.quality ?? 90,
+    method: opts.method ?? webpDefaults.method,
   });
   if (!out) throw new Error("WebP encoder failed");
   return new Uint8Array(out);

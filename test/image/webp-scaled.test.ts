@@ -3,11 +3,13 @@
  * the same file: the PDQ distance stays within a measured bound, reported per image, and the
  * decoder's memory grows by no more than the decode reserved from the budget. Test data: benign
  * fixture photos, upscaled (bilinear) to stand in for large photos, encoded here as lossy,
- * lossless and lossy-with-alpha WebP, up to 14.5 MP.
+ * lossless and lossy-with-alpha WebP, up to 14.5 MP. A lossless image larger than libwebp's
+ * sliding window (webp.ts: VP8L_WINDOW_PIXELS) must not be held whole.
  */
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
 import type { DecodedImage } from "../../src/image/types.ts";
+import { VP8L_WINDOW_PIXELS } from "../../src/image/webp.ts";
 import { dropWebpCodec, webpCodec } from "../../src/image/webp-codec.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
@@ -30,6 +32,7 @@ const CASES: Case[] = [
   { name: "bridge-2-rotate-90.jpg", factor: 2, lossless: false, alpha: true }, // 2008x3200
   { name: "pen-and-coaster.png", factor: 1.5, lossless: true, alpha: false }, // 1386x1102
   { name: "bridge-1-original.jpg", factor: 1.3, lossless: true, alpha: true }, // 2080x1305
+  { name: "bridge-1-original.jpg", factor: 1.6, lossless: true, alpha: false }, // 2560x1606: past the window
 ];
 
 function hamming(a: string, b: string): number {
@@ -94,6 +97,12 @@ describe("WebP decoded scaled for PDQ", () => {
       const scaled = await decodeImage(webp, { ...LIMITS, reserve: (n) => (reserved += n) });
       const grown = codec.memoryBytes() - before;
       expect(grown, `${c.name}: memory grew ${grown}, reserved ${reserved}`).toBeLessThanOrEqual(reserved);
+      if (c.lossless && w * h > VP8L_WINDOW_PIXELS) {
+        // The input, the output and the window: far less than the image as ARGB (4 bytes a pixel).
+        expect(grown, `${c.name}: lossless held whole`).toBeLessThan(
+          webp.length + VP8L_WINDOW_PIXELS * 4 + 4 * 2 ** 20,
+        );
+      }
       expect(Math.min(scaled.width, scaled.height)).toBeGreaterThanOrEqual(512);
       const d = hamming(fullHash, hasher.hash(scaled).hash);
       report.push(
