@@ -16,6 +16,7 @@ import { decodeImageFrames, releasePixels, withDecodedFrames } from "../src/imag
 import { downscaleImage } from "../src/image/downscale.ts";
 import type { DecodedImage } from "../src/image/types.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
+import { hamming } from "../test/helpers/pdq-distance.ts";
 import { loadPhoto, panGif, stillGif } from "./lib/gif-files.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
@@ -63,15 +64,6 @@ async function gateDecodeHash(bytes: Uint8Array): Promise<string[]> {
   const { frames, error } = await withDecodedFrames(bytes, LIMITS, (image) => hasher.hash(image).hash);
   if (error) throw error;
   return frames.map((f) => f.value);
-}
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
 }
 
 interface Case {
