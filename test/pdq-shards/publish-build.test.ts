@@ -13,7 +13,7 @@ import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
 import { testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
-import { app, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
+import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
 const r = rng(41);
 const randomHex = randomHexFrom(r);
@@ -87,14 +87,7 @@ describe("publishing a list searched on shard objects", () => {
 
   it("a shard object that cannot build stops the publish: the manifest keeps the old version", async () => {
     const id = await createdList();
-    const failing = {
-      idFromName: (name: string) => realShards.idFromName(name),
-      get: () => ({
-        load: async () => {
-          throw new Error("shard object overloaded");
-        },
-      }),
-    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const failing = failingShards();
     const res = await call(
       `/lists/${id}/delta`,
       { ops: Array.from({ length: 120 }, () => ({ op: "add", algo: "pdq", hex: randomHex() })) },

@@ -1,7 +1,8 @@
 /**
  * What the shard-object tests share (publish-build.test.ts, staged-switch.test.ts): the admin
- * API on a Hono app, the test token, the real PDQ_SHARDS namespace, an object's held() stats,
- * random PDQ hashes and a KV that notes when the manifest is written. Test data: random 256-bit
+ * API on a Hono app, the test token, the real PDQ_SHARDS namespace and one whose objects cannot
+ * build, an object's held() stats, random PDQ hashes and a KV that notes when the manifest is
+ * written. Test data: random 256-bit
  * values, not real hash lists; tokens are test strings.
  */
 import { env } from "cloudflare:test";
@@ -42,3 +43,15 @@ export function watchedKv(writes: { manifestAt?: number }): KVNamespace {
 /** What the shard object of `list`'s shard `shard` holds (null: nothing built). */
 export const held = (list: { id: string; version: number }, shard: number) =>
   (realShards.get(realShards.idFromName(shardObjectName(list, shard))) as unknown as PdqShardRpc).held();
+
+/** A PDQ_SHARDS namespace whose objects fail to load (build) any shard. */
+export function failingShards(): NonNullable<Env["PDQ_SHARDS"]> {
+  return {
+    idFromName: (name: string) => realShards.idFromName(name),
+    get: () => ({
+      load: async () => {
+        throw new Error("shard object overloaded");
+      },
+    }),
+  } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+}

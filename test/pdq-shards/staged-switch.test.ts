@@ -24,7 +24,7 @@ import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
 import { switchStagedList, switchStagedVersions, switchStore } from "../../src/match/shard-switch.ts";
 import { testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
-import { app, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
+import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
 const r = rng(43);
 const randomHex = randomHexFrom(r);
@@ -96,14 +96,7 @@ describe("a staged shard-sized PDQ version", () => {
 
   it("a failing object build leaves the manifest and the marker; the next run switches", async () => {
     const { id } = await stagedList();
-    const failing = {
-      idFromName: (name: string) => realShards.idFromName(name),
-      get: () => ({
-        load: async () => {
-          throw new Error("shard object overloaded");
-        },
-      }),
-    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const failing = failingShards();
     const run = await switchStagedVersions(withThreshold({ PDQ_SHARDS: failing }));
     expect(run.waiting.map((w) => w.id)).toContain(id);
     expect(findList(await readManifest(store()), id).version).toBe(0);
