@@ -8,6 +8,9 @@
  * the PDQ size (reduced-canvas.ts). Also the gate's PDQ hash per frame alone.
  *
  *   npm run bench -- gif          (or: npx node bench/gif.ts; GIF_ROUNDS=7 for more rounds)
+ *
+ * Small cases get more rounds (up to MAX_ROUNDS, about CASE_MS of omggif per case), so their
+ * medians are not a handful of few-millisecond runs on a loaded machine.
  */
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -21,6 +24,8 @@ import { loadPhoto, panGif, stillGif } from "./lib/gif-files.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
 const ROUNDS = Number(process.env.GIF_ROUNDS ?? 5);
+const MAX_ROUNDS = 25;
+const CASE_MS = 1500;
 const LIMITS = { maxPixels: 2 ** 28 };
 
 const hasher = PdqHasher.fromModule(
@@ -102,11 +107,14 @@ async function main(): Promise<void> {
     const gateHashes = await gateDecodeHash(bytes);
     const refHashes: string[] = [];
     const frames = omggifDecode(bytes, (c) => refHashes.push(hasher.hash(downscaleImage(c)).hash));
+    const once = performance.now();
+    omggifDecode(bytes);
+    const rounds = Math.max(ROUNDS, Math.min(MAX_ROUNDS, Math.ceil(CASE_MS / (performance.now() - once))));
     await gateDecode(bytes);
     if (gateHashes.length !== frames)
       throw new Error(`${name}: gate hashed ${gateHashes.length} of ${frames} frames`);
     const distance = Math.max(...gateHashes.map((h, i) => hamming(h, refHashes[i]!)));
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < rounds; r++) {
       // Rotate the order each round, so none always runs after another's garbage.
       const work: [Timing, () => unknown][] = [
         [t.omggif, () => omggifDecode(bytes)],
@@ -126,12 +134,13 @@ async function main(): Promise<void> {
     const hashAll = () => {
       for (const im of kept) hasher.hash(im);
     };
-    for (let r = 0; r < ROUNDS; r++) await timed(hashOnly, hashAll);
+    for (let r = 0; r < rounds; r++) await timed(hashOnly, hashAll);
     const ratio = median(t.gateHash.cpu) / median(t.omggif.cpu);
     worst = Math.max(worst, ratio);
     rows.push([
       name,
       String(frames),
+      String(rounds),
       fixed(bytes.length / 1e6, 1),
       fixed(median(t.omggif.cpu), 0),
       fixed(median(t.omggifHash.cpu), 0),
@@ -152,13 +161,14 @@ async function main(): Promise<void> {
     process.stderr.write(`bench/gif: ${name}\n`);
   }
   console.log(
-    `GIF decode (+ PDQ hash of every frame), CPU ms (user + system), median of ${ROUNDS} interleaved rounds after a warm-up (Node 22, the Worker's decoding code)`,
+    `GIF decode (+ PDQ hash of every frame), CPU ms (user + system), median of the rounds (interleaved, after a warm-up) (Node 22, the Worker's decoding code)`,
   );
   console.log(
     renderTable(
       [
         "image",
         "frames",
+        "rounds",
         "MB",
         "omggif decode (baseline)",
         "omggif + hash",
