@@ -16,6 +16,7 @@ import { defaultOptions as avifDefaults } from "@jsquash/avif/meta.js";
 import { decodeImage } from "../src/image/decode.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
 import { FIXTURES_DIR } from "../test/node/fixtures-dir.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
 const FIXTURES = pathToFileURL(`${join(FIXTURES_DIR, "pdq")}/`);
@@ -106,18 +107,8 @@ interface AvifEncoder {
   encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array | null;
 }
 
-async function avifEncoder(): Promise<AvifEncoder> {
-  const path = new URL("../node_modules/@jsquash/avif/codec/enc/avif_enc.wasm", import.meta.url);
-  const module = await WebAssembly.compile(readFileSync(path));
-  const factory = avifEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<AvifEncoder>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
+function avifEncoder(): Promise<AvifEncoder> {
+  return emscriptenCodec("@jsquash/avif/codec/enc/avif_enc.wasm", avifEncoderFactory);
 }
 
 async function avifAgainstJpeg(): Promise<void> {

@@ -20,7 +20,7 @@
  *   GIF_MP=12,48 ...                         (GIF sizes, plain and interlaced; default 12,48)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
@@ -33,6 +33,7 @@ import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { avifDecodeBytes } from "../src/image/avif.ts";
 import { buildGif } from "../test/image/gif-builder.ts";
 import { pngFile } from "../test/image/png-encoder.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
 import { fixed, renderTable } from "./lib/stats.ts";
 
 /** The isolate memory a Worker has on Cloudflare (README: Perceptual hashing), and the gate's default hold budget. */
@@ -78,26 +79,12 @@ interface JpegEncoder {
 }
 
 async function jpegEncoder(): Promise<JpegEncoder> {
-  return emscriptenEncoder("@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm", jpegEncoderFactory);
+  return emscriptenCodec("@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm", jpegEncoderFactory);
 }
 
 /** libavif + libaom's encoder (jSquash's single-threaded build); same call shape as MozJPEG's. */
 async function avifEncoder(): Promise<JpegEncoder> {
-  return emscriptenEncoder("@jsquash/avif/codec/enc/avif_enc.wasm", avifEncoderFactory);
-}
-
-async function emscriptenEncoder(wasm: string, codecFactory: unknown): Promise<JpegEncoder> {
-  const path = join(import.meta.dirname, "../node_modules", wasm);
-  const module = await WebAssembly.compile(readFileSync(path));
-  const factory = codecFactory as (o: Record<string, unknown>) => Promise<JpegEncoder>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
+  return emscriptenCodec("@jsquash/avif/codec/enc/avif_enc.wasm", avifEncoderFactory);
 }
 
 /** RGBA test pattern: two gradients and noise in the blue channel. */
@@ -189,7 +176,10 @@ async function main(): Promise<void> {
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const encoder = await jpegEncoder();
   const avif = await avifEncoder();
-  const webpEncoder = await emscriptenEncoder("@jsquash/webp/codec/enc/webp_enc.wasm", webpEncoderFactory);
+  const webpEncoder = await emscriptenCodec<JpegEncoder>(
+    "@jsquash/webp/codec/enc/webp_enc.wasm",
+    webpEncoderFactory,
+  );
   const encode = (kind: Kind, px: Uint8Array, w: number, h: number): Uint8Array => {
     if (kind.startsWith("webp")) {
       // Fastest method: the file's size does not matter here, only its pixels.

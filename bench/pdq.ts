@@ -24,6 +24,7 @@ import { decodeImage } from "../src/image/decode.ts";
 import { coreHasher } from "../src/image/jpeg-scaled.ts";
 import { bytesToHex, PdqHasher } from "../src/pdq/core.ts";
 import { PdqIndex } from "../src/pdq/index.ts";
+import { hamming } from "../test/helpers/pdq-distance.ts";
 import { FIXTURES_DIR } from "../test/node/fixtures-dir.ts";
 import { workerdQueryMs } from "./lib/pdq-workerd.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
@@ -42,15 +43,6 @@ const TINY = "images/misc-images/wee.jpg";
 const targets: string[] = [];
 function target(ok: boolean, what: string, measured: string): void {
   targets.push(`  ${ok ? "PASS" : "MISS"}  ${what}: measured ${measured}`);
-}
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
 }
 
 interface Fixture {

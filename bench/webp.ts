@@ -9,13 +9,13 @@
  *   WEBP_MP=2,12 npx node bench/webp.ts
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import webpDecoderFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 import webpEncoderFactory from "@jsquash/webp/codec/enc/webp_enc.js";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { decodeImage, decodeImageFrames } from "../src/image/decode.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
 import { buildAnimatedWebp } from "../test/image/webp-anim-builder.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
 const MEGAPIXELS = (process.env.WEBP_MP ?? "2,12").split(",").map(Number);
@@ -28,21 +28,6 @@ interface Encoder {
 
 interface FullDecoder {
   decode(data: Uint8Array): { width: number; height: number; data: Uint8ClampedArray } | null;
-}
-
-/** jSquash's Emscripten build (encoder, or the full-size decoder the gate used before issue 12). */
-async function emscripten<T>(file: string, codecFactory: unknown): Promise<T> {
-  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/webp/codec", file);
-  const module = await WebAssembly.compile(readFileSync(wasm));
-  const factory = codecFactory as (o: Record<string, unknown>) => Promise<T>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
 }
 
 function pattern(width: number, height: number, seed: number): Uint8Array {
@@ -76,8 +61,12 @@ async function medianMs(work: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const enc = await emscripten<Encoder>("enc/webp_enc.wasm", webpEncoderFactory);
-  const fullDecoder = await emscripten<FullDecoder>("dec/webp_dec.wasm", webpDecoderFactory);
+  const enc = await emscriptenCodec<Encoder>("@jsquash/webp/codec/enc/webp_enc.wasm", webpEncoderFactory);
+  // The full-size decoder the gate used before issue 12: the baseline.
+  const fullDecoder = await emscriptenCodec<FullDecoder>(
+    "@jsquash/webp/codec/dec/webp_dec.wasm",
+    webpDecoderFactory,
+  );
   const rows: string[][] = [];
   const cases = MEGAPIXELS.flatMap((mp) => [
     { mp, lossless: false },

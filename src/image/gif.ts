@@ -19,6 +19,7 @@ import {
   readFrameRows,
   readPalette,
 } from "./gif-blocks.ts";
+import { LZW_DECODER_MAX_BYTES } from "./gif-lzw.ts";
 import { ReducedLumaCanvas, reducedCanvasBytes } from "./reduced-canvas.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 
@@ -50,23 +51,17 @@ function drawFrame(
   // Each frame costs at least an LZW table's set-up, however small.
   canvas.spend(Math.max(fw * fh, 4096), n);
   const { width, height, pixels } = canvas;
-  const paletteEntries = palette.length / 3;
+  // One 32-bit store per pixel: each index's RGBA (paletteColours) viewed as one word, in the
+  // platform's byte order on both sides.
+  const colours = new Uint32Array(paletteColours(palette, control.transparent, 4).buffer);
+  const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.length >> 2);
+  const transparent = control.transparent;
+  const visible = Math.min(fw, width - left);
   readFrameRows(cur, f, (y, indices) => {
     if (y >= height) return;
-    for (let x = 0; x < fw; x++) {
-      const px = left + x;
-      if (px >= width) break;
+    for (let x = 0, o = y * width + left; x < visible; x++, o++) {
       const idx = indices[x]!;
-      if (idx === control.transparent) continue;
-      const o = (y * width + px) * 4;
-      if (idx < paletteEntries) {
-        pixels[o] = palette[idx * 3]!;
-        pixels[o + 1] = palette[idx * 3 + 1]!;
-        pixels[o + 2] = palette[idx * 3 + 2]!;
-      } else {
-        pixels[o] = pixels[o + 1] = pixels[o + 2] = 0;
-      }
-      pixels[o + 3] = 255; // an index past the palette shows as opaque black, as browsers do
+      if (idx !== transparent) words[o] = colours[idx]!;
     }
   });
   // The rectangle clipped to the screen, for disposal.
@@ -232,8 +227,8 @@ function paletteColours(palette: Uint8Array, transparent: number, channels: 1 | 
   return out;
 }
 
-/** LZW tables, a frame row of indices and the interlaced row order, at most (frames up to 65535 wide and high). */
-const FRAME_WORK_BYTES = 6 * 4096 + 5 * 65536;
+/** The LZW decoder (tables, output window, rows) and the interlaced row order, at most (frames up to 65535 wide and high). */
+const FRAME_WORK_BYTES = LZW_DECODER_MAX_BYTES + 4 * 65536;
 
 /** Bytes a still GIF's decode holds at most: the downscaler's output and sums, a screen row, the frame's work. */
 export function gifStillBytes(width: number, height: number, full: boolean): number {

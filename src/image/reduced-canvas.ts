@@ -77,13 +77,21 @@ export class ReducedLumaCanvas {
     transparent: number,
   ): void {
     const row = this.cellOfY[y]! * this.plan.width;
-    const { cellOfX, drawnSum, drawnCount } = this;
-    for (let x = 0; x < count; x++) {
-      const idx = indices[x]!;
-      if (idx === transparent) continue;
-      const c = row + cellOfX[x0 + x]!;
-      drawnSum[c]! += luma[idx]!;
-      drawnCount[c]!++;
+    const { cellOfX, colStart, drawnSum, drawnCount } = this;
+    // Cell by cell, summed in locals: one read-modify-write of the sums per cell, not per pixel.
+    for (let x = x0, i = 0; x < x0 + count; ) {
+      const cell = cellOfX[x]!;
+      const stop = Math.min(x0 + count, colStart[cell + 1]!);
+      let sum = 0;
+      let drawn = 0;
+      for (; x < stop; x++, i++) {
+        const idx = indices[i]!;
+        if (idx === transparent) continue;
+        sum += luma[idx]!;
+        drawn++;
+      }
+      drawnSum[row + cell]! += sum;
+      drawnCount[row + cell]! += drawn;
     }
   }
 

@@ -4,15 +4,15 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { GateMessage, MatchMessage } from "../../src/cases/messages.ts";
-import { CASE_HEADER, gateRequest } from "../../src/gate/gate.ts";
+import type { MatchMessage } from "../../src/cases/messages.ts";
+import { CASE_HEADER } from "../../src/gate/gate.ts";
 import { imagesInLine } from "../../src/image/one-at-a-time.ts";
 import { forgetManifest, type ListManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
-import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
 import { seedPdqShard, testList } from "../helpers/lists.ts";
 import { buildMultipart } from "../helpers/multipart.ts";
-import { bodyOf, receivedAt, uniquePrefix } from "../helpers/origin.ts";
+import { bodyOf } from "../helpers/origin.ts";
+import { upload } from "./listed-picture.ts";
 
 let listedHash = "";
 let keyId = "";
@@ -40,20 +40,6 @@ beforeAll(async () => {
   await env.HASHES.put(MANIFEST_KEY, JSON.stringify(manifest));
   forgetManifest(env.HASHES);
 });
-
-async function upload(body: Uint8Array, contentType: string, over = {}) {
-  const queue = new CapturingQueue();
-  const { ctx, settle } = testCtx();
-  const p = uniquePrefix();
-  const req = new Request(`https://g.test${p}`, {
-    method: "POST",
-    headers: { "content-type": contentType },
-    body,
-  });
-  const res = await gateRequest(req, testEnv({ MATCHES: queue as never, ...over }), ctx);
-  await settle();
-  return { res, sent: queue.sent as GateMessage[], origin: await receivedAt(p) };
-}
 
 describe("PDQ matching in the gate", () => {
   it("blocks a mirrored copy of a listed image (dihedral match) inside a multipart upload", async () => {

@@ -14,21 +14,13 @@ import { imageDimensions, sniffType } from "../../src/image/sniff.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { hamming } from "../helpers/pdq-distance.ts";
 import { rng } from "../helpers/random.ts";
 import { boxAt, buildGridAvif, mdatPayload, withConfigObus, withIspe } from "./avif-boxes.ts";
 import { encodeAvif, testPattern } from "./encoders.ts";
 import { encodePng } from "./png-encoder.ts";
 
 const GATE = { maxPixels: 250_000_000 };
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
 
 function meanAbsDiff(a: Uint8Array, b: Uint8Array, channels: number[]): number {
   let sum = 0;

@@ -1,8 +1,15 @@
 // Test data: builds small GIFs (with a real LZW encoder, table growth and resets included) so
 // the decoder can be checked pixel by pixel against the indices that went in.
 
-/** GIF-LZW encodes palette indices; codes grow from minCodeSize+1 to 12 bits, clear when full. */
-export function lzwEncode(indices: Uint8Array, minCodeSize: number): Uint8Array {
+/**
+ * GIF-LZW encodes palette indices; codes grow from minCodeSize+1 to 12 bits, clear when full
+ * (or, `whenFull: "freeze"`, keep coding with the full table, as some encoders do).
+ */
+export function lzwEncode(
+  indices: Uint8Array,
+  minCodeSize: number,
+  whenFull: "clear" | "freeze" = "clear",
+): Uint8Array {
   const clear = 1 << minCodeSize;
   const eoi = clear + 1;
   const out: number[] = [];
@@ -42,7 +49,7 @@ export function lzwEncode(indices: Uint8Array, minCodeSize: number): Uint8Array 
       emit(prefix);
       if (eoi + emitted < 4096) {
         dict.set(key, eoi + emitted);
-      } else {
+      } else if (whenFull === "clear") {
         write(clear);
         codeSize = minCodeSize + 1;
         dict = new Map();

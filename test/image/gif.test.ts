@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
-import { lzwDecode } from "../../src/image/gif-lzw.ts";
+import { LzwRowDecoder, lzwDecode } from "../../src/image/gif-lzw.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { buildGif, expectedRgba, type GifSpec, lzwEncode } from "./gif-builder.ts";
 
@@ -115,6 +115,25 @@ describe("GIF first frame", () => {
       const data = noise(5000, 1 << size, size);
       expect(lzwDecode(lzwEncode(data, size), size, data.length)).toEqual(data);
     }
+  });
+
+  it("decodes strings older than its output window (a table never cleared), pushed in any slicing", () => {
+    const [width, rows] = [700, 500];
+    const data = noise(width * rows, 4, 77);
+    const coded = lzwEncode(data, 2, "freeze");
+    const out = new Uint8Array(width * rows);
+    const lzw = new LzwRowDecoder(2, width, rows, (r, row) => out.set(row, r * width));
+    const sizes = noise(coded.length, 255, 78);
+    for (let at = 0, k = 0; at < coded.length; k++) {
+      const n = 1 + sizes[k]!;
+      lzw.push(coded.subarray(at, at + n));
+      at += n;
+    }
+    lzw.finish();
+    // The first index decoded wrong (-1: none), not a diff of 350,000 values.
+    const firstWrong = (decoded: Uint8Array) => decoded.findIndex((v, i) => v !== data[i]);
+    expect(firstWrong(out)).toBe(-1);
+    expect(firstWrong(lzwDecode(coded, 2, data.length))).toBe(-1);
   });
 });
 

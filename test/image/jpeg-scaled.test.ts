@@ -4,18 +4,10 @@ import { decodeJpegScaled } from "../../src/image/jpeg-scaled.ts";
 import type { DecodedImage } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { hamming } from "../helpers/pdq-distance.ts";
 import { fixtureImages, sofOffset } from "./fixture-list.ts";
 import { buildFlatJpeg } from "./jpeg-builder.ts";
 import { type EncoderComponent, encodeTestJpeg, photoPlane, randomScript, seeded } from "./jpeg-encoder.ts";
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
 
 /** Components of a W x H test image with the given sampling factors (photo-like planes). */
 function planes(w: number, h: number, sampling: number[][]): EncoderComponent[] {

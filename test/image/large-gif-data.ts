@@ -9,6 +9,8 @@ import { LISTED_FILE } from "../gate/listed-picture.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { rng } from "../helpers/random.ts";
 
+export { hamming } from "../helpers/pdq-distance.ts";
+
 /** A colour cube of 6 × 7 × 6 levels (252 entries): the global palette. */
 export const CUBE = Array.from({ length: 252 }, (_, i) => [
   Math.round(((i % 6) * 255) / 5),
@@ -57,15 +59,6 @@ export function boxLuma(rgba: Uint8Array, w: number, h: number): DecodedImage {
   }
   const pixels = Uint8Array.from(sums, (s, i) => Math.round(s / counts[i]!));
   return { width: W, height: H, channels: 1, pixels };
-}
-
-export function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
 }
 
 export function maxDifference(a: Uint8Array, b: Uint8Array): number {

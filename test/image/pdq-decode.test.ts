@@ -2,18 +2,10 @@ import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { hamming } from "../helpers/pdq-distance.ts";
 import { fixtureImages } from "./fixture-list.ts";
 
 const LIMITS = { maxPixels: 50_000_000, fullResolution: true };
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
 
 describe("decodeImage + PDQ against the reference hashes", () => {
   // The issue allows 4 bits of JPEG decoder drift; libjpeg-turbo's pixels are the reference's

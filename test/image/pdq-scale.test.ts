@@ -10,6 +10,7 @@ import { downscaleImage } from "../../src/image/downscale.ts";
 import type { DecodedImage } from "../../src/image/types.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { hamming } from "../helpers/pdq-distance.ts";
 import { fixtureImages } from "./fixture-list.ts";
 
 const LIMITS = { maxPixels: 50_000_000 };
@@ -21,15 +22,6 @@ const UPSCALED = [
   "c.png",
   "L.png",
 ];
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
 
 /** Bilinear upscale by `f` (pixel centres aligned), to make a large test image from a fixture. */
 function upscale(img: DecodedImage, f: number): DecodedImage {

@@ -13,6 +13,7 @@ import { VP8L_WINDOW_PIXELS } from "../../src/image/webp.ts";
 import { dropWebpCodec, webpCodec } from "../../src/image/webp-codec.ts";
 import { pdqHasher } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
+import { hamming } from "../helpers/pdq-distance.ts";
 import { encodeWebp } from "./encoders.ts";
 import { fixtureImages } from "./fixture-list.ts";
 
@@ -34,15 +35,6 @@ const CASES: Case[] = [
   { name: "bridge-1-original.jpg", factor: 1.3, lossless: true, alpha: true }, // 2080x1305
   { name: "bridge-1-original.jpg", factor: 1.6, lossless: true, alpha: false }, // 2560x1606: past the window
 ];
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
 
 /** Bilinear upscale to RGBA by `f`, with an alpha ramp when `alpha` (test data for WebP). */
 function upscaledRgba(

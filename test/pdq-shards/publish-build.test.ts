@@ -5,42 +5,18 @@
  * random 256-bit values, not real hash lists; tokens are test strings.
  */
 import { env } from "cloudflare:test";
-import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { adminRoutes } from "../../src/admin/routes.ts";
 import type { Env } from "../../src/env.ts";
 import { findList, readManifest } from "../../src/lists/layout.ts";
-import { MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
-import { bytesToHex } from "../../src/pdq/core.ts";
-import { type PdqShardRpc, shardObjectName } from "../../src/pdq-shards/protocol.ts";
 import { testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
+import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
-const TOKEN = "test-token-0123456789abcdefghij";
-const app = new Hono();
-app.route("/admin", adminRoutes);
-const realShards = (env as unknown as Env).PDQ_SHARDS!;
 const r = rng(41);
-
-const randomHex = () => bytesToHex(Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256)));
-
-/** KV that notes when the manifest is written. */
-function watchedKv(writes: { manifestAt?: number }): KVNamespace {
-  return new Proxy(env.HASHES, {
-    get(target, prop) {
-      if (prop === "put")
-        return async (key: string, ...rest: unknown[]) => {
-          if (key === MANIFEST_KEY) writes.manifestAt = Date.now();
-          return (target.put as (...a: unknown[]) => Promise<void>)(key, ...rest);
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
+const randomHex = randomHexFrom(r);
 
 function call(path: string, json: unknown, over: Partial<Env> = {}) {
   return app.request(
@@ -67,9 +43,6 @@ async function createdList(): Promise<string> {
   expect(res.status).toBe(201);
   return id;
 }
-
-const held = (list: { id: string; version: number }, shard: number) =>
-  (realShards.get(realShards.idFromName(shardObjectName(list, shard))) as unknown as PdqShardRpc).held();
 
 describe("publishing a list searched on shard objects", () => {
   it("builds every shard object's index before the manifest names the version", async () => {
@@ -114,14 +87,7 @@ describe("publishing a list searched on shard objects", () => {
 
   it("a shard object that cannot build stops the publish: the manifest keeps the old version", async () => {
     const id = await createdList();
-    const failing = {
-      idFromName: (name: string) => realShards.idFromName(name),
-      get: () => ({
-        load: async () => {
-          throw new Error("shard object overloaded");
-        },
-      }),
-    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const failing = failingShards();
     const res = await call(
       `/lists/${id}/delta`,
       { ops: Array.from({ length: 120 }, () => ({ op: "add", algo: "pdq", hex: randomHex() })) },

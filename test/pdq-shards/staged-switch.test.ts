@@ -10,31 +10,24 @@ import {
   env,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { adminRoutes } from "../../src/admin/routes.ts";
 import type { Env } from "../../src/env.ts";
 import worker from "../../src/index.ts";
 import { createList, rollbackList } from "../../src/lists/govern.ts";
 import { findList, readManifest } from "../../src/lists/layout.ts";
-import { forgetManifest, loadManifest, MANIFEST_KEY } from "../../src/lists/manifest.ts";
+import { forgetManifest, loadManifest } from "../../src/lists/manifest.ts";
 import { publishDelta } from "../../src/lists/publish.ts";
 import { readStaged, switchStaged } from "../../src/lists/staged.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
 import { switchStagedList, switchStagedVersions, switchStore } from "../../src/match/shard-switch.ts";
-import { bytesToHex } from "../../src/pdq/core.ts";
-import { type PdqShardRpc, shardObjectName } from "../../src/pdq-shards/protocol.ts";
 import { testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
+import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
-const TOKEN = "test-token-0123456789abcdefghij";
-const app = new Hono();
-app.route("/admin", adminRoutes);
-const realShards = (env as unknown as Env).PDQ_SHARDS!;
 const r = rng(43);
-const randomHex = () => bytesToHex(Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256)));
+const randomHex = randomHexFrom(r);
 const store = () => new KvListStore(env.HASHES);
 const routing: PdqShardRouting = {
   namespace: realShards,
@@ -42,23 +35,6 @@ const routing: PdqShardRouting = {
   queryTimeoutMs: 5000,
   loadTimeoutMs: 30000,
 };
-const held = (list: { id: string; version: number }, shard: number) =>
-  (realShards.get(realShards.idFromName(shardObjectName(list, shard))) as unknown as PdqShardRpc).held();
-
-/** KV that notes when the manifest is written. */
-function watchedKv(writes: { manifestAt?: number }): KVNamespace {
-  return new Proxy(env.HASHES, {
-    get(target, prop) {
-      if (prop === "put")
-        return async (key: string, ...rest: unknown[]) => {
-          if (key === MANIFEST_KEY) writes.manifestAt = Date.now();
-          return (target.put as (...a: unknown[]) => Promise<void>)(key, ...rest);
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
 
 /** A list with one staged version of `n` PDQ hashes, published as the CLI does (stage on). */
 async function stagedList(n = 120): Promise<{ id: string; hashes: string[] }> {
@@ -120,14 +96,7 @@ describe("a staged shard-sized PDQ version", () => {
 
   it("a failing object build leaves the manifest and the marker; the next run switches", async () => {
     const { id } = await stagedList();
-    const failing = {
-      idFromName: (name: string) => realShards.idFromName(name),
-      get: () => ({
-        load: async () => {
-          throw new Error("shard object overloaded");
-        },
-      }),
-    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const failing = failingShards();
     const run = await switchStagedVersions(withThreshold({ PDQ_SHARDS: failing }));
     expect(run.waiting.map((w) => w.id)).toContain(id);
     expect(findList(await readManifest(store()), id).version).toBe(0);
