@@ -49,14 +49,14 @@ export type AvifHeaderResult =
 const AVIF_BRANDS = new Set(["avif", "avis"]);
 const HEVC_BRANDS = new Set(["heic", "heix", "heim", "heis", "hevc", "hevx"]);
 
-interface Box {
+export interface Box {
   type: string;
   /** Payload start and end (end may pass the end of the bytes when truncated). */
   start: number;
   end: number;
 }
 
-class BoxReader {
+export class BoxReader {
   readonly b: Uint8Array;
   constructor(b: Uint8Array) {
     this.b = b;
@@ -100,7 +100,7 @@ class BoxReader {
   }
 }
 
-class AvifBoxError extends Error {
+export class AvifBoxError extends Error {
   readonly reason: "truncated" | "corrupt" | "unsupported";
   constructor(reason: AvifBoxError["reason"], message: string) {
     super(message);
@@ -125,12 +125,12 @@ export function isAvif(bytes: Uint8Array): boolean {
   return AVIF_BRANDS.has(list[0]!) || !list.some((b) => b.startsWith("mp4") || b === "isom");
 }
 
-function find(boxes: Box[], type: string): Box | undefined {
+export function find(boxes: Box[], type: string): Box | undefined {
   return boxes.find((b) => b.type === type);
 }
 
 /** Per item: the 1-based indexes of its properties in `ipco` (`ipma`). */
-function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
+export function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
   const version = r.u8(ipma.start);
   const wideIndex = (r.u32(ipma.start) & 1) === 1;
   const count = r.u32(ipma.start + 4);
@@ -151,7 +151,7 @@ function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
 }
 
 /** Item types by item id (`iinf` → `infe` version 2/3). */
-function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
+export function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   const types = new Map<number, string>();
   if (!iinf) return types;
   const entriesAt = iinf.start + (r.u8(iinf.start) === 0 ? 6 : 8);
@@ -164,14 +164,14 @@ function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   return types;
 }
 
-interface ItemLocation {
+export interface ItemLocation {
   /** 0: offsets in the file, 1: in the `idat` box, 2: in another item (not read). */
   method: number;
   extents: { offset: number; length: number }[];
 }
 
 /** Where each item's data lies (`iloc`, versions 0-2). */
-function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
+export function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
   const locations = new Map<number, ItemLocation>();
   if (!iloc) return locations;
   const version = r.u8(iloc.start);
@@ -202,7 +202,11 @@ function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLoc
 }
 
 /** An item's data, its extents joined; what lies outside the file is a truncated upload. */
-function itemData(r: BoxReader, location: ItemLocation | undefined, idat: Box | undefined): Uint8Array {
+export function itemData(
+  r: BoxReader,
+  location: ItemLocation | undefined,
+  idat: Box | undefined,
+): Uint8Array {
   if (!location) throw new AvifBoxError("corrupt", "AVIF item has no iloc entry");
   if (location.method > 1) throw new AvifBoxError("unsupported", "AVIF item data in another item");
   const source = location.method === 0 ? r.b : r.b.subarray(idat?.start ?? 0, idat?.end ?? 0);
