@@ -29,15 +29,19 @@ import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.
 import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
 
 /**
- * What one decode maps at its peak (measured with bench/image-memory.ts, Node, the instance's
- * linear memory after the decode): dav1d's frame buffers and per-frame state for the largest
- * tile, per sample (one sample per pixel of each plane, 2 bytes above 8 bits), the input bytes
- * (item data, its copy in the instance and dav1d's), the canvas (1 byte per cell, 8 of sums
- * while reducing, 1 for the copy out), and a fixed part (the instance's stack and tables).
+ * What one decode maps at its peak: the instance's linear memory after decoding one picture into
+ * a fresh instance, which is above the process's peak RSS (bench/image-memory.ts; Emscripten
+ * grows the memory in steps and not every page is touched). Measured 2026-11-30 (linear memory,
+ * 4:3 photos, quality 60): 8-bit 4:2:0 10.3 / 29.8 / 51.8 MiB at 2 / 12 / 24 MP (1.92 bytes per
+ * pixel + 7.8 MiB), 4:0:0 22.9 MiB at 12 MP, 4:4:4 52.4 MiB, 10-bit 4:2:0 48.8 MiB, 10-bit 4:4:4
+ * 89.9 MiB. dav1d's frame buffers take a little over 1 byte per sample (2 above 8 bits) and its
+ * per-frame state about 0.5 byte per pixel: the model below, 1.1 and 0.6, covers each of them.
+ * On top: the input bytes (item data, its copy in the instance and dav1d's), the canvas (1 byte
+ * per cell, 8 of sums while reducing, 1 for the copy out), and the instance's fixed part.
  */
-const DAV1D_BYTES_PER_SAMPLE = 1.9;
-const DAV1D_BYTES_PER_PIXEL = 1.5;
-const FIXED_BYTES = 4 * 1024 * 1024;
+const DAV1D_BYTES_PER_SAMPLE = 1.1;
+const DAV1D_BYTES_PER_PIXEL = 0.6;
+const FIXED_BYTES = 8 * 1024 * 1024;
 
 export interface AvifDecodeShape {
   /** The largest tile (or the whole image) dav1d decodes at once. */
