@@ -292,6 +292,47 @@ describe("AVIF decoding", () => {
   });
 });
 
+describe("AVIF AV1 data damaged", () => {
+  it("bytes changed inside the AV1 data of every layout give an ImageDecodeError or an image of the header's size, and the decoder keeps working", {
+    timeout: 180_000,
+  }, async () => {
+    const random = rng(31);
+    const layouts = [
+      { depth: 8, chroma: "420" },
+      { depth: 10, chroma: "444" },
+      { depth: 12, chroma: "400" },
+    ] as const;
+    const outcomes = { image: 0, error: 0 };
+    for (const opts of layouts) {
+      const avif = await encodeAvif(testPattern(72, 56), 72, 56, { ...opts, quality: 70 });
+      const data = boxAt(avif, "mdat") + 4;
+      for (let round = 0; round < 60; round++) {
+        const bad = avif.slice();
+        for (let k = 0; k < 1 + (round % 6); k++) {
+          const at = data + Math.floor(random() * (bad.length - data));
+          bad[at] = Math.floor(random() * 256);
+        }
+        const out = await decodeImage(bad, GATE).catch((e: unknown) => e);
+        if (out instanceof Error) {
+          expect(out, `${JSON.stringify(opts)} round ${round}`).toBeInstanceOf(ImageDecodeError);
+          outcomes.error++;
+        } else {
+          expect(out, `${JSON.stringify(opts)} round ${round}`).toMatchObject({
+            width: 72,
+            height: 56,
+            channels: 1,
+          });
+          outcomes.image++;
+        }
+      }
+      // The undamaged file still decodes (a trapped instance was replaced).
+      expect(await decodeImage(avif, GATE)).toMatchObject({ width: 72, height: 56 });
+    }
+    expect(outcomes.image).toBeGreaterThan(0);
+    expect(outcomes.error).toBeGreaterThan(0);
+  });
+});
+
 /** Bits written MSB first, as the AV1 specification's f(n) reads them (test data only). */
 function bitWriter() {
   const bits: number[] = [];
