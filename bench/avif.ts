@@ -6,9 +6,10 @@
  * size (downscale.ts) and hashed the same way. Also the PDQ distance between the two hashes,
  * per image: how much the different chroma upsampling (and decoder) moves the hash.
  *
- * Images: generated patterns (a smooth gradient with noise, benign TEST DATA) at the given
- * megapixels in three layouts, and the fixture photos of ../shared/fixtures/pdq re-encoded as
- * AVIF (quality 80).
+ * Images: a benign fixture photo (../shared/fixtures/pdq's bridge) enlarged to the given
+ * megapixels in three layouts, and five fixture photos re-encoded as AVIF (quality 80). Times
+ * are CPU time of this process (user + system), the median of 3 after a warm-up: the machine is
+ * shared, and wall time under load says little.
  *
  *   npx node bench/avif.ts       (or: npm run bench -- avif)
  *   AVIF_MP=2,12,24 npx node bench/avif.ts
@@ -63,21 +64,6 @@ async function emscripten<T>(file: string, codecFactory: unknown): Promise<T> {
   });
 }
 
-function pattern(width: number, height: number, seed: number): Uint8Array {
-  const px = new Uint8Array(width * height * 4);
-  let x = seed;
-  for (let i = 0; i < width * height; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const c = i % width;
-    const r = Math.floor(i / width);
-    px[i * 4] = (c * 255) / width;
-    px[i * 4 + 1] = (r * 255) / height;
-    px[i * 4 + 2] = (((c >> 5) + (r >> 5) + seed) & 1) * 128 + ((x >>> 24) & 63);
-    px[i * 4 + 3] = 255;
-  }
-  return px;
-}
-
 const hasher = PdqHasher.fromModule(
   new WebAssembly.Module(readFileSync(new URL("../wasm/build/core.wasm", import.meta.url))),
 );
@@ -91,15 +77,43 @@ function hamming(a: string, b: string): number {
   return d;
 }
 
-async function medianMs(work: () => Promise<unknown>): Promise<number> {
+/** Median CPU time (user + system) of `work`, after one warm-up run. */
+async function medianCpuMs(work: () => Promise<unknown>): Promise<number> {
   await work();
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     await work();
-    times.push(performance.now() - t0);
+    const t = process.cpuUsage(t0);
+    times.push((t.user + t.system) / 1000);
   }
   return median(times);
+}
+
+/** Mean absolute difference of two same-sized images' luminance (PDQ's weights), in levels. */
+function meanLumaDiff(a: DecodedImage, b: DecodedImage): number {
+  const luma = (img: DecodedImage, i: number) => {
+    const p = img.pixels;
+    const o = i * img.channels;
+    return img.channels < 3 ? p[o]! : 0.299 * p[o]! + 0.587 * p[o + 1]! + 0.114 * p[o + 2]!;
+  };
+  if (a.width !== b.width || a.height !== b.height) return Number.NaN;
+  let sum = 0;
+  for (let i = 0; i < a.width * a.height; i++) sum += Math.abs(luma(a, i) - luma(b, i));
+  return sum / (a.width * a.height);
+}
+
+/** A fixture photo's RGBA, enlarged (nearest neighbour) to `w`×`h`. */
+function enlarged(photo: DecodedImage, w: number, h: number): Uint8Array {
+  const px = new Uint8Array(w * h * 4).fill(255);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.floor((y * photo.height) / h);
+    for (let x = 0; x < w; x++) {
+      const s = (sy * photo.width + Math.floor((x * photo.width) / w)) * photo.channels;
+      for (let c = 0; c < 3; c++) px[(y * w + x) * 4 + c] = photo.pixels[s + (photo.channels >= 3 ? c : 0)]!;
+    }
+  }
+  return px;
 }
 
 function encode(enc: Encoder, rgba: Uint8Array, w: number, h: number, depth: number, subsample: number) {
@@ -133,24 +147,24 @@ async function main(): Promise<void> {
   let fullDecoder = await emscripten<FullDecoder>("dec/avif_dec.wasm", avifDecoderFactory);
   const rows: string[][] = [];
   const cases: { name: string; avif: Uint8Array; mp: number }[] = [];
+  const photo = async (file: string) =>
+    decodeImage(readFileSync(join(FIXTURES, file)), { ...LIMITS, fullResolution: true });
+  const bridge = await photo(PHOTOS[0]!);
   for (const mp of MEGAPIXELS) {
     const w = Math.round(Math.sqrt((mp * 1e6 * 4) / 3));
     const h = Math.round((w * 3) / 4);
-    const px = pattern(w, h, 1);
-    cases.push({ name: `8-bit 4:2:0 ${w}x${h}`, avif: encode(enc, px, w, h, 8, 1), mp });
+    const px = enlarged(bridge, w, h);
+    cases.push({ name: `bridge 8-bit 4:2:0 ${w}x${h}`, avif: encode(enc, px, w, h, 8, 1), mp });
     if (mp <= 12) {
-      cases.push({ name: `10-bit 4:2:0 ${w}x${h}`, avif: encode(enc, px, w, h, 10, 1), mp });
-      cases.push({ name: `8-bit 4:4:4 ${w}x${h}`, avif: encode(enc, px, w, h, 8, 3), mp });
+      cases.push({ name: `bridge 10-bit 4:2:0 ${w}x${h}`, avif: encode(enc, px, w, h, 10, 1), mp });
+      cases.push({ name: `bridge 8-bit 4:4:4 ${w}x${h}`, avif: encode(enc, px, w, h, 8, 3), mp });
     }
     process.stderr.write(`bench/avif: encoded ${mp} MP\n`);
   }
   for (const file of PHOTOS) {
-    const img = await decodeImage(readFileSync(join(FIXTURES, file)), { ...LIMITS, fullResolution: true });
-    const rgba = new Uint8Array(img.width * img.height * 4).fill(255);
-    for (let i = 0; i < img.width * img.height; i++)
-      for (let c = 0; c < 3; c++)
-        rgba[i * 4 + c] = img.pixels[i * img.channels + (img.channels >= 3 ? c : 0)]!;
+    const img = await photo(file);
     const mp = (img.width * img.height) / 1e6;
+    const rgba = enlarged(img, img.width, img.height);
     cases.push({
       name: `${file} ${img.width}x${img.height}`,
       avif: encode(enc, rgba, img.width, img.height, 8, 1),
@@ -158,30 +172,44 @@ async function main(): Promise<void> {
     });
   }
   for (const { name, avif, mp } of cases) {
-    const gateMs = await medianMs(async () => hasher.hash(await decodeImage(avif, LIMITS)));
-    const fullMs = await medianMs(async () => {
+    const gateMs = await medianCpuMs(async () => hasher.hash(await decodeImage(avif, LIMITS)));
+    const fullMs = await medianCpuMs(async () => {
       const image = fullDecode(fullDecoder, avif);
       // A fresh instance per decode once its heap has grown, as the gate's jSquash slot did.
       if (fullDecoder.HEAPU8.length > 64 * 1024 * 1024)
         fullDecoder = await emscripten<FullDecoder>("dec/avif_dec.wasm", avifDecoderFactory);
       return hasher.hash(image);
     });
-    const ours = hasher.hash(await decodeImage(avif, LIMITS)).hash;
-    const theirs = hasher.hash(fullDecode(fullDecoder, avif)).hash;
+    const ours = await decodeImage(avif, LIMITS);
+    const theirs = fullDecode(fullDecoder, avif);
+    const [a, b] = [hasher.hash(ours), hasher.hash(theirs)];
     rows.push([
       name,
       fixed(mp, 1),
-      fixed(fullMs, 1),
-      fixed(gateMs, 1),
+      fixed(fullMs, 0),
+      fixed(gateMs, 0),
       fixed(gateMs / fullMs, 2),
-      String(hamming(ours, theirs)),
+      String(hamming(a.hash, b.hash)),
+      `${a.quality}/${b.quality}`,
+      fixed(meanLumaDiff(ours, theirs), 2),
     ]);
     process.stderr.write(`bench/avif: ${name}\n`);
   }
-  console.log("AVIF decode + PDQ hash, median of 3 after a warm-up (Node 22, the Worker's decoding code)");
+  console.log(
+    "AVIF decode + PDQ hash, CPU ms, median of 3 after a warm-up (Node 22, the Worker's decoding code)",
+  );
   console.log(
     renderTable(
-      ["image", "MP", "full-size jSquash ms (baseline)", "gate dav1d ms", "ratio", "PDQ distance (bits)"],
+      [
+        "image",
+        "MP",
+        "full-size jSquash CPU ms (baseline)",
+        "gate dav1d CPU ms",
+        "ratio",
+        "PDQ distance (bits)",
+        "PDQ quality gate/jSquash",
+        "mean luma diff",
+      ],
       rows,
     ),
   );

@@ -1,8 +1,10 @@
 /**
- * AVIF decoding for PDQ (issue 12): the header read before decoding, the memory reserved from it,
- * the hash of an AVIF against the hash of the same pixels as PNG, alpha and 10/12-bit files, and
- * cut or damaged files refused with an ImageDecodeError. Test images are encoded here from
- * benign fixture photos (../shared/fixtures/pdq) and generated patterns.
+ * AVIF decoding for PDQ (issue 12; hashgate's dav1d build, src/image/avif.ts): the header read
+ * before decoding, the memory reserved from it, the hash of an AVIF against the hash of the same
+ * pixels as PNG, every depth and chroma layout and the colr box's colour description against
+ * libavif's own full decode (test-only reference), grids, and cut or damaged files refused with
+ * an ImageDecodeError. Test images are encoded here from benign fixture photos
+ * (../shared/fixtures/pdq) and generated patterns.
  */
 import { describe, expect, it } from "vitest";
 import { av1MaxFrame } from "../../src/image/av1-sequence-header.ts";
