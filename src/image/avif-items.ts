@@ -111,13 +111,20 @@ export function readAvifImage(bytes: Uint8Array): AvifImage {
   // Every tile has the first one's size and the tiles cover the canvas (MIAF 7.3.11.4.2).
   if (tileSize.width * columns < outWidth || tileSize.height * rows < outHeight)
     throw new AvifBoxError("corrupt", "AVIF grid tiles do not cover its canvas");
+  // Tiles may not share bytes: 65,536 tiles naming one extent would otherwise copy the file
+  // 65,536 times (and decode it as often).
+  let total = 0;
   const tiles = ids.map((id, i) => {
     if (types.get(id) !== "av01")
       throw new AvifBoxError("unsupported", `AVIF grid tile of type ${types.get(id)}`);
     const s = size(id);
     if (s.width !== tileSize.width || s.height !== tileSize.height)
       throw new AvifBoxError("corrupt", "AVIF grid tiles differ in size");
-    return { data: data(id), x: (i % columns) * s.width, y: Math.floor(i / columns) * s.height, ...s };
+    const tile = data(id);
+    total += tile.length;
+    if (total > bytes.length)
+      throw new AvifBoxError("corrupt", "AVIF grid tiles hold more data than the file");
+    return { data: tile, x: (i % columns) * s.width, y: Math.floor(i / columns) * s.height, ...s };
   });
   return { ...canvas, tiles, colour: nclx(r, of(primary, "colr")) ?? nclx(r, of(ids[0]!, "colr")) };
 }

@@ -53,7 +53,7 @@ export interface AvifDecodeShape {
   depth: number;
   /** Chroma samples per pixel: 0 (4:0:0), 0.5 (4:2:0), 1 (4:2:2), 2 (4:4:4). */
   chroma: number;
-  /** Bytes of AV1 data handed to the decoder. */
+  /** Bytes of AV1 data handed to the decoder (all tiles): held three times at most. */
   inputBytes: number;
   fullResolution?: boolean;
 }
@@ -98,8 +98,8 @@ export async function decodeAvif(
   }
   const tileWidth = Math.max(...tiles.map((t) => t.width));
   const tileHeight = Math.max(...tiles.map((t) => t.height));
-  const inputBytes =
-    Math.max(...tiles.map((t) => t.data.length)) + tiles.reduce((n, t) => n + t.data.length, 0);
+  // Joined item data (held here), its copy in the instance and dav1d's copy of one tile.
+  const inputBytes = tiles.reduce((n, t) => n + t.data.length, 0);
   const { depth, chroma } = header;
   limits.reserve?.(
     avifDecodeBytes({ depth, chroma, width, height, tileWidth, tileHeight, inputBytes, ...limits }),

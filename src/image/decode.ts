@@ -26,7 +26,7 @@
  * fullres hash is that of the stored 4032x3024 pixels).
  * Channels: JPEG colour comes as RGBA (opaque where the file has no alpha; no copy to drop
  * it), GIF and animated WebP as RGBA, a still WebP as RGB, greyscale JPEG as 1 channel, CMYK
- * JPEG as RGB.
+ * JPEG as RGB, AVIF as 1 channel (PDQ's luminance of each pixel's RGB, avif.ts).
  */
 
 import { decodeAvif } from "./avif.ts";
