@@ -189,12 +189,8 @@ export class Av1Decoder {
     const x = this.codec.x;
     const ptr = this.codec.malloc(sample.length);
     new Uint8Array(x.memory.buffer, ptr, sample.length).set(sample);
-    let status: number;
-    try {
-      status = x.hg_av1_decode(this.handle, ptr, sample.length);
-    } finally {
-      x.hg_free(ptr);
-    }
+    // The copy is handed to dav1d, which frees it when done (it may keep bytes past the call).
+    const status = x.hg_av1_decode(this.handle, ptr, sample.length);
     if (status < 0) throw av1Error(status, "decode");
     return status === 1 ? this.info() : null;
   }

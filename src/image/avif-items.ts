@@ -108,9 +108,16 @@ export function readAvifImage(bytes: Uint8Array): AvifImage {
   if (ids.length !== rows * columns)
     throw new AvifBoxError("corrupt", `AVIF grid of ${rows}x${columns} has ${ids.length} tiles`);
   const tileSize = size(ids[0]!);
-  // Every tile has the first one's size and the tiles cover the canvas (MIAF 7.3.11.4.2).
-  if (tileSize.width * columns < outWidth || tileSize.height * rows < outHeight)
-    throw new AvifBoxError("corrupt", "AVIF grid tiles do not cover its canvas");
+  // Every tile has the first one's size and the tiles cover the canvas, the last row and
+  // column reaching into it (MIAF 7.3.11.4.2; libavif refuses the same).
+  const { width: tw, height: th } = tileSize;
+  if (
+    tw * columns < outWidth ||
+    th * rows < outHeight ||
+    tw * (columns - 1) >= outWidth ||
+    th * (rows - 1) >= outHeight
+  )
+    throw new AvifBoxError("corrupt", "AVIF grid tiles do not fit its canvas");
   // Tiles may not share bytes: 65,536 tiles naming one extent would otherwise copy the file
   // 65,536 times (and decode it as often).
   let total = 0;

@@ -36,12 +36,14 @@ import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
  * pixel + 7.8 MiB), 4:0:0 22.9 MiB at 12 MP, 4:4:4 52.4 MiB, 10-bit 4:2:0 48.8 MiB, 10-bit 4:4:4
  * 89.9 MiB. dav1d's frame buffers take a little over 1 byte per sample (2 above 8 bits) and its
  * per-frame state about 0.5 byte per pixel: the model below, 1.1 and 0.6, covers each of them.
- * On top: the input bytes (item data, its copy in the instance and dav1d's), the canvas (1 byte
- * per cell, 8 of sums while reducing, 1 for the copy out), and the instance's fixed part.
+ * On top: the input bytes (item data, and its copy in the instance), the canvas (1 byte
+ * per cell, 8 of sums while reducing, 1 for the copy out), and a fixed 12 MiB: the instance's
+ * own 8 MiB, and what the process's peak RSS rose beyond it for a 2 MP file (19 MiB against
+ * 10.3 of linear memory: the header reading's copies and the JavaScript heap).
  */
 const DAV1D_BYTES_PER_SAMPLE = 1.1;
 const DAV1D_BYTES_PER_PIXEL = 0.6;
-const FIXED_BYTES = 8 * 1024 * 1024;
+const FIXED_BYTES = 12 * 1024 * 1024;
 
 export interface AvifDecodeShape {
   /** The largest tile (or the whole image) dav1d decodes at once. */
@@ -53,7 +55,7 @@ export interface AvifDecodeShape {
   depth: number;
   /** Chroma samples per pixel: 0 (4:0:0), 0.5 (4:2:0), 1 (4:2:2), 2 (4:4:4). */
   chroma: number;
-  /** Bytes of AV1 data handed to the decoder (all tiles): held three times at most. */
+  /** Bytes of AV1 data handed to the decoder (all tiles): held twice at most. */
   inputBytes: number;
   fullResolution?: boolean;
 }
@@ -67,7 +69,7 @@ export function avifDecodeBytes(shape: AvifDecodeShape): number {
   const plan = planScale(shape.width, shape.height, shape.fullResolution);
   const identity = plan.width === shape.width && plan.height === shape.height;
   const canvas = plan.width * plan.height * (identity ? 2 : 10);
-  return FIXED_BYTES + Math.ceil(frame) + canvas + 3 * shape.inputBytes;
+  return FIXED_BYTES + Math.ceil(frame) + canvas + 2 * shape.inputBytes;
 }
 
 /** The primary image's items, failures as decode errors. */
@@ -98,7 +100,7 @@ export async function decodeAvif(
   }
   const tileWidth = Math.max(...tiles.map((t) => t.width));
   const tileHeight = Math.max(...tiles.map((t) => t.height));
-  // Joined item data (held here), its copy in the instance and dav1d's copy of one tile.
+  // Joined item data (held here) and the copy of one tile in the instance, which dav1d keeps.
   const inputBytes = tiles.reduce((n, t) => n + t.data.length, 0);
   const { depth, chroma } = header;
   limits.reserve?.(

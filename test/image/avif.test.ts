@@ -201,7 +201,17 @@ describe("AVIF decoding", () => {
       return encodeAvif(px, side, side, { quality: 90 });
     };
     const shades = [30, 220, 120, 180];
-    const grid = buildGridAvif(await Promise.all(shades.map((s) => tile(s, 64))), 2, 2, 120, 100);
+    const small = await Promise.all(shades.map((s) => tile(s, 64)));
+    const grid = buildGridAvif(small, 2, 2, 120, 100);
+    // Tiles that leave part of the canvas uncovered, or a whole column outside it: refused.
+    for (const [w, h] of [
+      [129, 100],
+      [64, 100],
+    ])
+      await expect(decodeImage(buildGridAvif(small, 2, 2, w!, h!), GATE), `${w}x${h}`).rejects.toMatchObject({
+        code: "corrupt",
+        message: expect.stringMatching(/tiles do not fit/),
+      });
     expect(readAvifHeader(grid)).toMatchObject({ ok: true, width: 120, height: 100, grid: true });
     const img = await decodeImage(grid, GATE);
     expect([img.width, img.height, img.channels]).toEqual([120, 100, 1]);
@@ -215,9 +225,9 @@ describe("AVIF decoding", () => {
     ]);
     // 2×2 tiles of 600 cropped to 1100×1100: reduced by 2 to 550×550, cells meeting at x = y = 300.
     const large = buildGridAvif(await Promise.all(shades.map((s) => tile(s, 600))), 2, 2, 1100, 1100);
-    const small = await decodeImage(large, GATE);
-    expect([small.width, small.height, small.channels]).toEqual([550, 550, 1]);
-    const cell = (x: number, y: number) => small.pixels[y * 550 + x]!;
+    const reduced = await decodeImage(large, GATE);
+    expect([reduced.width, reduced.height, reduced.channels]).toEqual([550, 550, 1]);
+    const cell = (x: number, y: number) => reduced.pixels[y * 550 + x]!;
     for (const [i, [x, y]] of [
       [150, 150],
       [299, 10],

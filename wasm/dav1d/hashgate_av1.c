@@ -56,16 +56,23 @@ void hg_av1_close(Decoder* d) {
   free(d);
 }
 
-// Sends one sample (a temporal unit's OBUs; copied into a buffer dav1d owns, since it may keep
-// unparsed bytes past the call) and fetches the next picture, as libavif drives dav1d.
+static void free_sample(const uint8_t* data, void* cookie) {
+  (void)cookie;
+  free((void*)data);
+}
+
+// Sends one sample (a temporal unit's OBUs) and fetches the next picture, as libavif drives
+// dav1d. `data` comes from hg_malloc and is handed over: dav1d may keep unparsed bytes past the
+// call, and frees the buffer once it is done with it (so it is never copied a second time).
 // Returns 1 when a picture is held (read it with hg_av1_info), 0 when the sample gave none yet,
 // or a negative errno from dav1d (-EINVAL: invalid data, -ENOMEM, -ENOPROTOOPT: unsupported).
-int hg_av1_decode(Decoder* d, const uint8_t* data, size_t size) {
+int hg_av1_decode(Decoder* d, uint8_t* data, size_t size) {
   dav1d_picture_unref(&d->pic);
   Dav1dData in;
-  uint8_t* copy = dav1d_data_create(&in, size);
-  if (!copy) return -ENOMEM;
-  memcpy(copy, data, size);
+  if (dav1d_data_wrap(&in, data, size, free_sample, NULL) < 0) {
+    free(data);
+    return -EINVAL;
+  }
   int res;
   for (int sent = 0;; sent = 1) {
     int sending = 0;
