@@ -17,6 +17,7 @@
  */
 import { type AvifHeader, readAvifHeader } from "./avif-header.ts";
 import { downscaleImage, planScale } from "./downscale.ts";
+import type { DecodedFrame } from "./frames.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 import { isOutOfMemory, MAX_WASM_PIXELS, runCodec } from "./wasm-codec.ts";
 
@@ -47,6 +48,28 @@ export function avifDecodeBytes(
   const plan = planScale(width, height);
   const downscaled = plan.width === width && plan.height === height ? 0 : plan.width * plan.height * 4;
   return FIXED_BYTES + Math.ceil(width * height * perPixel) + downscaled;
+}
+
+/**
+ * The frames of an AVIF that are hashed: its image, then, when it has a sequence track whose
+ * frames that image does not show (more than one sample, or an item shown instead of the track),
+ * an "unsupported" error: the decoder reads one frame, and a sequence judged by one frame is
+ * not called clean (frames before the error keep their results; the gate records the rest).
+ */
+export async function* decodeAvifFrames(
+  bytes: Uint8Array,
+  limits: Pick<DecodeLimits, "fullResolution">,
+): AsyncGenerator<DecodedFrame> {
+  const header = readAvifHeader(bytes);
+  if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
+  yield { index: 0, image: await decodeAvif(bytes, limits) };
+  const track = header.tracks?.color;
+  if (track && (track.declaredSamples > 1 || !header.sequence)) {
+    throw new ImageDecodeError(
+      "unsupported",
+      `AVIF sequence of ${track.declaredSamples} frames: only the ${header.sequence ? "first" : "still item"} was decoded`,
+    );
+  }
 }
 
 /** Frees a buffer now (detaching it) rather than at the next collection. */

@@ -29,7 +29,7 @@
  * JPEG as RGB.
  */
 
-import { avifDecodeBytes, decodeAvif } from "./avif.ts";
+import { avifDecodeBytes, decodeAvif, decodeAvifFrames } from "./avif.ts";
 import { readAvifHeader } from "./avif-header.ts";
 import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
@@ -157,7 +157,9 @@ export async function* decodeImageFrames(
           ? decodeTiffFrames(bytes, limits)
           : format === "webp"
             ? decodeWebpFrames(bytes, limits)
-            : null;
+            : format === "avif"
+              ? decodeAvifFrames(bytes, limits)
+              : null;
   if (!frames) {
     yield { index: 0, image: await decodeStill(bytes, format, limits) };
     return;
