@@ -69,6 +69,8 @@ export interface AvifTrack extends Av1Layout {
   maxFrameHeight: number;
   /** The track this one is an auxiliary plane of (`tref` → `auxl`), e.g. alpha; null for colour. */
   auxFor: number | null;
+  /** The sample entry's `colr` box (how its YUV becomes RGB), if it has one. */
+  colr: Box | null;
   /** `av1C` configOBUs (a decoder reads them before the first sample). */
   configObus: Uint8Array;
   /** Units per second of `duration` (`mdhd`). */
@@ -239,16 +241,18 @@ function sampleEntry(r: BoxReader, tables: Box[], id: number) {
     throw new AvifBoxError("unsupported", `AVIF track ${id} codes ${entry.type}, not AV1`);
   if (entry.end - entry.start < VISUAL_SAMPLE_ENTRY_BYTES)
     throw corrupt(`AVIF track ${id}: av01 entry too short`);
-  const av1C = need(
-    inside(r, { type: "av01", start: entry.start + VISUAL_SAMPLE_ENTRY_BYTES, end: entry.end }),
-    "av1C",
-    `track ${id}`,
-  );
+  const properties = inside(r, {
+    type: "av01",
+    start: entry.start + VISUAL_SAMPLE_ENTRY_BYTES,
+    end: entry.end,
+  });
+  const av1C = need(properties, "av1C", `track ${id}`);
   if (av1C.end - av1C.start < 4) throw corrupt(`AVIF track ${id}: av1C too short`);
   return {
     codedWidth: r.u16(entry.start + 24),
     codedHeight: r.u16(entry.start + 26),
     configObus: r.b.subarray(av1C.start + 4, av1C.end),
+    colr: find(properties, "colr") ?? null,
     ...av1Layout(r, av1C),
   };
 }
