@@ -44,6 +44,8 @@ export interface AvifHeader {
    */
   decodeWidth: number;
   decodeHeight: number;
+  /** The file has a primary item (the image shown unless `sequence`). */
+  item: boolean;
   /** The picture tracks of an image sequence (avif-tracks.ts), each checked like the items. */
   tracks: AvifSequence | null;
 }
@@ -73,7 +75,7 @@ export function isAvif(bytes: Uint8Array): boolean {
 }
 
 /** Per item: the 1-based indexes of its properties in `ipco` (`ipma`). */
-function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
+export function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
   const version = r.u8(ipma.start);
   const wideIndex = (r.u32(ipma.start) & 1) === 1;
   const count = r.u32(ipma.start + 4);
@@ -94,7 +96,7 @@ function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
 }
 
 /** Item types by item id (`iinf` → `infe` version 2/3). */
-function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
+export function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   const types = new Map<number, string>();
   if (!iinf) return types;
   const entriesAt = iinf.start + (r.u8(iinf.start) === 0 ? 6 : 8);
@@ -107,14 +109,14 @@ function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   return types;
 }
 
-interface ItemLocation {
+export interface ItemLocation {
   /** 0: offsets in the file, 1: in the `idat` box, 2: in another item (not read). */
   method: number;
   extents: { offset: number; length: number }[];
 }
 
 /** Where each item's data lies (`iloc`, versions 0-2). */
-function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
+export function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
   const locations = new Map<number, ItemLocation>();
   if (!iloc) return locations;
   const version = r.u8(iloc.start);
@@ -145,7 +147,11 @@ function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLoc
 }
 
 /** An item's data, its extents joined; what lies outside the file is a truncated upload. */
-function itemData(r: BoxReader, location: ItemLocation | undefined, idat: Box | undefined): Uint8Array {
+export function itemData(
+  r: BoxReader,
+  location: ItemLocation | undefined,
+  idat: Box | undefined,
+): Uint8Array {
   if (!location) throw new AvifBoxError("corrupt", "AVIF item has no iloc entry");
   if (location.method > 1) throw new AvifBoxError("unsupported", "AVIF item data in another item");
   const source = location.method === 0 ? r.b : r.b.subarray(idat?.start ?? 0, idat?.end ?? 0);
@@ -259,7 +265,7 @@ function fromMeta(r: BoxReader, meta: Box): StillFacts | null {
   return { width, height, depth, alpha, chroma, grid, ...canvas };
 }
 
-type StillFacts = Omit<AvifHeader, "ok" | "sequence" | "tracks">;
+type StillFacts = Omit<AvifHeader, "ok" | "sequence" | "item" | "tracks">;
 
 /**
  * A file with picture tracks: the tracks' layout and sizes joined with the items' (both are
@@ -279,6 +285,7 @@ function withTracks(r: BoxReader, still: StillFacts | null, tracks: AvifSequence
     alpha: (still?.alpha ?? false) || alpha !== null,
     chroma: Math.max(still?.chroma ?? 0, color.chroma),
     sequence: !shown,
+    item: still !== null,
     grid: shown?.grid ?? false,
     decodeWidth: Math.max(still?.decodeWidth ?? 0, ...planes.flatMap((t) => [t.codedWidth, t.width])),
     decodeHeight: Math.max(still?.decodeHeight ?? 0, ...planes.flatMap((t) => [t.codedHeight, t.height])),
@@ -299,7 +306,7 @@ export function readAvifHeader(bytes: Uint8Array): AvifHeaderResult {
     const still = meta ? fromMeta(r, meta) : null;
     const tracks = moov ? readAvifSequence(r, moov) : null;
     if (tracks) return withTracks(r, still, tracks);
-    if (still) return { ok: true, ...still, sequence: false, tracks: null };
+    if (still) return { ok: true, ...still, sequence: false, item: true, tracks: null };
     if (bytes.length < 64 || (!meta && !moov))
       return { ok: false, reason: "truncated", detail: "AVIF ends before its meta box" };
     return { ok: false, reason: "corrupt", detail: "AVIF has no primary item and no track" };

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { av1MaxFrame } from "../../src/image/av1-sequence-header.ts";
 import { avifDecodeBytes } from "../../src/image/avif.ts";
 import { readAvifHeader } from "../../src/image/avif-header.ts";
+import { readAvifImage } from "../../src/image/avif-items.ts";
 import { decodeImage } from "../../src/image/decode.ts";
 import { recognise } from "../../src/image/recognise.ts";
 import { imageDimensions, sniffType } from "../../src/image/sniff.ts";
@@ -67,11 +68,12 @@ describe("AVIF header", () => {
     const avif = await encodeAvif(testPattern(64, 40), 64, 40);
     const asked: number[] = [];
     await decodeImage(avif, { ...GATE, reserve: (n) => asked.push(n) });
-    expect(asked).toEqual([avifDecodeBytes({ width: 64, height: 40, depth: 8, alpha: false, chroma: 0.5 })]);
-    // 8-bit 4:2:0 at 12 MP: more than an isolate has (bench/image-memory.ts measured ~18.6 B/px).
-    expect(
-      avifDecodeBytes({ width: 4000, height: 3000, depth: 8, alpha: false, chroma: 0.5 }),
-    ).toBeGreaterThan(12e6 * 18.6);
+    const data = readAvifImage(avif).tiles[0]!.data.length;
+    const shape = { width: 64, height: 40, tileWidth: 64, tileHeight: 40, depth: 8, chroma: 0.5 };
+    expect(asked).toEqual([avifDecodeBytes({ ...shape, inputBytes: 2 * data })]);
+    // 8-bit 4:2:0 at 12 MP: dav1d's planes and state, not full-size RGBA (bench/image-memory.ts).
+    const phone = { width: 4000, height: 3000, tileWidth: 4000, tileHeight: 3000, depth: 8, chroma: 0.5 };
+    expect(avifDecodeBytes({ ...phone, inputBytes: 4e6 })).toBeLessThan(64 * 2 ** 20);
     const huge = withIspe(avif, 40_000, 30_000);
     let decoded = false;
     const refuse = (n: number) => {
