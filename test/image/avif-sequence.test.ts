@@ -142,6 +142,20 @@ describe("AVIF sequence: AV1 sequence headers against the track's declared size"
     }
   });
 
+  it("refuses, after decoding, a frame smaller than the size the track declares (reserved for the larger)", {
+    timeout: 60_000,
+  }, async () => {
+    const file = buildAvifSequence(await stills(320, 240, 2), {
+      trackSize: [640, 480],
+      entrySize: [640, 480],
+    });
+    const { asked, out } = await tryDecode(file);
+    expect(out).toMatchObject({ code: "corrupt", message: expect.stringMatching(/frame 1 is 320x240/) });
+    const header = readAvifHeader(file);
+    if (!header.ok) throw new Error(header.detail);
+    expect(asked).toEqual([trackDecodeBytes(header.tracks!.color)]);
+  });
+
   it("reserves for the track's frames when a small still item fronts a larger sequence", {
     timeout: 60_000,
   }, async () => {
