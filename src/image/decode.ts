@@ -142,7 +142,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
 
 /**
  * Every frame of an image that is hashed (frames.ts): one for a still image, the composited
- * frames of an animated GIF, APNG or WebP, in file order.
+ * frames of an animated GIF, APNG or WebP, the frames of an AVIF image sequence, in file order.
  */
 export async function* decodeImageFrames(
   bytes: Uint8Array,
