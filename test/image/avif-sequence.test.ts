@@ -11,6 +11,7 @@ import { readAvifHeader } from "../../src/image/avif-header.ts";
 import { trackDecodeBytes } from "../../src/image/avif-sequence.ts";
 import { MAX_TRACK_SAMPLES } from "../../src/image/avif-tracks.ts";
 import { decodeImage, withDecodedFrames } from "../../src/image/decode.ts";
+import { FRAMES_TOTAL, isFrameHashed } from "../../src/image/frames.ts";
 import { ImageDecodeError } from "../../src/image/types.ts";
 import { rng } from "../helpers/random.ts";
 import { boxAt, buildAvifSequence, mdatPayload, type SequenceLayout } from "./avif-boxes.ts";
@@ -97,6 +98,22 @@ describe("AVIF sequence tracks", () => {
       expect(f.value.size).toEqual([64, 48]);
       expect(f.value.diff, `frame ${f.index}`).toBeLessThan(12);
     }
+  });
+
+  it("hashes the first FRAMES_ALL frames of a long sequence, then samples, as animations are", {
+    timeout: 60_000,
+  }, async () => {
+    const two = await stills(16, 16, 2);
+    const total = FRAMES_TOTAL + 20;
+    const file = buildAvifSequence(Array.from({ length: total }, (_, i) => two[i % 2]!));
+    const { frames, error } = await withDecodedFrames(file, GATE, (img) => img.pixels[0]!);
+    expect(error).toBeUndefined();
+    const hashed = Array.from({ length: total }, (_, i) => i).filter((i) => isFrameHashed(i, total));
+    expect(frames.map((f) => f.index)).toEqual(hashed);
+    expect(hashed.length).toBe(FRAMES_TOTAL);
+    // Frames alternate between the two stills: each decoded frame is its own sample's picture.
+    expect(new Set(frames.filter((f) => f.index % 2 === 0).map((f) => f.value)).size).toBe(1);
+    expect(frames[0]!.value).not.toBe(frames[1]!.value);
   });
 
   it("finds the stills' AV1 data as samples in every chunk layout (stco, co64, 1-3 per chunk, stss)", {
