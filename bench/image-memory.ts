@@ -169,7 +169,8 @@ function gif(
 function sizesOf(kind: Kind): number[] {
   if (kind.startsWith("jpeg")) return JPEG_MEGAPIXELS;
   if (kind.startsWith("png")) return PNG_MEGAPIXELS;
-  if (kind.startsWith("avif")) return AVIF_MEGAPIXELS;
+  // libaom's encoder (WASM, 2 GiB heap) cannot take 48 MP of 16-bit or 4:4:4 + alpha samples.
+  if (kind.startsWith("avif")) return AVIF_MEGAPIXELS.filter((mp) => kind === "avif 4:2:0" || mp <= 24);
   if (kind === "webp lossy") return WEBP_MEGAPIXELS;
   if (kind === "webp lossless") return WEBP_LOSSLESS_MEGAPIXELS;
   return GIF_MEGAPIXELS;

@@ -16,9 +16,10 @@
  *     }
  *   } finally { decoder.close(); canvas.close(); codec.done(failure); }
  * dav1d keeps its reference frames between decode calls, so inter frames of a sequence decode;
- * `draw` converts the held picture's YUV to RGB row by row straight into the canvas's area
- * average (downscale.ts's plan): no full-size RGB image exists. `finish` returns the canvas
- * as 8-bit RGB and clears it for the next picture.
+ * `draw` converts the held picture's YUV to RGB and PDQ's luminance row by row, straight into
+ * the canvas's area average (downscale.ts's plan): no full-size image exists. `finish` returns
+ * the canvas as 8-bit luminance (1 channel, as the gate's JPEG decoder gives) and clears it for
+ * the next picture.
  */
 import type { ScalePlan } from "./downscale.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
@@ -153,7 +154,7 @@ export class Av1Codec {
   /** A canvas of `width`×`height` source pixels, reduced by `plan` (downscale.ts's planScale). */
   canvas(width: number, height: number, plan: ScalePlan): Av1Canvas {
     const cellArea = Math.ceil(plan.xDen / plan.xNum) * Math.ceil(plan.yDen / plan.yNum);
-    // 255 × cellArea must fit the glue's 32-bit sums.
+    // As AreaDownscaler: cells of at most 2^24 pixels (the glue sums 2^32 per pixel in 64 bits).
     if (cellArea > 2 ** 24) throw new ImageDecodeError("too-large", `${width}x${height}: cells too large`);
     const { xNum, xDen, yNum, yDen } = plan;
     const handle = this.x.hg_canvas_new(width, height, plan.width, plan.height, xNum, xDen, yNum, yDen);
@@ -260,12 +261,15 @@ export class Av1Canvas {
     this.height = height;
   }
 
-  /** The canvas as RGB (a copy of its own); the canvas is cleared for the next picture. */
+  /**
+   * The canvas as 8-bit luminance, PDQ's 0.299 R + 0.587 G + 0.114 B of each pixel's RGB,
+   * area-averaged (a copy of its own); the canvas is cleared for the next picture.
+   */
   finish(): DecodedImage {
     const x = this.codec.x;
     const ptr = x.hg_canvas_finish(this.handle);
-    const pixels = new Uint8Array(x.memory.buffer, ptr, this.width * this.height * 3).slice();
-    return { width: this.width, height: this.height, channels: 3, pixels };
+    const pixels = new Uint8Array(x.memory.buffer, ptr, this.width * this.height).slice();
+    return { width: this.width, height: this.height, channels: 1, pixels };
   }
 
   close(): void {

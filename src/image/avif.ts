@@ -1,17 +1,18 @@
 /**
  * AVIF decoding for PDQ through hashgate's dav1d build (av1-codec.ts, wasm/dav1d). Our own box
  * reading (avif-header.ts, avif-items.ts) hands the primary item's AV1 data to dav1d, one grid
- * tile after another; the glue converts each picture's YUV to RGB row by row straight into the
- * area average at the PDQ working size (downscale.ts's plan, the shorter side >= 512), so no
- * full-size RGB image ever exists: the decode holds dav1d's YUV planes of one tile, and the
- * reduced canvas. Before (issue 12) jSquash's libavif + libaom build decoded to full-size RGBA:
+ * tile after another; the glue converts each picture's YUV to RGB, and that to the luminance PDQ
+ * hashes (0.299 R + 0.587 G + 0.114 B, per pixel, as gif.ts does for its palette), row by row
+ * straight into the area average at the PDQ working size (downscale.ts's plan, the shorter side
+ * >= 512), so no full-size image ever exists: the decode holds dav1d's YUV planes of one tile,
+ * and the reduced canvas. The result is 1-channel luminance, like the gate's JPEG decode. Before (issue 12) jSquash's libavif + libaom build decoded to full-size RGBA:
  * 47 MiB at 2 MP, 223 MiB at 12 MP, so every AVIF above ~2.8 MP was refused as too large.
  *
  * Colour: the `colr` nclx box's matrix coefficients and range, else the AV1 sequence header's
  * (what libavif does); unspecified as BT.601. 8/10/12-bit, 4:0:0/4:2:0/4:2:2/4:4:4. Chroma is
  * upsampled by taking the co-sited sample (libavif interpolates): the area average makes the
  * difference vanish at PDQ's size (README, Perceptual hashing, AVIF). Alpha is not decoded: PDQ
- * ignores alpha (as WebP stills, whose ALPH chunk is not decoded either), and the result is RGB.
+ * ignores alpha (as WebP stills, whose ALPH chunk is not decoded either).
  *
  * Checks: every AV1 item's sequence headers are compared with its `ispe` before decoding
  * (avif-header.ts), dav1d is told to refuse any frame larger than the tile's `ispe`, and each
@@ -29,15 +30,19 @@ import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.
 import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
 
 /**
- * What one decode maps at its peak (measured with bench/image-memory.ts, Node, the instance's
- * linear memory after the decode): dav1d's frame buffers and per-frame state for the largest
- * tile, per sample (one sample per pixel of each plane, 2 bytes above 8 bits), the input bytes
- * (item data, its copy in the instance and dav1d's), the canvas (3 bytes per cell, 12 of sums
- * while reducing, 3 for the copy out), and a fixed part (the instance's stack and tables).
+ * What one decode maps at its peak: the instance's linear memory after decoding one picture into
+ * a fresh instance, which is above the process's peak RSS (bench/image-memory.ts; Emscripten
+ * grows the memory in steps and not every page is touched). Measured 2026-11-30 (linear memory,
+ * 4:3 photos, quality 60): 8-bit 4:2:0 10.3 / 29.8 / 51.8 MiB at 2 / 12 / 24 MP (1.92 bytes per
+ * pixel + 7.8 MiB), 4:0:0 22.9 MiB at 12 MP, 4:4:4 52.4 MiB, 10-bit 4:2:0 48.8 MiB, 10-bit 4:4:4
+ * 89.9 MiB. dav1d's frame buffers take a little over 1 byte per sample (2 above 8 bits) and its
+ * per-frame state about 0.5 byte per pixel: the model below, 1.1 and 0.6, covers each of them.
+ * On top: the input bytes (item data, its copy in the instance and dav1d's), the canvas (1 byte
+ * per cell, 8 of sums while reducing, 1 for the copy out), and the instance's fixed part.
  */
-const DAV1D_BYTES_PER_SAMPLE = 1.9;
-const DAV1D_BYTES_PER_PIXEL = 1.5;
-const FIXED_BYTES = 4 * 1024 * 1024;
+const DAV1D_BYTES_PER_SAMPLE = 1.1;
+const DAV1D_BYTES_PER_PIXEL = 0.6;
+const FIXED_BYTES = 8 * 1024 * 1024;
 
 export interface AvifDecodeShape {
   /** The largest tile (or the whole image) dav1d decodes at once. */
@@ -62,7 +67,7 @@ export function avifDecodeBytes(shape: AvifDecodeShape): number {
     tilePixels * (DAV1D_BYTES_PER_SAMPLE * sampleBytes * (1 + shape.chroma) + DAV1D_BYTES_PER_PIXEL);
   const plan = planScale(shape.width, shape.height, shape.fullResolution);
   const identity = plan.width === shape.width && plan.height === shape.height;
-  const canvas = plan.width * plan.height * (identity ? 6 : 18);
+  const canvas = plan.width * plan.height * (identity ? 2 : 10);
   return FIXED_BYTES + Math.ceil(frame) + canvas + 3 * shape.inputBytes;
 }
 
@@ -77,7 +82,7 @@ function imageOf(bytes: Uint8Array): AvifImage {
 }
 
 /**
- * Decodes an AVIF's primary image to RGB, reduced to the PDQ size unless
+ * Decodes an AVIF's primary image to luminance, reduced to the PDQ size unless
  * `limits.fullResolution`, reserving its memory first (from the boxes: readAvifHeader checks
  * every item's sequence headers against its `ispe`, then the items are read).
  */
@@ -112,7 +117,7 @@ export async function decodeAvif(
   }
 }
 
-/** Each tile decoded by one dav1d context and drawn in its place on the reduced canvas. */
+/** Each tile decoded by a dav1d context and drawn in its place on the reduced canvas. */
 function drawTiles(codec: Av1Codec, image: AvifImage, full: boolean): DecodedImage {
   const canvas = codec.canvas(image.width, image.height, planScale(image.width, image.height, full));
   try {
@@ -121,7 +126,7 @@ function drawTiles(codec: Av1Codec, image: AvifImage, full: boolean): DecodedIma
       const decoder = codec.decoder(tile.width * tile.height);
       try {
         const picture = decoder.decode(tile.data) ?? decoder.drain();
-        if (!picture) throw new ImageDecodeError("truncated", "AVIF item's AV1 data gave no picture");
+        if (!picture) throw new ImageDecodeError("corrupt", "AVIF item's AV1 data gave no picture");
         if (picture.width !== tile.width || picture.height !== tile.height) {
           throw new ImageDecodeError(
             "corrupt",

@@ -2,8 +2,10 @@
 // It exposes what the gate needs and nothing else: a decoder that takes one sample (temporal
 // unit) of AV1 OBUs at a time and gives each picture it outputs, and a canvas that receives a
 // picture converted from YUV to 8-bit RGB row by row and area-averaged straight into the PDQ
-// working size (the cells of src/image/downscale.ts's plan), so that no full-size RGB(A) image
-// ever exists: the only full-size buffers are dav1d's own YUV planes.
+// working size (the cells of src/image/downscale.ts's plan), so that no full-size image ever
+// exists: the only full-size buffers are dav1d's own YUV planes. What is kept per pixel is the
+// luminance PDQ hashes (0.299 R + 0.587 G + 0.114 B of the pixel's RGB, clamped as an RGB
+// decoder would), as the gate's JPEG and GIF decoders give it.
 // Memory is malloc'd in the module's own linear memory; src/image/av1-codec.ts frees it.
 #include <errno.h>
 #include <stdint.h>
@@ -105,19 +107,27 @@ void hg_av1_info(const Decoder* d, int32_t* out) {
 
 // ---- canvas ---------------------------------------------------------------------------------
 
+// Luminance is carried in units of 2^-24 of a level: R, G and B in 1/256 of a level (0..65280)
+// times 16-bit weights summing to 65536 (0.299, 0.587, 0.114), which fits 32 bits per pixel.
+#define LEVEL 256
+#define WR 19595
+#define WG 38470
+#define WB 7471
+#define LUMA_SHIFT 24
+
 // An output image of out_w x out_h cells over a source canvas of src_w x src_h pixels: source
 // column x lands in cell floor(x * x_num / x_den), rows likewise (downscale.ts's ScalePlan).
-// When the plan is the identity, pixels are written straight through; otherwise each cell sums
-// its pixels (cell area below 2^24, checked by the caller: 255 x area fits 32 bits).
+// When the plan is the identity, each pixel's luminance is written straight through; otherwise
+// each cell sums its pixels' (64-bit sums).
 typedef struct {
   int src_w, src_h, out_w, out_h;
   int* col_cell;   // src_w entries: the cell column of each source column
   int* row_cell;   // src_h entries
   int* col_count;  // out_w entries: source columns per cell column
   int* row_count;  // out_h entries
-  uint32_t* sums;  // out_w * out_h * 3, NULL for the identity
-  uint8_t* rgb;    // out_w * out_h * 3: the result
-  uint8_t* line;   // one converted source row (src_w * 3)
+  uint64_t* sums;  // out_w * out_h, NULL for the identity
+  uint8_t* grey;   // out_w * out_h: the result
+  uint32_t* line;  // one converted source row (src_w)
 } Canvas;
 
 static int cell_of(int s, int num, int den, int cells) {
@@ -132,7 +142,7 @@ void hg_canvas_free(Canvas* c) {
   free(c->col_count);
   free(c->row_count);
   free(c->sums);
-  free(c->rgb);
+  free(c->grey);
   free(c->line);
   free(c);
 }
@@ -150,10 +160,10 @@ Canvas* hg_canvas_new(int src_w, int src_h, int out_w, int out_h, int x_num, int
   c->row_cell = malloc(sizeof(int) * src_h);
   c->col_count = calloc(out_w, sizeof(int));
   c->row_count = calloc(out_h, sizeof(int));
-  c->rgb = calloc((size_t)out_w * out_h, 3);
-  c->line = malloc((size_t)src_w * 3);
-  c->sums = identity ? NULL : calloc((size_t)out_w * out_h * 3, sizeof(uint32_t));
-  if (!c->col_cell || !c->row_cell || !c->col_count || !c->row_count || !c->rgb || !c->line ||
+  c->grey = calloc((size_t)out_w * out_h, 1);
+  c->line = malloc(sizeof(uint32_t) * src_w);
+  c->sums = identity ? NULL : calloc((size_t)out_w * out_h, sizeof(uint64_t));
+  if (!c->col_cell || !c->row_cell || !c->col_count || !c->row_count || !c->grey || !c->line ||
       (!identity && !c->sums)) {
     hg_canvas_free(c);
     return NULL;
@@ -163,11 +173,11 @@ Canvas* hg_canvas_new(int src_w, int src_h, int out_w, int out_h, int x_num, int
   return c;
 }
 
-// ---- YUV to RGB -----------------------------------------------------------------------------
+// ---- YUV to luminance -----------------------------------------------------------------------
 
-// Per-sample contributions in 16.16 fixed point, for one picture's depth, range and matrix:
-// R = Y' + Cr·rv, G = Y' − Cb·gu − Cr·gv, B = Y' + Cb·bu, with Y', Cb, Cr normalised from the
-// coded range, then scaled to 0..255 (ITU-T H.273's equations for the Kr/Kb matrices).
+// Per-sample contributions in 1/256 of a level, for one picture's depth, range and matrix:
+// R = Y' + rv[Cr], G = Y' - gu[Cb] - gv[Cr], B = Y' + bu[Cb], with Y', Cb, Cr normalised from
+// the coded range (ITU-T H.273's equations for the Kr/Kb matrices), scaled to 0..255.
 typedef struct {
   int32_t y[4096], rv[4096], gu[4096], gv[4096], bu[4096];
   int mode;  // 0 Kr/Kb matrix, 1 identity (GBR), 2 YCgCo, 3 monochrome
@@ -187,7 +197,7 @@ static void kr_kb(int mc, double* kr, double* kb) {
   }
 }
 
-static int32_t fixed(double v) { return (int32_t)(v * 65536.0 * 255.0 + (v < 0 ? -0.5 : 0.5)); }
+static int32_t fixed(double v) { return (int32_t)(v * 255.0 * LEVEL + (v < 0 ? -0.5 : 0.5)); }
 
 static void build_tables(int bpc, int layout, int mc, int full_range) {
   const int max = (1 << bpc) - 1;
@@ -204,16 +214,10 @@ static void build_tables(int bpc, int layout, int mc, int full_range) {
     const double y = (v - y_off) / y_span;
     const double c = (v - c_mid) / c_span;
     tables.y[v] = fixed(y);
-    if (tables.mode == 1) {
-      // G, B, R coded as Y, U, V, each over the luma range.
-      tables.rv[v] = tables.bu[v] = fixed(y);
-      tables.gu[v] = tables.gv[v] = 0;
-    } else if (tables.mode == 2) {
-      // YCgCo: G = Y + Cg, R = Y − Cg + Co, B = Y − Cg − Co (Cg in U, Co in V).
+    if (tables.mode == 2) {
+      // YCgCo: G = Y + Cg, R = Y - Cg + Co, B = Y - Cg - Co (Cg in U, Co in V).
       tables.gu[v] = fixed(c);
       tables.rv[v] = fixed(c);
-      tables.bu[v] = fixed(-c);
-      tables.gv[v] = 0;
     } else {
       tables.rv[v] = fixed(2 * (1 - kr) * c);
       tables.gu[v] = fixed(2 * kb * (1 - kb) / kg * c);
@@ -223,43 +227,36 @@ static void build_tables(int bpc, int layout, int mc, int full_range) {
   }
 }
 
-static uint8_t clamp8(int32_t v) {
-  v = (v + 32768) >> 16;
-  return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+static inline uint32_t clamp_level(int32_t v) {
+  return v < 0 ? 0 : v > 255 * LEVEL ? 255 * LEVEL : (uint32_t)v;
 }
 
-// One picture row to RGB (chroma of subsampled layouts taken from its co-sited sample).
-#define CONVERT_ROW(T)                                                                          \
-  static void convert_row_##T(const T* yr, const T* ur, const T* vr, int w, int ss_x,           \
-                              int max, uint8_t* out) {                                          \
-    const int mode = tables.mode;                                                               \
-    for (int x = 0; x < w; x++, out += 3) {                                                     \
-      int yv = yr[x];                                                                           \
-      if (yv > max) yv = max;                                                                   \
-      if (mode == 3) {                                                                          \
-        out[0] = out[1] = out[2] = clamp8(tables.y[yv]);                                        \
-        continue;                                                                               \
-      }                                                                                         \
-      int u = ur[x >> ss_x], v = vr[x >> ss_x];                                                 \
-      if (u > max) u = max;                                                                     \
-      if (v > max) v = max;                                                                     \
-      if (mode == 1) {                                                                          \
-        out[0] = clamp8(tables.rv[v]);                                                          \
-        out[1] = clamp8(tables.y[yv]);                                                          \
-        out[2] = clamp8(tables.bu[u]);                                                          \
-        continue;                                                                               \
-      }                                                                                         \
-      const int32_t y = tables.y[yv];                                                           \
-      if (mode == 2) {                                                                          \
-        out[0] = clamp8(y - tables.gu[u] + tables.rv[v]);                                       \
-        out[1] = clamp8(y + tables.gu[u]);                                                      \
-        out[2] = clamp8(y - tables.gu[u] + tables.bu[v]);                                       \
-        continue;                                                                               \
-      }                                                                                         \
-      out[0] = clamp8(y + tables.rv[v]);                                                        \
-      out[1] = clamp8(y - tables.gu[u] - tables.gv[v]);                                         \
-      out[2] = clamp8(y + tables.bu[u]);                                                        \
-    }                                                                                           \
+static inline uint32_t luma(int32_t r, int32_t g, int32_t b) {
+  return WR * clamp_level(r) + WG * clamp_level(g) + WB * clamp_level(b);
+}
+
+// One picture row to luminance (chroma of subsampled layouts from its co-sited sample). Samples
+// above the depth's maximum (invalid for dav1d's output) are clamped to index the tables.
+#define CONVERT_ROW(T)                                                                           \
+  static void convert_row_##T(const T* yr, const T* ur, const T* vr, int w, int ss_x, int max,  \
+                              uint32_t* out) {                                                   \
+    const int mode = tables.mode;                                                                \
+    for (int x = 0; x < w; x++) {                                                                \
+      const int32_t y = tables.y[yr[x] > max ? max : yr[x]];                                     \
+      if (mode == 3) {                                                                           \
+        out[x] = (WR + WG + WB) * clamp_level(y);                                                \
+        continue;                                                                                \
+      }                                                                                          \
+      const int u = ur[x >> ss_x] > max ? max : ur[x >> ss_x];                                   \
+      const int v = vr[x >> ss_x] > max ? max : vr[x >> ss_x];                                   \
+      if (mode == 0)                                                                             \
+        out[x] = luma(y + tables.rv[v], y - tables.gu[u] - tables.gv[v], y + tables.bu[u]);      \
+      else if (mode == 1) /* G, B, R coded as Y, U, V, each over the luma range */               \
+        out[x] = luma(tables.y[v], y, tables.y[u]);                                              \
+      else                                                                                       \
+        out[x] = luma(y - tables.gu[u] + tables.rv[v], y + tables.gu[u],                         \
+                      y - tables.gu[u] - tables.rv[v]);                                          \
+    }                                                                                            \
   }
 CONVERT_ROW(uint8_t)
 CONVERT_ROW(uint16_t)
@@ -267,49 +264,48 @@ CONVERT_ROW(uint16_t)
 // Draws the held picture onto the canvas with its top-left corner at (x0, y0) of the source
 // canvas (a grid tile's place), cropped to the canvas. `mc` and `full_range` are the colour
 // description to use (the AVIF's colr box, else the sequence header's). Returns 0, or -1 when
-// no picture is held.
+// no picture is held or the place is outside the canvas.
 int hg_av1_draw(const Decoder* d, Canvas* c, int x0, int y0, int mc, int full_range) {
   const Dav1dPicture* p = &d->pic;
-  if (!p->data[0]) return -1;
+  if (!p->data[0] || x0 < 0 || y0 < 0 || x0 >= c->src_w || y0 >= c->src_h) return -1;
   build_tables(p->p.bpc, p->p.layout, mc, full_range);
   const int ss_x = p->p.layout == DAV1D_PIXEL_LAYOUT_I420 || p->p.layout == DAV1D_PIXEL_LAYOUT_I422;
   const int ss_y = p->p.layout == DAV1D_PIXEL_LAYOUT_I420;
   const int w = x0 + p->p.w > c->src_w ? c->src_w - x0 : p->p.w;
   const int h = y0 + p->p.h > c->src_h ? c->src_h - y0 : p->p.h;
   const int max = (1 << p->p.bpc) - 1;
+  uint32_t* line = c->line;
   for (int r = 0; r < h; r++) {
     const uint8_t* yr = (const uint8_t*)p->data[0] + (ptrdiff_t)r * p->stride[0];
     const uint8_t* ur = (const uint8_t*)p->data[1] + (ptrdiff_t)(r >> ss_y) * p->stride[1];
     const uint8_t* vr = (const uint8_t*)p->data[2] + (ptrdiff_t)(r >> ss_y) * p->stride[1];
-    uint8_t* line = c->sums ? c->line : c->rgb + ((size_t)(y0 + r) * c->src_w + x0) * 3;
     if (p->p.bpc == 8) convert_row_uint8_t(yr, ur, vr, w, ss_x, max, line);
     else
       convert_row_uint16_t((const uint16_t*)yr, (const uint16_t*)ur, (const uint16_t*)vr, w, ss_x,
                            max, line);
-    if (!c->sums) continue;
-    uint32_t* sums = c->sums + (size_t)c->row_cell[y0 + r] * c->out_w * 3;
-    const int* cells = c->col_cell + x0;
-    for (int x = 0; x < w; x++) {
-      uint32_t* s = sums + cells[x] * 3;
-      s[0] += line[x * 3];
-      s[1] += line[x * 3 + 1];
-      s[2] += line[x * 3 + 2];
+    if (!c->sums) {
+      uint8_t* out = c->grey + (size_t)(y0 + r) * c->src_w + x0;
+      for (int x = 0; x < w; x++) out[x] = (uint8_t)((line[x] + (1u << (LUMA_SHIFT - 1))) >> LUMA_SHIFT);
+      continue;
     }
+    uint64_t* sums = c->sums + (size_t)c->row_cell[y0 + r] * c->out_w;
+    const int* cells = c->col_cell + x0;
+    for (int x = 0; x < w; x++) sums[cells[x]] += line[x];
   }
   return 0;
 }
 
-// The canvas as RGB: each cell the rounded mean of its pixels (cells no tile reached are 0).
-// The sums are cleared, so the canvas can take the next picture.
+// The canvas as 8-bit luminance: each cell the rounded mean of its pixels (cells no tile reached
+// are 0). The sums are cleared, so the canvas can take the next picture.
 const uint8_t* hg_canvas_finish(Canvas* c) {
-  if (!c->sums) return c->rgb;
+  if (!c->sums) return c->grey;
   for (int oy = 0; oy < c->out_h; oy++) {
     for (int ox = 0; ox < c->out_w; ox++) {
-      const uint32_t n = (uint32_t)c->row_count[oy] * (uint32_t)c->col_count[ox];
-      const size_t i = ((size_t)oy * c->out_w + ox) * 3;
-      for (int k = 0; k < 3; k++) c->rgb[i + k] = n ? (uint8_t)((c->sums[i + k] + n / 2) / n) : 0;
+      const uint64_t n = (uint64_t)c->row_count[oy] * (uint64_t)c->col_count[ox] << LUMA_SHIFT;
+      const size_t i = (size_t)oy * c->out_w + ox;
+      c->grey[i] = n ? (uint8_t)((c->sums[i] + n / 2) / n) : 0;
     }
   }
-  memset(c->sums, 0, (size_t)c->out_w * c->out_h * 3 * sizeof(uint32_t));
-  return c->rgb;
+  memset(c->sums, 0, (size_t)c->out_w * c->out_h * sizeof(uint64_t));
+  return c->grey;
 }
