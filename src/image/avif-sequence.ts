@@ -11,7 +11,7 @@
  * A file with both a primary item and a track has both judged, whichever a viewer shows: the
  * item first, unless its data is the track's first sample (what libavif writes).
  */
-import { type Av1Colour, type Av1Picture, av1Codec } from "./av1-codec.ts";
+import { type Av1Canvas, type Av1Colour, type Av1Decoder, type Av1Picture, av1Codec } from "./av1-codec.ts";
 import { avifDecodeBytes, decodeAvif } from "./avif.ts";
 import { readAvifHeader } from "./avif-header.ts";
 import { type AvifImage, nclx, readAvifImage } from "./avif-items.ts";
@@ -47,14 +47,36 @@ export async function* decodeTrackFrames(
   colour: Av1Colour | null,
   limits: AvifLimits,
 ): AsyncGenerator<DecodedFrame> {
-  const { codedWidth: width, codedHeight: height, samples } = track;
+  const { codedWidth: width, codedHeight: height } = track;
   limits.reserve?.(trackDecodeBytes(track, limits.fullResolution));
   const codec = await av1Codec();
   let failure: unknown;
-  const decoder = codec.decoder(width * height);
-  const canvas = codec.canvas(width, height, planScale(width, height, limits.fullResolution));
+  let decoder: Av1Decoder | undefined;
+  let canvas: Av1Canvas | undefined;
+  try {
+    decoder = codec.decoder(width * height);
+    canvas = codec.canvas(width, height, planScale(width, height, limits.fullResolution));
+    yield* trackFrames(bytes, track, colour, decoder, canvas);
+  } catch (err) {
+    failure = err ?? new Error("thrown");
+    throw err;
+  } finally {
+    canvas?.close();
+    decoder?.close();
+    codec.done(failure);
+  }
+}
+
+/** The samples fed in order; each picture checked against the coded size, drawn when hashed. */
+function* trackFrames(
+  bytes: Uint8Array,
+  track: AvifTrack,
+  colour: Av1Colour | null,
+  decoder: Av1Decoder,
+  canvas: Av1Canvas,
+): Generator<DecodedFrame> {
+  const { codedWidth: width, codedHeight: height, samples } = track;
   let shown = 0;
-  // The frame a picture is, drawn when it is hashed; null when it is not.
   const frame = (picture: Av1Picture): DecodedFrame | null => {
     if (picture.width !== width || picture.height !== height) {
       throw new ImageDecodeError(
@@ -67,32 +89,23 @@ export async function* decodeTrackFrames(
     decoder.draw(canvas, 0, 0, colour ?? picture);
     return { index, image: canvas.finish() };
   };
-  try {
-    let composited = 0;
-    for (const [i, s] of samples.entries()) {
-      composited = spendAnimationPixels(composited, width * height, i);
-      const picture = decoder.decode(bytes.subarray(s.offset, s.offset + s.size));
-      const out = picture && frame(picture);
-      if (out) yield out;
-    }
-    for (let picture = decoder.drain(); picture; picture = decoder.drain()) {
-      const out = frame(picture);
-      if (out) yield out;
-    }
-    if (shown === 0) throw new ImageDecodeError("truncated", "AVIF track's samples gave no picture");
-    if (track.declaredSamples > samples.length) {
-      throw new ImageDecodeError(
-        "too-large",
-        `AVIF sequence of ${track.declaredSamples} frames: the first ${samples.length} were judged`,
-      );
-    }
-  } catch (err) {
-    failure = err ?? new Error("thrown");
-    throw err;
-  } finally {
-    canvas.close();
-    decoder.close();
-    codec.done(failure);
+  let composited = 0;
+  for (const [i, s] of samples.entries()) {
+    composited = spendAnimationPixels(composited, width * height, i);
+    const picture = decoder.decode(bytes.subarray(s.offset, s.offset + s.size));
+    const out = picture && frame(picture);
+    if (out) yield out;
+  }
+  for (let picture = decoder.drain(); picture; picture = decoder.drain()) {
+    const out = frame(picture);
+    if (out) yield out;
+  }
+  if (shown === 0) throw new ImageDecodeError("truncated", "AVIF track's samples gave no picture");
+  if (track.declaredSamples > samples.length) {
+    throw new ImageDecodeError(
+      "too-large",
+      `AVIF sequence of ${track.declaredSamples} frames: the first ${samples.length} were judged`,
+    );
   }
 }
 
