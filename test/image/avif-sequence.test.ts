@@ -254,6 +254,24 @@ describe("AVIF sequence: hostile tables", () => {
     expect(MAX_TRACK_SAMPLES).toBeLessThan(file.length + 65_536);
   });
 
+  it("judges the first MAX_TRACK_SAMPLES frames of a longer track, then reports it too large", {
+    timeout: 120_000,
+  }, async () => {
+    const two = await stills(16, 16, 2);
+    const total = MAX_TRACK_SAMPLES + 1;
+    const file = buildAvifSequence(Array.from({ length: total }, (_, i) => two[i % 2]!));
+    const header = readAvifHeader(file);
+    if (!header.ok) throw new Error(header.detail);
+    expect(header.tracks!.color).toMatchObject({ declaredSamples: total });
+    expect(header.tracks!.color.samples).toHaveLength(MAX_TRACK_SAMPLES);
+    const { frames, error } = await withDecodedFrames(file, GATE, () => 0);
+    expect(frames).toHaveLength(FRAMES_TOTAL);
+    expect(error).toMatchObject({
+      code: "too-large",
+      message: expect.stringMatching(/the first 16384 were judged/),
+    });
+  });
+
   it("refuses every cut of a sequence and random damage with an ImageDecodeError only", {
     timeout: 120_000,
   }, async () => {
