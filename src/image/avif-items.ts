@@ -7,16 +7,8 @@
  * checked every AV1 item's sequence headers against its `ispe`.
  */
 import type { Av1Colour } from "./av1-codec.ts";
-import {
-  AvifBoxError,
-  associations,
-  type Box,
-  BoxReader,
-  find,
-  itemData,
-  itemLocations,
-  itemTypes,
-} from "./avif-header.ts";
+import { associations, itemData, itemLocations, itemTypes } from "./avif-header.ts";
+import { AvifBoxError, type Box, BoxReader, find } from "./iso-boxes.ts";
 
 /** One AV1 item of the image and its place on the canvas. */
 export interface AvifTile {
@@ -53,7 +45,7 @@ function references(r: BoxReader, iref: Box | undefined, from: number, type: str
 }
 
 /** A `colr` box of type nclx: matrix coefficients and range (ISO/IEC 23091-2 code points). */
-function nclx(r: BoxReader, colr: Box | undefined): Av1Colour | null {
+export function nclx(r: BoxReader, colr: Box | undefined): Av1Colour | null {
   if (!colr || r.type(colr.start) !== "nclx" || colr.start + 11 > colr.end) return null;
   return { matrix: r.u16(colr.start + 8), fullRange: (r.u8(colr.start + 10) & 0x80) !== 0 };
 }

@@ -22,9 +22,10 @@
  * shows); the tracks are avif-tracks.ts's work.
  */
 import { type Av1Codec, av1Codec } from "./av1-codec.ts";
-import { AvifBoxError, readAvifHeader } from "./avif-header.ts";
+import { readAvifHeader } from "./avif-header.ts";
 import { type AvifImage, readAvifImage } from "./avif-items.ts";
 import { planScale } from "./downscale.ts";
+import { AvifBoxError } from "./iso-boxes.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
 import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
 

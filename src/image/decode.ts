@@ -18,7 +18,8 @@
  * - WebP: hashgate's libwebp build (webp.ts, wasm/libwebp), decoded scaled to the PDQ size;
  *   animated WebP frame by frame (frames.ts).
  * - AVIF: hashgate's dav1d build (avif.ts, wasm/dav1d) fed by our own box reader, each grid tile
- *   converted to RGB straight into the PDQ working size; the primary item only.
+ *   converted to RGB straight into the PDQ working size; an image sequence frame by frame
+ *   (avif-sequence.ts, its samples from avif-tracks.ts).
  * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
  * - PNG: png.ts, streamed and downscaled while decoding; APNG frames.
  * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
@@ -29,8 +30,8 @@
  * JPEG as RGB, AVIF as 1 channel (PDQ's luminance of each pixel's RGB, avif.ts).
  */
 
-import { decodeAvif } from "./avif.ts";
 import { readAvifHeader } from "./avif-header.ts";
+import { decodeAvifFirst, decodeAvifFrames } from "./avif-sequence.ts";
 import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { decodeGif, decodeGifFrames } from "./gif.ts";
@@ -131,7 +132,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
     else if (format === "gif") image = decodeGif(bytes, limits);
     else if (format === "bmp") image = decodeBmp(bytes, limits);
     else if (format === "tiff") image = await decodeTiff(bytes, limits);
-    else if (format === "avif") image = await decodeAvif(bytes, limits);
+    else if (format === "avif") image = await decodeAvifFirst(bytes, limits);
     else image = await decodeWebp(bytes, limits);
   } catch (err) {
     throw asDecodeError(format, err);
@@ -141,7 +142,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
 
 /**
  * Every frame of an image that is hashed (frames.ts): one for a still image, the composited
- * frames of an animated GIF, APNG or WebP, in file order.
+ * frames of an animated GIF, APNG or WebP, the frames of an AVIF image sequence, in file order.
  */
 export async function* decodeImageFrames(
   bytes: Uint8Array,
@@ -157,7 +158,9 @@ export async function* decodeImageFrames(
           ? decodeTiffFrames(bytes, limits)
           : format === "webp"
             ? decodeWebpFrames(bytes, limits)
-            : null;
+            : format === "avif"
+              ? decodeAvifFrames(bytes, limits)
+              : null;
   if (!frames) {
     yield { index: 0, image: await decodeStill(bytes, format, limits) };
     return;
