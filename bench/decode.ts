@@ -3,7 +3,7 @@
  * PNG via png.ts), per image, mean, and by size class; plus decode + full-resolution PDQ
  * hash (wasm/build/core.wasm), the figure the reference CLI's 97 ms compares with.
  * Then AVIF against JPEG in the same run: fixture JPEGs re-encoded as AVIF (libaom, quality 80)
- * from their decoded pixels, decode + hash of the AVIF (full decode, then downscale: avif.ts)
+ * from their decoded pixels, decode + hash of the AVIF (dav1d into the PDQ size: avif.ts)
  * over decode + hash of the JPEG file it came from (scaled luma decode), both as the gate runs them.
  * Run: `npx node bench/decode.ts`. Each figure is the median of several runs after a
  * warm-up; the fixtures are benign test images.

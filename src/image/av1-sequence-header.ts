@@ -24,6 +24,9 @@ export interface Av1MaxFrame {
 
 export type Av1HeaderResult = Av1MaxFrame | { ok: false; reason: "truncated" | "corrupt"; detail: string };
 
+/** The largest frame of the sequence headers found, and how many were found (0: none). */
+export type Av1HeadersResult = (Av1MaxFrame & { found: number }) | Exclude<Av1HeaderResult, Av1MaxFrame>;
+
 class Av1ReadError extends Error {
   readonly reason: "truncated" | "corrupt";
   constructor(reason: Av1ReadError["reason"], message: string) {
@@ -148,24 +151,36 @@ function sequenceHeadersIn(b: Uint8Array): Av1MaxFrame[] {
 }
 
 /**
- * The largest frame any sequence header in these OBU runs allows, or why none can be read:
- * "corrupt"/"truncated" for a malformed or cut run, "corrupt" when none holds a sequence header.
+ * The largest frame any sequence header in these OBU runs allows, and how many there are (a
+ * sequence's later samples usually carry none), or "corrupt"/"truncated" for a malformed or
+ * cut run.
  */
-export function av1MaxFrame(runs: Uint8Array[]): Av1HeaderResult {
+export function av1LargestFrame(runs: Iterable<Uint8Array>): Av1HeadersResult {
   try {
     let found = 0;
-    const largest: Av1MaxFrame = { ok: true, maxWidth: 0, maxHeight: 0 };
+    let maxWidth = 0;
+    let maxHeight = 0;
     for (const run of runs) {
       for (const h of sequenceHeadersIn(run)) {
         found++;
-        largest.maxWidth = Math.max(largest.maxWidth, h.maxWidth);
-        largest.maxHeight = Math.max(largest.maxHeight, h.maxHeight);
+        maxWidth = Math.max(maxWidth, h.maxWidth);
+        maxHeight = Math.max(maxHeight, h.maxHeight);
       }
     }
-    if (found === 0) return { ok: false, reason: "corrupt", detail: "AV1 data has no sequence header" };
-    return largest;
+    return { ok: true, maxWidth, maxHeight, found };
   } catch (e) {
     if (!(e instanceof Av1ReadError)) throw e;
     return { ok: false, reason: e.reason, detail: e.message };
   }
+}
+
+/**
+ * The largest frame any sequence header in these OBU runs allows, or why none can be read:
+ * "corrupt"/"truncated" for a malformed or cut run, "corrupt" when none holds a sequence header.
+ */
+export function av1MaxFrame(runs: Uint8Array[]): Av1HeaderResult {
+  const largest = av1LargestFrame(runs);
+  if (!largest.ok) return largest;
+  if (largest.found === 0) return { ok: false, reason: "corrupt", detail: "AV1 data has no sequence header" };
+  return { ok: true, maxWidth: largest.maxWidth, maxHeight: largest.maxHeight };
 }

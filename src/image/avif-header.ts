@@ -9,7 +9,8 @@
  *   the primary item's `ispe` (image spatial extents) is the decoded image's size; for a grid
  *   item it is the whole canvas. libavif refuses a file whose decoded size differs from `ispe`;
  * - `pixi` / `av1C`: bit depth (10/12-bit planes take twice the memory), an `auxC` alpha item;
- * - `moov` → `trak` → `tkhd` for an image sequence (`avis`) without a primary item;
+ * - `moov` for an image sequence (`avis`): its tracks, samples and their AV1 sequence headers
+ *   (avif-tracks.ts), checked whether or not the file also has a primary item;
  * - whether the boxes run past the end of the bytes (a truncated upload), since the decoder
  *   only says "failed";
  * - `iloc` (+ `idat`) → each AV1 item's data, and `av1C`'s configOBUs: the AV1 sequence headers
@@ -19,6 +20,8 @@
  */
 import { concatBytes } from "../bytes.ts";
 import { av1MaxFrame } from "./av1-sequence-header.ts";
+import { type AvifSequence, av1Layout, readAvifSequence } from "./avif-tracks.ts";
+import { AvifBoxError, type Box, BoxReader, find } from "./iso-boxes.ts";
 
 export interface AvifHeader {
   ok: true;
@@ -30,16 +33,21 @@ export interface AvifHeader {
   alpha: boolean;
   /** Chroma samples per pixel of the colour items (`av1C`): 0 (4:0:0), 0.5 (4:2:0), 1 (4:2:2), 2 (4:4:4). */
   chroma: number;
-  /** An image sequence (`avis`): the decoder returns its first frame only. */
+  /** The image shown is a sequence's colour track (`tracks`), not an item. */
   sequence: boolean;
   /** The primary item is a grid of tiles. */
   grid: boolean;
   /**
    * The largest canvas the AV1 decoder may build, from the items' `ispe` (each bounding its AV1
-   * sequence header's max frame size); for a grid, its columns × rows of the largest tile.
+   * sequence header's max frame size); for a grid, its columns × rows of the largest tile; for
+   * a sequence, the largest size its tracks declare (bounding theirs).
    */
   decodeWidth: number;
   decodeHeight: number;
+  /** The file has a primary item (the image shown unless `sequence`). */
+  item: boolean;
+  /** The picture tracks of an image sequence (avif-tracks.ts), each checked like the items. */
+  tracks: AvifSequence | null;
 }
 
 export type AvifHeaderResult =
@@ -48,65 +56,6 @@ export type AvifHeaderResult =
 
 const AVIF_BRANDS = new Set(["avif", "avis"]);
 const HEVC_BRANDS = new Set(["heic", "heix", "heim", "heis", "hevc", "hevx"]);
-
-interface Box {
-  type: string;
-  /** Payload start and end (end may pass the end of the bytes when truncated). */
-  start: number;
-  end: number;
-}
-
-class BoxReader {
-  readonly b: Uint8Array;
-  constructor(b: Uint8Array) {
-    this.b = b;
-  }
-  u8(at: number): number {
-    return this.b[at] ?? 0;
-  }
-  u16(at: number): number {
-    return (this.u8(at) << 8) | this.u8(at + 1);
-  }
-  u32(at: number): number {
-    return ((this.u8(at) << 24) | (this.u8(at + 1) << 16) | (this.u8(at + 2) << 8) | this.u8(at + 3)) >>> 0;
-  }
-  /** An unsigned big-endian field of 0, 4 or 8 bytes (iloc's sizes). */
-  uint(at: number, size: number): number {
-    if (size === 4) return this.u32(at);
-    return size === 8 ? this.u32(at) * 2 ** 32 + this.u32(at + 4) : 0;
-  }
-  type(at: number): string {
-    return String.fromCharCode(this.u8(at), this.u8(at + 1), this.u8(at + 2), this.u8(at + 3));
-  }
-
-  /** The boxes between `from` and `to`; stops at a box whose header does not fit. */
-  children(from: number, to: number): Box[] {
-    const boxes: Box[] = [];
-    let at = from;
-    while (at + 8 <= to && boxes.length < 1024) {
-      let size = this.u32(at);
-      let header = 8;
-      if (size === 1) {
-        if (at + 16 > this.b.length) break;
-        const high = this.u32(at + 8);
-        size = high * 2 ** 32 + this.u32(at + 12);
-        header = 16;
-      } else if (size === 0) size = to - at;
-      if (size < header) throw new AvifBoxError("corrupt", `box ${this.type(at + 4)} of size ${size}`);
-      boxes.push({ type: this.type(at + 4), start: at + header, end: at + size });
-      at += size;
-    }
-    return boxes;
-  }
-}
-
-class AvifBoxError extends Error {
-  readonly reason: "truncated" | "corrupt" | "unsupported";
-  constructor(reason: AvifBoxError["reason"], message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
 
 /** Brands of the leading `ftyp` box, major brand first; empty when there is none. */
 function brands(r: BoxReader): string[] {
@@ -125,12 +74,8 @@ export function isAvif(bytes: Uint8Array): boolean {
   return AVIF_BRANDS.has(list[0]!) || !list.some((b) => b.startsWith("mp4") || b === "isom");
 }
 
-function find(boxes: Box[], type: string): Box | undefined {
-  return boxes.find((b) => b.type === type);
-}
-
 /** Per item: the 1-based indexes of its properties in `ipco` (`ipma`). */
-function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
+export function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
   const version = r.u8(ipma.start);
   const wideIndex = (r.u32(ipma.start) & 1) === 1;
   const count = r.u32(ipma.start + 4);
@@ -151,7 +96,7 @@ function associations(r: BoxReader, ipma: Box): Map<number, number[]> {
 }
 
 /** Item types by item id (`iinf` → `infe` version 2/3). */
-function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
+export function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   const types = new Map<number, string>();
   if (!iinf) return types;
   const entriesAt = iinf.start + (r.u8(iinf.start) === 0 ? 6 : 8);
@@ -164,14 +109,14 @@ function itemTypes(r: BoxReader, iinf: Box | undefined): Map<number, string> {
   return types;
 }
 
-interface ItemLocation {
+export interface ItemLocation {
   /** 0: offsets in the file, 1: in the `idat` box, 2: in another item (not read). */
   method: number;
   extents: { offset: number; length: number }[];
 }
 
 /** Where each item's data lies (`iloc`, versions 0-2). */
-function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
+export function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLocation> {
   const locations = new Map<number, ItemLocation>();
   if (!iloc) return locations;
   const version = r.u8(iloc.start);
@@ -202,7 +147,11 @@ function itemLocations(r: BoxReader, iloc: Box | undefined): Map<number, ItemLoc
 }
 
 /** An item's data, its extents joined; what lies outside the file is a truncated upload. */
-function itemData(r: BoxReader, location: ItemLocation | undefined, idat: Box | undefined): Uint8Array {
+export function itemData(
+  r: BoxReader,
+  location: ItemLocation | undefined,
+  idat: Box | undefined,
+): Uint8Array {
   if (!location) throw new AvifBoxError("corrupt", "AVIF item has no iloc entry");
   if (location.method > 1) throw new AvifBoxError("unsupported", "AVIF item data in another item");
   const source = location.method === 0 ? r.b : r.b.subarray(idat?.start ?? 0, idat?.end ?? 0);
@@ -270,7 +219,7 @@ function decodeCanvas(
 }
 
 /** Size, depth and alpha of the primary item from `meta`; null when the file has no `meta`. */
-function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> | null {
+function fromMeta(r: BoxReader, meta: Box): StillFacts | null {
   const boxes = r.children(meta.start + 4, meta.end);
   const pitm = find(boxes, "pitm");
   const iprp = find(boxes, "iprp");
@@ -304,9 +253,9 @@ function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> 
     alpha ||= isAlpha;
     const av1C = of(item, "av1C");
     if (!av1C) continue;
-    const bits = r.u8(av1C.start + 2);
-    depth = Math.max(depth, bits & 0x40 ? (bits & 0x20 ? 12 : 10) : 8);
-    if (!isAlpha && !(bits & 0x10)) chroma = Math.max(chroma, bits & 0x08 ? (bits & 0x04 ? 0.5 : 1) : 2);
+    const layout = av1Layout(r, av1C);
+    depth = Math.max(depth, layout.depth);
+    if (!isAlpha) chroma = Math.max(chroma, layout.chroma);
   }
   const types = itemTypes(r, find(boxes, "iinf"));
   const grid = types.get(primary) === "grid";
@@ -316,17 +265,32 @@ function fromMeta(r: BoxReader, meta: Box): Omit<AvifHeader, "ok" | "sequence"> 
   return { width, height, depth, alpha, chroma, grid, ...canvas };
 }
 
-/** Size of the first video track of a sequence (`tkhd` width/height, 16.16 fixed point). */
-function fromTracks(r: BoxReader, moov: Box): { width: number; height: number } | null {
-  for (const trak of r.children(moov.start, moov.end).filter((b) => b.type === "trak")) {
-    const tkhd = find(r.children(trak.start, trak.end), "tkhd");
-    if (!tkhd) continue;
-    const at = tkhd.start + (r.u8(tkhd.start) === 1 ? 88 : 76);
-    const width = r.u32(at) >>> 16;
-    const height = r.u32(at + 4) >>> 16;
-    if (width > 0 && height > 0) return { width, height };
-  }
-  return null;
+type StillFacts = Omit<AvifHeader, "ok" | "sequence" | "item" | "tracks">;
+
+/**
+ * A file with picture tracks: the tracks' layout and sizes joined with the items' (both are
+ * checked and the largest canvas reserved, whichever a decoder shows). The image shown is the
+ * colour track's unless the major brand is `avif` and there is a primary item, as libavif
+ * chooses by default.
+ */
+function withTracks(r: BoxReader, still: StillFacts | null, tracks: AvifSequence): AvifHeader {
+  const { color, alpha } = tracks;
+  const planes = alpha ? [color, alpha] : [color];
+  const shown = still && r.type(8) === "avif" ? still : null;
+  return {
+    ok: true,
+    width: shown ? shown.width : color.width || color.codedWidth,
+    height: shown ? shown.height : color.height || color.codedHeight,
+    depth: Math.max(still?.depth ?? 8, ...planes.map((t) => t.depth)),
+    alpha: (still?.alpha ?? false) || alpha !== null,
+    chroma: Math.max(still?.chroma ?? 0, color.chroma),
+    sequence: !shown,
+    item: still !== null,
+    grid: shown?.grid ?? false,
+    decodeWidth: Math.max(still?.decodeWidth ?? 0, ...planes.flatMap((t) => [t.codedWidth, t.width])),
+    decodeHeight: Math.max(still?.decodeHeight ?? 0, ...planes.flatMap((t) => [t.codedHeight, t.height])),
+    tracks,
+  };
 }
 
 /** Reads an AVIF's image size and layout from its boxes; nothing is decoded. */
@@ -339,24 +303,10 @@ export function readAvifHeader(bytes: Uint8Array): AvifHeaderResult {
     if (cut) return { ok: false, reason: "truncated", detail: `AVIF ${cut.type} box ends past the file` };
     const meta = find(top, "meta");
     const moov = find(top, "moov");
-    const sequence = r.type(8) === "avis" || (moov !== undefined && !meta);
     const still = meta ? fromMeta(r, meta) : null;
-    if (still) return { ok: true, ...still, sequence };
-    const track = moov ? fromTracks(r, moov) : null;
-    // A sequence without items: its sample entry is not read, so the worst layout is assumed.
-    if (track) {
-      const canvas = { decodeWidth: track.width, decodeHeight: track.height };
-      return {
-        ok: true,
-        ...track,
-        depth: 12,
-        alpha: true,
-        chroma: 2,
-        sequence: true,
-        grid: false,
-        ...canvas,
-      };
-    }
+    const tracks = moov ? readAvifSequence(r, moov) : null;
+    if (tracks) return withTracks(r, still, tracks);
+    if (still) return { ok: true, ...still, sequence: false, item: true, tracks: null };
     if (bytes.length < 64 || (!meta && !moov))
       return { ok: false, reason: "truncated", detail: "AVIF ends before its meta box" };
     return { ok: false, reason: "corrupt", detail: "AVIF has no primary item and no track" };

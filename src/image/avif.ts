@@ -1,100 +1,147 @@
 /**
- * AVIF decoding through libavif 1.0.1 with libaom 3.7.0's AV1 decoder (jSquash's single-threaded
- * build, @jsquash/avif 2.1.1; libavif and libaom are BSD-2-Clause, libaom also under the AOMedia
- * patent licence). The decoder returns the whole image as 8-bit RGBA (10/12-bit files are
- * reduced to 8 bits, alpha kept, grids assembled); it is area-averaged to the PDQ working size
- * at once and the full-size copy freed.
+ * AVIF decoding for PDQ through hashgate's dav1d build (av1-codec.ts, wasm/dav1d). Our own box
+ * reading (avif-header.ts, avif-items.ts) hands the primary item's AV1 data to dav1d, one grid
+ * tile after another; the glue converts each picture's YUV to RGB, and that to the luminance PDQ
+ * hashes (0.299 R + 0.587 G + 0.114 B, per pixel, as gif.ts does for its palette), row by row
+ * straight into the area average at the PDQ working size (downscale.ts's plan, the shorter side
+ * >= 512), so no full-size image ever exists: the decode holds dav1d's YUV planes of one tile,
+ * and the reduced canvas. The result is 1-channel luminance, like the gate's JPEG decode. Before (issue 12) jSquash's libavif + libaom build decoded to full-size RGBA:
+ * 47 MiB at 2 MP, 223 MiB at 12 MP, so every AVIF above ~2.8 MP was refused as too large.
  *
- * Memory: the decoder's heap holds the AV1 frame, libavif's YUV planes and an RGBA image, and
- * hands back a JavaScript copy of the RGBA. What that costs is reserved from the header
- * (avifDecodeBytes) before decoding; measured with bench/image-memory.ts. With the default
- * ISOLATE_MEMORY_BYTES (80 MiB) a 4:3 AVIF fits up to about 2.8 MP (8-bit 4:2:0), 1.8 MP (4:4:4
- * or 10-bit), 1.2 MP (4:4:4 with alpha); larger ones are refused as too large (recorded
- * unscanned): a 12 MP AVIF needs 220-450 MiB, more than an isolate has.
+ * Colour: the `colr` nclx box's matrix coefficients and range, else the AV1 sequence header's
+ * (what libavif does); unspecified as BT.601. 8/10/12-bit, 4:0:0/4:2:0/4:2:2/4:4:4. Chroma is
+ * upsampled by taking the co-sited sample (libavif interpolates): the area average makes the
+ * difference vanish at PDQ's size (README, Perceptual hashing, AVIF). Alpha is not decoded: PDQ
+ * ignores alpha (as WebP stills, whose ALPH chunk is not decoded either).
  *
- * Image sequences (`avis`): the decoder reads the first frame only (its build has no frame
- * iterator), so only the first frame is hashed; the gate records the file as a still image.
+ * Checks: every AV1 item's sequence headers are compared with its `ispe` before decoding
+ * (avif-header.ts), dav1d is told to refuse any frame larger than the tile's `ispe`, and each
+ * picture it gives must be exactly that size.
+ *
+ * Image sequences (`avis`) with a primary item: the item is hashed (the still an AVIF viewer
+ * shows); the tracks are avif-tracks.ts's work.
  */
-import { type AvifHeader, readAvifHeader } from "./avif-header.ts";
-import { downscaleImage, planScale } from "./downscale.ts";
+import { type Av1Codec, av1Codec } from "./av1-codec.ts";
+import { readAvifHeader } from "./avif-header.ts";
+import { type AvifImage, readAvifImage } from "./avif-items.ts";
+import { planScale } from "./downscale.ts";
+import { AvifBoxError } from "./iso-boxes.ts";
 import { type DecodedImage, type DecodeLimits, ImageDecodeError } from "./types.ts";
-import { isOutOfMemory, MAX_WASM_PIXELS, runCodec } from "./wasm-codec.ts";
+import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
 
 /**
- * What one decode maps at its peak, per pixel: the decoder's WASM heap after decoding (the
- * AV1 frame buffers, libavif's planes, its RGBA) plus the 4-byte RGBA copy handed to JavaScript.
- * Measured at 12 MP (bytes per pixel, heap + copy): 8-bit 4:2:0 18.6, 4:4:4 25.7, 4:2:0 with
- * alpha 32.9, 4:4:4 with alpha 41.4; 10-bit 4:2:0 25.7; 12-bit 4:4:4 with alpha 52.0. The model
- * 8 + b·(7.5·(1 + chroma samples per pixel) + 15 if alpha), b = 2 bytes per sample above 8 bits,
- * covers each of them. On top, a fixed 24 MiB: the process's peak RSS measured by
- * bench/image-memory.ts rose by 24 MiB + 17.2 B/px (8-bit 4:2:0, fitted over 2 and 12 MP): the
- * heap's initial 16 MiB touched in full and the steps by which Emscripten grows it.
+ * What one decode maps at its peak: the instance's linear memory after decoding one picture into
+ * a fresh instance, which is above the process's peak RSS (bench/image-memory.ts; Emscripten
+ * grows the memory in steps and not every page is touched). Measured 2026-11-30 (linear memory,
+ * 4:3 photos, quality 60): 8-bit 4:2:0 10.3 / 29.8 / 51.8 MiB at 2 / 12 / 24 MP (1.92 bytes per
+ * pixel + 7.8 MiB), 4:0:0 22.9 MiB at 12 MP, 4:4:4 52.4 MiB, 10-bit 4:2:0 48.8 MiB, 10-bit 4:4:4
+ * 89.9 MiB. dav1d's frame buffers take a little over 1 byte per sample (2 above 8 bits) and its
+ * per-frame state about 0.5 byte per pixel: the model below, 1.1 and 0.6, covers each of them.
+ * On top: the input bytes (item data, and its copy in the instance), the canvas (1 byte
+ * per cell, 8 of sums while reducing, 1 for the copy out), and a fixed 12 MiB: the instance's
+ * own 8 MiB, and what the process's peak RSS rose beyond it for a 2 MP file (19 MiB against
+ * 10.3 of linear memory: the header reading's copies and the JavaScript heap).
  */
-const RGBA_BYTES_PER_PIXEL = 8;
-const PLANE_BYTES_PER_SAMPLE = 7.5;
-const ALPHA_BYTES_PER_PIXEL = 15;
-const FIXED_BYTES = 24 * 1024 * 1024;
+const DAV1D_BYTES_PER_SAMPLE = 1.1;
+const DAV1D_BYTES_PER_PIXEL = 0.6;
+const FIXED_BYTES = 12 * 1024 * 1024;
 
-/** What decoding this AVIF maps at its peak, from its header: the decode and the downscaled copy. */
-export function avifDecodeBytes(
-  header: Pick<AvifHeader, "width" | "height" | "depth" | "alpha" | "chroma">,
-): number {
-  const { width, height } = header;
-  const sampleBytes = header.depth > 8 ? 2 : 1;
-  const perPixel =
-    RGBA_BYTES_PER_PIXEL +
-    sampleBytes * (PLANE_BYTES_PER_SAMPLE * (1 + header.chroma) + (header.alpha ? ALPHA_BYTES_PER_PIXEL : 0));
-  const plan = planScale(width, height);
-  const downscaled = plan.width === width && plan.height === height ? 0 : plan.width * plan.height * 4;
-  return FIXED_BYTES + Math.ceil(width * height * perPixel) + downscaled;
+export interface AvifDecodeShape {
+  /** The largest tile (or the whole image) dav1d decodes at once. */
+  tileWidth: number;
+  tileHeight: number;
+  /** The canvas: the image's size. */
+  width: number;
+  height: number;
+  depth: number;
+  /** Chroma samples per pixel: 0 (4:0:0), 0.5 (4:2:0), 1 (4:2:2), 2 (4:4:4). */
+  chroma: number;
+  /** Bytes of AV1 data handed to the decoder (all tiles): held twice at most. */
+  inputBytes: number;
+  fullResolution?: boolean;
 }
 
-/** Frees a buffer now (detaching it) rather than at the next collection. */
-function free(pixels: Uint8Array): void {
-  const buffer = pixels.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+/** What decoding this AVIF maps at its peak. */
+export function avifDecodeBytes(shape: AvifDecodeShape): number {
+  const tilePixels = shape.tileWidth * shape.tileHeight;
+  const sampleBytes = shape.depth > 8 ? 2 : 1;
+  const frame =
+    tilePixels * (DAV1D_BYTES_PER_SAMPLE * sampleBytes * (1 + shape.chroma) + DAV1D_BYTES_PER_PIXEL);
+  const plan = planScale(shape.width, shape.height, shape.fullResolution);
+  const identity = plan.width === shape.width && plan.height === shape.height;
+  const canvas = plan.width * plan.height * (identity ? 2 : 10);
+  return FIXED_BYTES + Math.ceil(frame) + canvas + 2 * shape.inputBytes;
+}
+
+/** The primary image's items, failures as decode errors. */
+function imageOf(bytes: Uint8Array): AvifImage {
   try {
-    buffer.transfer?.(0);
-  } catch {}
+    return readAvifImage(bytes);
+  } catch (e) {
+    if (e instanceof AvifBoxError) throw new ImageDecodeError(e.reason, e.message);
+    throw e;
+  }
 }
 
 /**
- * Decodes an AVIF (its primary item; a sequence's first frame) to RGBA, downscaled to the PDQ
- * size unless `limits.fullResolution`. The caller has reserved avifDecodeBytes already.
+ * Decodes an AVIF's primary image to luminance, reduced to the PDQ size unless
+ * `limits.fullResolution`, reserving its memory first (from the boxes: readAvifHeader checks
+ * every item's sequence headers against its `ispe`, then the items are read).
  */
 export async function decodeAvif(
   bytes: Uint8Array,
-  limits: Pick<DecodeLimits, "fullResolution">,
+  limits: Pick<DecodeLimits, "fullResolution" | "reserve">,
 ): Promise<DecodedImage> {
   const header = readAvifHeader(bytes);
   if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
-  if (
-    Math.max(header.width, header.decodeWidth) * Math.max(header.height, header.decodeHeight) >
-    MAX_WASM_PIXELS
-  ) {
-    throw new ImageDecodeError(
-      "too-large",
-      `AVIF ${header.width}x${header.height} exceeds the decoder's limit`,
-    );
+  const image = imageOf(bytes);
+  const { width, height, tiles } = image;
+  if (limits.fullResolution && width * height > MAX_WASM_PIXELS) {
+    throw new ImageDecodeError("too-large", `AVIF ${width}x${height} exceeds the decoder's limit`);
   }
-  const { image, failure, messages } = await runCodec("avif", bytes);
-  if (!image && isOutOfMemory(failure, messages)) {
-    throw new ImageDecodeError("too-large", "AVIF decoder ran out of memory");
+  const tileWidth = Math.max(...tiles.map((t) => t.width));
+  const tileHeight = Math.max(...tiles.map((t) => t.height));
+  // Joined item data (held here) and the copy of one tile in the instance, which dav1d keeps.
+  const inputBytes = tiles.reduce((n, t) => n + t.data.length, 0);
+  const { depth, chroma } = header;
+  limits.reserve?.(
+    avifDecodeBytes({ depth, chroma, width, height, tileWidth, tileHeight, inputBytes, ...limits }),
+  );
+  const codec = await av1Codec();
+  let failure: unknown;
+  try {
+    return drawTiles(codec, image, limits.fullResolution ?? false);
+  } catch (err) {
+    failure = err ?? new Error("thrown");
+    throw err;
+  } finally {
+    codec.done(failure);
   }
-  // libavif reports every failure as "no image" (its build prints nothing): a file whose boxes
-  // are complete but whose AV1 data or item layout is wrong, or an unsupported feature.
-  if (!image) throw new ImageDecodeError("corrupt", `AVIF decode failed: ${messages[0] ?? String(failure)}`);
-  const full: DecodedImage = {
-    width: image.width,
-    height: image.height,
-    channels: 4,
-    pixels: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length),
-  };
-  if (image.width !== header.width || image.height !== header.height) {
-    free(full.pixels);
-    throw new ImageDecodeError("corrupt", "AVIF decoded to other dimensions than its header");
+}
+
+/** Each tile decoded by a dav1d context and drawn in its place on the reduced canvas. */
+function drawTiles(codec: Av1Codec, image: AvifImage, full: boolean): DecodedImage {
+  const canvas = codec.canvas(image.width, image.height, planScale(image.width, image.height, full));
+  try {
+    for (const tile of image.tiles) {
+      // A fresh context per tile: each tile is a key frame with its own sequence header.
+      const decoder = codec.decoder(tile.width * tile.height);
+      try {
+        const picture = decoder.decode(tile.data) ?? decoder.drain();
+        if (!picture) throw new ImageDecodeError("corrupt", "AVIF item's AV1 data gave no picture");
+        if (picture.width !== tile.width || picture.height !== tile.height) {
+          throw new ImageDecodeError(
+            "corrupt",
+            `AVIF item decoded to ${picture.width}x${picture.height}, its ispe says ${tile.width}x${tile.height}`,
+          );
+        }
+        decoder.draw(canvas, tile.x, tile.y, image.colour ?? picture);
+      } finally {
+        decoder.close();
+      }
+    }
+    return canvas.finish();
+  } finally {
+    canvas.close();
   }
-  if (limits.fullResolution) return full;
-  const small = downscaleImage(full);
-  if (small !== full) free(full.pixels);
-  return small;
 }

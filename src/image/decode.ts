@@ -17,8 +17,9 @@
  *   only for CMYK/YCCK files, which libjpeg cannot turn into RGB (jpeg-cmyk.ts).
  * - WebP: hashgate's libwebp build (webp.ts, wasm/libwebp), decoded scaled to the PDQ size;
  *   animated WebP frame by frame (frames.ts).
- * - AVIF: jSquash's libavif + libaom build (@jsquash/avif 2.1.1), same loading (avif.ts): full
- *   size in the decoder's heap, then downscaled; a sequence's first frame only.
+ * - AVIF: hashgate's dav1d build (avif.ts, wasm/dav1d) fed by our own box reader, each grid tile
+ *   converted to RGB straight into the PDQ working size; an image sequence frame by frame
+ *   (avif-sequence.ts, its samples from avif-tracks.ts).
  * - GIF: our own decoder (gif.ts), every frame composited (frames.ts).
  * - PNG: png.ts, streamed and downscaled while decoding; APNG frames.
  * - BMP (bmp.ts) and TIFF (tiff.ts, every page a frame): our own, rows into the downscaler.
@@ -26,11 +27,11 @@
  * fullres hash is that of the stored 4032x3024 pixels).
  * Channels: JPEG colour comes as RGBA (opaque where the file has no alpha; no copy to drop
  * it), GIF and animated WebP as RGBA, a still WebP as RGB, greyscale JPEG as 1 channel, CMYK
- * JPEG as RGB.
+ * JPEG as RGB, AVIF as 1 channel (PDQ's luminance of each pixel's RGB, avif.ts).
  */
 
-import { avifDecodeBytes, decodeAvif } from "./avif.ts";
 import { readAvifHeader } from "./avif-header.ts";
+import { decodeAvifFirst, decodeAvifFrames } from "./avif-sequence.ts";
 import { decodeBmp } from "./bmp.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { decodeGif, decodeGifFrames } from "./gif.ts";
@@ -55,7 +56,7 @@ function checkedHeader(bytes: Uint8Array, limits: DecodeLimits) {
       `${format} ${width}x${height} exceeds ${limits.maxPixels} pixels`,
     );
   }
-  if (format === "avif") reserveForAvif(bytes, limits);
+  if (format === "avif") checkAvifCanvas(bytes, limits);
   else reserveFor(format, width, height, limits);
   return header;
 }
@@ -77,10 +78,11 @@ function reserveFor(format: string, width: number, height: number, limits: Decod
 }
 
 /**
- * AVIF decodes at full size in the decoder's heap, whatever the output size (avif.ts): the larger
- * of the image and the canvas its AV1 sequence headers allow (a grid's tiles may overhang it).
+ * AVIF: refused when the canvas its AV1 sequence headers allow is above the pixel limit (a
+ * grid's tiles may overhang the image); avif.ts reserves its memory once it has read the items
+ * (dav1d decodes one tile at a time, into the PDQ working size).
  */
-function reserveForAvif(bytes: Uint8Array, limits: DecodeLimits): void {
+function checkAvifCanvas(bytes: Uint8Array, limits: DecodeLimits): void {
   const header = readAvifHeader(bytes);
   if (!header.ok) throw new ImageDecodeError(header.reason, header.detail);
   const width = Math.max(header.width, header.decodeWidth);
@@ -90,7 +92,6 @@ function reserveForAvif(bytes: Uint8Array, limits: DecodeLimits): void {
       "too-large",
       `AVIF decodes ${width}x${height}, over ${limits.maxPixels} pixels`,
     );
-  limits.reserve?.(avifDecodeBytes({ ...header, width, height }));
 }
 
 /** Pixels a downscaling decoder holds at most: the animation canvas bound of frames.ts. */
@@ -131,7 +132,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
     else if (format === "gif") image = decodeGif(bytes, limits);
     else if (format === "bmp") image = decodeBmp(bytes, limits);
     else if (format === "tiff") image = await decodeTiff(bytes, limits);
-    else if (format === "avif") image = await decodeAvif(bytes, limits);
+    else if (format === "avif") image = await decodeAvifFirst(bytes, limits);
     else image = await decodeWebp(bytes, limits);
   } catch (err) {
     throw asDecodeError(format, err);
@@ -141,7 +142,7 @@ async function decodeStill(bytes: Uint8Array, format: string, limits: DecodeLimi
 
 /**
  * Every frame of an image that is hashed (frames.ts): one for a still image, the composited
- * frames of an animated GIF, APNG or WebP, in file order.
+ * frames of an animated GIF, APNG or WebP, the frames of an AVIF image sequence, in file order.
  */
 export async function* decodeImageFrames(
   bytes: Uint8Array,
@@ -157,7 +158,9 @@ export async function* decodeImageFrames(
           ? decodeTiffFrames(bytes, limits)
           : format === "webp"
             ? decodeWebpFrames(bytes, limits)
-            : null;
+            : format === "avif"
+              ? decodeAvifFrames(bytes, limits)
+              : null;
   if (!frames) {
     yield { index: 0, image: await decodeStill(bytes, format, limits) };
     return;

@@ -4,7 +4,3 @@ declare module "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
-declare module "@jsquash/avif/codec/dec/avif_dec.wasm" {
-  const module: WebAssembly.Module;
-  export default module;
-}

@@ -1,15 +1,14 @@
 /**
- * Runs the Emscripten image decoders (jSquash's builds of libjpeg-turbo/MozJPEG and libavif with
- * libaom's AV1 decoder — single-threaded builds). WebP has its own module (webp-codec.ts).
+ * Runs the Emscripten image decoder (jSquash's single-threaded build of libjpeg-turbo/MozJPEG), for
+ * full-resolution JPEG. WebP and AVIF have their own modules (webp-codec.ts, av1-codec.ts).
  * Each codec is one WebAssembly instance per isolate, made from a WebAssembly.Module: the
  * Worker imports the module (workerd refuses to compile bytes), Node compiles the file.
  * An instance that failed, or whose heap grew large, is dropped: Emscripten leaks the C
  * stack's allocations when libjpeg calls exit() on an error, and a grown heap never shrinks.
  */
-import avifFactory from "@jsquash/avif/codec/dec/avif_dec.js";
 import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
 
-export type CodecName = "jpeg" | "avif";
+export type CodecName = "jpeg";
 
 /** The ImageData-shaped object the codecs return (a polyfill of theirs where ImageData is absent). */
 export interface CodecImage {
@@ -18,10 +17,9 @@ export interface CodecImage {
   data: Uint8ClampedArray;
 }
 
-// MozJPEG's decode takes (data, preserveOrientation), libavif's (data, bit
-// depth of the output: 8 gives RGBA bytes whatever the file's depth); embind checks arity.
+// MozJPEG's decode takes (data, preserveOrientation); embind checks arity.
 interface EmscriptenDecoder {
-  decode(data: Uint8Array, option?: boolean | number): CodecImage | null;
+  decode(data: Uint8Array, preserveOrientation: boolean): CodecImage | null;
   HEAPU8: Uint8Array;
 }
 
@@ -47,19 +45,14 @@ export function isOutOfMemory(failure: unknown, messages: string[]): boolean {
 // An instance whose heap passed this after a call is dropped so its memory can be collected
 // (a 12-megapixel JPEG leaves ~100 MiB of heap behind; Workers have 128 MiB per isolate).
 const RETAIN_HEAP_BYTES = 64 * 1024 * 1024;
-// AVIF's heap grows by ~12-45 bytes per pixel and its reservation ends with the decode, so an
-// instance is kept only while its heap is still the initial 16 MiB.
-const RETAIN_HEAP_BYTES_AVIF = 16 * 1024 * 1024;
 
 const WASM_FILES: Record<CodecName, string> = {
   jpeg: "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm",
-  avif: "@jsquash/avif/codec/dec/avif_dec.wasm",
 };
 
 type Factory = (options: Record<string, unknown>) => Promise<EmscriptenDecoder>;
 const FACTORIES: Record<CodecName, Factory> = {
   jpeg: mozjpegFactory as unknown as Factory,
-  avif: avifFactory as unknown as Factory,
 };
 
 interface Slot {
@@ -69,7 +62,6 @@ interface Slot {
 }
 const slots: Record<CodecName, Slot> = {
   jpeg: { module: null, instance: null, messages: [] },
-  avif: { module: null, instance: null, messages: [] },
 };
 
 function isWorkerd(): boolean {
@@ -123,14 +115,8 @@ export async function runCodec(name: CodecName, bytes: Uint8Array): Promise<Code
   }
   slot.messages = [];
   try {
-    const image =
-      name === "jpeg"
-        ? decoder.decode(bytes, false)
-        : name === "avif"
-          ? decoder.decode(bytes, 8)
-          : decoder.decode(bytes);
-    if (decoder.HEAPU8.length > (name === "avif" ? RETAIN_HEAP_BYTES_AVIF : RETAIN_HEAP_BYTES))
-      slot.instance = null;
+    const image = decoder.decode(bytes, false);
+    if (decoder.HEAPU8.length > RETAIN_HEAP_BYTES) slot.instance = null;
     return { image, failure: image ? null : new Error("decoder returned nothing"), messages: slot.messages };
   } catch (failure) {
     slot.instance = null;

@@ -1,8 +1,9 @@
 /**
  * AVIF through the gate with the default configuration (issue 12): a listed picture (test data,
- * listed-picture.ts) uploaded as AVIF is blocked; an AVIF whose header says more pixels than the
- * isolate's memory budget can decode is recorded as unscanned (or held by policy), never passed
- * as clean. Before, every AVIF was recorded as unscanned and a listed one reached the origin.
+ * listed-picture.ts) uploaded as AVIF is blocked, at 1600x1004 and as 12 and 24 MP photos
+ * (dav1d decodes into the PDQ working size: before, an AVIF above ~2.8 MP was refused as too
+ * large and forwarded as unscanned); an AVIF whose header says more pixels than the isolate's
+ * memory budget can decode is recorded as unscanned (or held by policy), never passed as clean.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { MatchMessage } from "../../src/cases/messages.ts";
@@ -11,7 +12,19 @@ import { fixtureBytes } from "../helpers/fixtures.ts";
 import { bodyOf } from "../helpers/origin.ts";
 import { withIspe } from "../image/avif-boxes.ts";
 import { encodeAvif, testPattern } from "../image/encoders.ts";
-import { LISTED_FILE, listTheBridge, upload } from "./listed-picture.ts";
+import { bridgeGrey, LISTED_FILE, listTheBridge, upload } from "./listed-picture.ts";
+
+/** The bridge enlarged (nearest neighbour) to `w`×`h`, as RGBA: a phone-sized photo of it. */
+async function enlargedBridge(w: number, h: number): Promise<Uint8Array> {
+  const bridge = await bridgeGrey();
+  const rgba = new Uint8Array(w * h * 4).fill(255);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor((y * bridge.height) / h) * bridge.width;
+    for (let x = 0; x < w; x++)
+      rgba.fill(bridge.grey[row + Math.floor((x * bridge.width) / w)]!, (y * w + x) * 4, (y * w + x) * 4 + 3);
+  }
+  return rgba;
+}
 
 let listed = "";
 beforeAll(async () => {
@@ -43,9 +56,27 @@ describe("AVIF uploads", () => {
     expect(bodyOf(clean.origin[0]!)).toEqual(other);
   });
 
+  for (const [mp, w, h] of [
+    [12, 4000, 3000],
+    [24, 5664, 4248],
+  ] as const) {
+    it(`blocks the listed picture as a ${mp} MP AVIF (${w}x${h}) with the default memory budget`, {
+      timeout: 300_000,
+    }, async () => {
+      const avif = await encodeAvif(await enlargedBridge(w, h), w, h, { quality: 60 });
+      const { res, sent, origin } = await upload(avif, "image/avif");
+      expect(res.status).toBe(451);
+      expect(origin).toHaveLength(0);
+      const file = (sent[0] as MatchMessage).files[0]!;
+      expect(file).toMatchObject({ sniffedType: "image/avif" });
+      expect(file.matches[0]).toMatchObject({ kind: "pdq" });
+    });
+  }
+
   it("records an AVIF too large for the memory budget as unscanned, or holds it by policy", async () => {
-    // 24 MP by its header: under IMAGE_MAX_PIXELS, over what ISOLATE_MEMORY_BYTES can decode.
-    const big = withIspe(await encodeAvif(testPattern(64, 48), 64, 48), 6000, 4000);
+    // 96 MP by its header: under IMAGE_MAX_PIXELS, over what ISOLATE_MEMORY_BYTES can decode
+    // (dav1d holds the whole frame: about 2.3 bytes per pixel at 8-bit 4:2:0).
+    const big = withIspe(await encodeAvif(testPattern(64, 48), 64, 48), 12000, 8000);
     const forwarded = await upload(big, "image/avif");
     expect(forwarded.res.status).toBe(201);
     expect(forwarded.sent).toEqual([

@@ -136,3 +136,171 @@ export function buildGridAvif(
   const mdat = box("mdat", ...data, grid);
   return Uint8Array.from([...head, ...mdat]);
 }
+
+/** How buildAvifSequence lays out its track (the defaults are what encoders write). */
+export interface SequenceLayout {
+  /** `tkhd` width and height (default: the first still's `ispe`). */
+  trackSize?: [number, number];
+  /** The `av01` sample entry's width and height (default: the first still's `ispe`). */
+  entrySize?: [number, number];
+  /** Samples per chunk (default: all in one chunk). */
+  perChunk?: number;
+  /** 64-bit chunk offsets (`co64`) instead of `stco`. */
+  co64?: boolean;
+  /** `stss` sample numbers (1-based); undefined writes no `stss` (every sample is a sync sample). */
+  sync?: number[];
+  /** A still AVIF whose item becomes the file's primary item too (libavif writes the first frame). */
+  item?: Uint8Array;
+  majorBrand?: "avis" | "avif";
+}
+
+/** `stsc` for `n` samples, `perChunk` to a chunk and the rest in a last, smaller chunk. */
+function stsc(n: number, perChunk: number): number[] {
+  const full = Math.floor(n / perChunk);
+  const runs = [[1, perChunk]];
+  if (n % perChunk) runs.push([full + 1, n % perChunk]);
+  if (full === 0) runs.shift();
+  return fullBox(
+    "stsc",
+    0,
+    0,
+    u32(runs.length),
+    ...runs.map(([first, count]) => [...u32(first!), ...u32(count!), ...u32(1)]),
+  );
+}
+
+/**
+ * An AVIF image sequence (`avis`) made from separately encoded stills (test data only): one
+ * track whose samples are the stills' AV1 data, each a key frame with its sequence header, in
+ * one `mdat`. The `av01` entry takes the first still's `av1C`.
+ */
+export function buildAvifSequence(stills: Uint8Array[], layout: SequenceLayout = {}): Uint8Array {
+  const data = stills.map(mdatPayload);
+  const ispe = copyBox(stills[0]!, "ispe");
+  const size = (at: number) =>
+    (ispe[at]! << 24) | (ispe[at + 1]! << 16) | (ispe[at + 2]! << 8) | ispe[at + 3]!;
+  const [trackW, trackH] = layout.trackSize ?? [size(12), size(16)];
+  const [entryW, entryH] = layout.entrySize ?? [size(12), size(16)];
+  const perChunk = layout.perChunk ?? data.length;
+  const itemData = layout.item ? mdatPayload(layout.item) : new Uint8Array(0);
+  const n = data.length;
+  const matrix = [
+    ...u32(0x10000),
+    ...u32(0),
+    ...u32(0),
+    ...u32(0),
+    ...u32(0x10000),
+    ...u32(0),
+    ...u32(0),
+    ...u32(0),
+    ...u32(0x40000000),
+  ];
+  const av01 = box(
+    "av01",
+    [0, 0, 0, 0, 0, 0, ...u16(1), ...u16(0), ...u16(0), ...new Array(12).fill(0)],
+    [...u16(entryW), ...u16(entryH), ...u32(0x480000), ...u32(0x480000), ...u32(0), ...u16(1)],
+    new Array(32).fill(0),
+    [...u16(0x18), 0xff, 0xff],
+    copyBox(stills[0]!, "av1C"),
+  );
+  const build = (mdatStart: number) => {
+    const itemAt = mdatStart + 8;
+    const chunkOffsets: number[] = [];
+    let offset = itemAt + itemData.length;
+    for (const [i, d] of data.entries()) {
+      if (i % perChunk === 0) chunkOffsets.push(offset);
+      offset += d.length;
+    }
+    const stbl = box(
+      "stbl",
+      fullBox("stsd", 0, 0, u32(1), av01),
+      fullBox("stts", 0, 0, u32(1), u32(n), u32(1)),
+      ...(layout.sync ? [fullBox("stss", 0, 0, u32(layout.sync.length), ...layout.sync.map(u32))] : []),
+      stsc(n, perChunk),
+      fullBox("stsz", 0, 0, u32(0), u32(n), ...data.map((d) => u32(d.length))),
+      layout.co64
+        ? fullBox("co64", 0, 0, u32(chunkOffsets.length), ...chunkOffsets.map((o) => [...u32(0), ...u32(o)]))
+        : fullBox("stco", 0, 0, u32(chunkOffsets.length), ...chunkOffsets.map(u32)),
+    );
+    const trak = box(
+      "trak",
+      fullBox(
+        "tkhd",
+        0,
+        3,
+        u32(0),
+        u32(0),
+        u32(1),
+        u32(0),
+        u32(n),
+        u32(0),
+        u32(0),
+        u32(0),
+        u32(0),
+        matrix,
+        u32(trackW * 0x10000),
+        u32(trackH * 0x10000),
+      ),
+      box(
+        "mdia",
+        fullBox("mdhd", 0, 0, u32(0), u32(0), u32(10), u32(n), u16(0x55c4), u16(0)),
+        fullBox("hdlr", 0, 0, u32(0), fourcc("pict"), u32(0), u32(0), u32(0), [0]),
+        box(
+          "minf",
+          fullBox("vmhd", 0, 1, new Array(8).fill(0)),
+          box("dinf", fullBox("dref", 0, 0, u32(1), fullBox("url ", 0, 1))),
+          stbl,
+        ),
+      ),
+    );
+    const mvhd = fullBox(
+      "mvhd",
+      0,
+      0,
+      u32(0),
+      u32(0),
+      u32(10),
+      u32(n),
+      u32(0x10000),
+      u16(0x100),
+      new Array(10).fill(0),
+      matrix,
+      new Array(24).fill(0),
+      u32(2),
+    );
+    const moov = box("moov", mvhd, trak);
+    const meta = layout.item
+      ? fullBox(
+          "meta",
+          0,
+          0,
+          fullBox("hdlr", 0, 0, u32(0), fourcc("pict"), u32(0), u32(0), u32(0), [0]),
+          fullBox("pitm", 0, 0, u16(1)),
+          fullBox(
+            "iloc",
+            0,
+            0,
+            [0x44, 0x00],
+            u16(1),
+            u16(1),
+            u16(0),
+            u16(1),
+            u32(itemAt),
+            u32(itemData.length),
+          ),
+          fullBox("iinf", 0, 0, u16(1), fullBox("infe", 2, 0, u16(1), u16(0), fourcc("av01"), [0])),
+          box(
+            "iprp",
+            box("ipco", copyBox(layout.item, "ispe"), copyBox(layout.item, "av1C")),
+            fullBox("ipma", 0, 0, u32(1), u16(1), [2, 1, 0x82]),
+          ),
+        )
+      : [];
+    // libavif requires a meta box (a primary item) of a file listing the `avif` brand.
+    const compatible = layout.item ? "avifavismif1miafmsf1iso8" : "avismif1miafmsf1iso8";
+    const ftyp = box("ftyp", fourcc(layout.majorBrand ?? "avis"), u32(0), fourcc(compatible));
+    return [...ftyp, ...meta, ...moov];
+  };
+  const head = build(build(0).length);
+  return Uint8Array.from([...head, ...box("mdat", itemData, ...data)]);
+}

@@ -10,3 +10,7 @@ declare module "@jsquash/avif/codec/enc/avif_enc.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
+declare module "@jsquash/avif/codec/dec/avif_dec.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}

@@ -1,7 +1,9 @@
 /// <reference path="./encoders.d.ts" />
 // Test-only encoders (jSquash's MozJPEG, libwebp and libavif + libaom builds) to make JPEG/WebP/AVIF
 // test images inside workerd: greyscale JPEGs, lossless and lossy WebPs with and without alpha,
-// AVIFs of every depth and subsampling.
+// AVIFs of every depth and subsampling. Also libavif's full decoder, as a reference for the gate's.
+import avifDecFactory from "@jsquash/avif/codec/dec/avif_dec.js";
+import avifDecWasm from "@jsquash/avif/codec/dec/avif_dec.wasm";
 import avifEncFactory from "@jsquash/avif/codec/enc/avif_enc.js";
 import avifEncWasm from "@jsquash/avif/codec/enc/avif_enc.wasm";
 import { defaultOptions as avifDefaults } from "@jsquash/avif/meta.js";
@@ -26,6 +28,7 @@ function fromModule(module: WebAssembly.Module) {
 const jpegEncoder = jpegEncFactory(fromModule(jpegEncWasm));
 const webpEncoder = webpEncFactory(fromModule(webpEncWasm));
 let avifEncoder: ReturnType<typeof avifEncFactory> | null = null;
+let avifDecoder: ReturnType<typeof avifDecFactory> | null = null;
 
 /** Encodes RGBA pixels as JPEG; `grey` writes a one-component file. */
 export async function encodeJpeg(
@@ -97,6 +100,20 @@ export async function encodeAvif(
   });
   if (!out) throw new Error("AVIF encoder failed");
   return new Uint8Array(out);
+}
+
+/**
+ * libavif + libaom's full-size decode (jSquash's build, the gate's AVIF decoder before issue 12)
+ * as 8-bit RGBA: the reference the gate's dav1d path is compared with.
+ */
+export async function decodeAvifReference(
+  avif: Uint8Array,
+): Promise<{ width: number; height: number; rgba: Uint8Array }> {
+  avifDecoder ??= avifDecFactory(fromModule(avifDecWasm));
+  const image = (await avifDecoder).decode(avif, 8);
+  if (!image) throw new Error("libavif could not decode the file");
+  const rgba = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length).slice();
+  return { width: image.width, height: image.height, rgba };
 }
 
 /** Smooth test pattern with some detail, as RGBA; `alpha` varies the alpha channel too. */

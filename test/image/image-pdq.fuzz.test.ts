@@ -3,7 +3,7 @@
  * mutated images of every format. Must hold: a PDQ hash (64 hex digits, quality 0..100) or an
  * ImageDecodeError, nothing else, for every hashed frame; an async property per input with a
  * time limit, so a hang fails. Seeds cover every decoder: JPEG, PNG, APNG, GIF (animated too),
- * WebP, BMP, TIFF and AVIF (8-bit 4:2:0; 12-bit 4:4:4 with alpha). Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
+ * WebP, BMP, TIFF and AVIF (8-bit 4:2:0; 12-bit 4:4:4 with alpha; image sequences). Extends test/image/hostile.test.ts (decoder only, JPEG/GIF/WebP) with PNG, the PDQ
  * step, sniffing, and seeds from the corpus (fuzz/corpus/image/*.b64).
  * Test data: two small benign fixture JPEGs and images generated here.
  */
@@ -16,6 +16,8 @@ import { pdqHash } from "../../src/pdq/worker.ts";
 import { fixtureBytes } from "../helpers/fixtures.ts";
 import { corpus, fuzzRuns, fuzzSeed, logRun } from "../helpers/fuzz-runs.ts";
 import { buildApng } from "./apng-builder.ts";
+import { buildAvifSequence } from "./avif-boxes.ts";
+import { AVIS_FIXTURE_BASE64 } from "./avis-fixture.ts";
 import { encodeBmp } from "./bmp-builder.ts";
 import { encodeAvif, encodeJpeg, encodeWebp, testPattern } from "./encoders.ts";
 import { buildGif } from "./gif-builder.ts";
@@ -222,6 +224,12 @@ beforeAll(async () => {
     webpLossless: await encodeWebp(px, 20, 14, { lossless: true }),
     avif: await encodeAvif(testPattern(20, 14), 20, 14, { quality: 60 }),
     avifDeepAlpha: await encodeAvif(px, 20, 14, { depth: 12, chroma: "444", quality: 60 }),
+    // Image sequences: avifenc's (inter frames, alpha track) and one assembled from two stills.
+    avisEncoded: Uint8Array.from(atob(AVIS_FIXTURE_BASE64), (c) => c.charCodeAt(0)),
+    avisStills: buildAvifSequence(
+      [await encodeAvif(testPattern(20, 14), 20, 14), await encodeAvif(px, 20, 14)],
+      { perChunk: 1, sync: [1, 2] },
+    ),
   };
   for (const c of corpus("image")) seeds[`corpus:${c.name}`] = c.bytes;
 });
@@ -296,6 +304,11 @@ describe("fuzz: image sniff, decode and PDQ", () => {
       [0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 8],
       // An AVIF ftyp box (avif, mif1), then random boxes.
       [0, 0, 0, 0x14, 0x66, 0x74, 0x79, 0x70, 0x61, 0x76, 0x69, 0x66, 0, 0, 0, 0, 0x6d, 0x69, 0x66, 0x31],
+      // An AVIF sequence's ftyp (avis) and a moov box header, then random bytes.
+      [
+        0, 0, 0, 0x10, 0x66, 0x74, 0x79, 0x70, 0x61, 0x76, 0x69, 0x73, 0, 0, 0, 0, 0, 0, 0, 0xd0, 0x6d, 0x6f,
+        0x6f, 0x76,
+      ],
     );
     const runs = fuzzRuns(300);
     const t0 = Date.now();

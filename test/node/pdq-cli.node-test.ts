@@ -92,7 +92,7 @@ test("--gate adds the gate's reduced hash next to the full-resolution one", { sk
   assert.equal((await hashFile(file, hasher)).gate, undefined);
 });
 
-test("hashes an AVIF (decoded by libavif in Node), close to the PNG it was encoded from", {
+test("hashes an AVIF (decoded by hashgate's dav1d build in Node), close to the PNG it was encoded from", {
   skip,
 }, async () => {
   const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
