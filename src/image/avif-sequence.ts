@@ -34,9 +34,9 @@ export function trackDecodeBytes(track: AvifTrack, fullResolution = false): numb
   const { codedWidth: width, codedHeight: height, depth, chroma } = track;
   const largest = Math.max(...track.samples.map((s) => s.size));
   const shape = { width, height, tileWidth: width, tileHeight: height, depth, chroma, fullResolution };
-  const one = avifDecodeBytes({ ...shape, inputBytes: 2 * largest });
+  const one = avifDecodeBytes({ ...shape, inputBytes: largest });
   // The frame term of avifDecodeBytes: the same shape with and without a tile to decode.
-  const frame = one - avifDecodeBytes({ ...shape, tileWidth: 0, inputBytes: 2 * largest });
+  const frame = one - avifDecodeBytes({ ...shape, tileWidth: 0, inputBytes: largest });
   return one + (SEQUENCE_FRAMES_HELD - 1) * frame;
 }
 
