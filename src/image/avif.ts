@@ -18,8 +18,9 @@
  * (avif-header.ts), dav1d is told to refuse any frame larger than the tile's `ispe`, and each
  * picture it gives must be exactly that size.
  *
- * Image sequences (`avis`) with a primary item: the item is hashed (the still an AVIF viewer
- * shows); the tracks are avif-tracks.ts's work.
+ * Image sequences (`avis`): avif-tracks.ts reads and checks the track's samples and
+ * avif-sequence.ts decodes them in order, frame by frame; a primary item that is a picture of
+ * its own is decoded here and judged as frame 0.
  */
 import { type Av1Codec, av1Codec } from "./av1-codec.ts";
 import { readAvifHeader } from "./avif-header.ts";
