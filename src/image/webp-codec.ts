@@ -183,7 +183,14 @@ export class WebpCodec {
    * an allocation past them fails inside the module (hashgate_webp.c), and the decode with it,
    * as too-large.
    */
-  decode(data: number, size: number, width: number, height: number, channels: 3 | 4, workLimit: number): Uint8Array {
+  decode(
+    data: number,
+    size: number,
+    width: number,
+    height: number,
+    channels: 3 | 4,
+    workLimit: number,
+  ): Uint8Array {
     const bytes = width * height * channels;
     const out = this.malloc(bytes);
     try {

@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.ts";
-import { dropWebpCodec, webpCodec } from "../../src/image/webp-codec.ts";
 import { webpWorkBytes } from "../../src/image/webp.ts";
+import { dropWebpCodec, webpCodec } from "../../src/image/webp-codec.ts";
 import { encodeWebp, testPattern } from "./encoders.ts";
 import { huffmanBombWebp } from "./webp-huffman-bomb.ts";
 
