@@ -39,7 +39,7 @@ FILES=$(cd "$SRC" && ls src/dec/*.c src/demux/demux.c \
   src/utils/huffman_utils.c src/utils/palette.c src/utils/quant_levels_dec_utils.c \
   src/utils/random_utils.c src/utils/rescaler_utils.c src/utils/thread_utils.c src/utils/utils.c)
 
-EXPORTS=_hg_malloc,_hg_free,_hg_features,_hg_decode,_hg_demux_new,_hg_demux_delete,_hg_demux_info,_hg_demux_frame
+EXPORTS=_hg_malloc,_hg_free,_hg_features,_hg_decode,_hg_decode_peak,_hg_demux_new,_hg_demux_delete,_hg_demux_info,_hg_demux_frame
 
 # hashgate's patches (wasm/libwebp/patches/*.patch, each explained in wasm/libwebp/README.md) are
 # applied to a copy of the sources, so the tree given stays as checked out.

@@ -37,7 +37,16 @@ interface Exports {
   hg_malloc(size: number): number;
   hg_free(ptr: number): void;
   hg_features(data: number, size: number, out: number): number;
-  hg_decode(data: number, size: number, width: number, height: number, rgba: number, out: number): number;
+  hg_decode(
+    data: number,
+    size: number,
+    width: number,
+    height: number,
+    rgba: number,
+    out: number,
+    workLimit: number,
+  ): number;
+  hg_decode_peak(): number;
   hg_demux_new(data: number, size: number): number;
   hg_demux_delete(demux: number): void;
   hg_demux_info(demux: number, out: number): void;
@@ -99,6 +108,11 @@ export class WebpCodec {
   /** Bytes of linear memory the instance holds now (it only grows). */
   memoryBytes(): number {
     return this.x.memory.buffer.byteLength;
+  }
+
+  /** The most bytes libwebp held during the last decode (besides input and output). */
+  lastDecodeBytes(): number {
+    return this.x.hg_decode_peak() >>> 0;
   }
 
   /** Copies `bytes` into the instance; the pointer goes back through `release`. */
@@ -164,13 +178,24 @@ export class WebpCodec {
 
   /**
    * Decodes the still bitstream at `data` to `width`×`height` (libwebp rescales while decoding)
-   * as RGB or RGBA, returning pixels of their own.
+   * as RGB or RGBA, returning pixels of their own. libwebp may hold at most `workLimit` bytes
+   * besides the input and the output (what the caller reserved for it, webp.ts webpWorkBytes):
+   * an allocation past them fails inside the module (hashgate_webp.c), and the decode with it,
+   * as too-large.
    */
-  decode(data: number, size: number, width: number, height: number, channels: 3 | 4): Uint8Array {
+  decode(
+    data: number,
+    size: number,
+    width: number,
+    height: number,
+    channels: 3 | 4,
+    workLimit: number,
+  ): Uint8Array {
     const bytes = width * height * channels;
     const out = this.malloc(bytes);
     try {
-      const status = this.x.hg_decode(data, size, width, height, channels === 4 ? 1 : 0, out);
+      const limit = Math.max(0, Math.min(Math.floor(workLimit), 0xffffffff));
+      const status = this.x.hg_decode(data, size, width, height, channels === 4 ? 1 : 0, out, limit);
       if (status !== 0) throw statusError(status, "decode");
       return new Uint8Array(this.x.memory.buffer, out, bytes).slice();
     } finally {

@@ -33,14 +33,29 @@ type WebpLimits = Pick<DecodeLimits, "fullResolution" | "reserve">;
 export const VP8L_WINDOW_PIXELS = 2 ** 20 - 120 + 4096 + 2 ** 20;
 
 /**
+ * Room for a lossless bitstream's entropy codes and sub-images: the Huffman tables of each group
+ * its meta-Huffman image names (about 12 KiB each, 16.5 KiB with a 1024-entry colour cache),
+ * the transforms' and the entropy image's pixels. libwebp's encoder (1.6.0, vp8l_enc.c) keeps
+ * the transform images under 16 384 pixels and the entropy image under 2600; cwebp -z 9 and
+ * -m 1 to 6 files of the fixture photos needed at most 0.25 MiB beyond the window, 4 MiB is
+ * about 250 groups. A file needing more is refused as too-large: the allowance is also the
+ * ceiling of libwebp's allocations in the module (webp-codec.ts), which a hostile meta-Huffman
+ * image of 65 536 groups would otherwise take to 0.8–1.3 GB.
+ */
+export const VP8L_CODES_BYTES = 4 * 1024 * 1024;
+
+/**
  * libwebp's working memory for a bitstream besides input and output (measured with
  * test/image/webp-scaled.test.ts, which checks it covers the instance's growth): VP8 keeps a
  * few macroblock rows, the row rescaler a few output rows; VP8L its window of ARGB pixels
- * (the whole image when smaller); ALPH (animation frames only) a full-size alpha plane.
+ * (the whole image when smaller) and its codes; ALPH (animation frames only) a full-size alpha
+ * plane (compressed, its own VP8L codes). It is also the hard ceiling on what libwebp may allocate for
+ * the decode (hashgate_webp.c): a bitstream asking more fails as too-large.
  */
 export function webpWorkBytes(width: number, height: number, lossless: boolean, alpha: boolean): number {
   const argb = lossless ? Math.min(width * height, VP8L_WINDOW_PIXELS) * 4 : 0;
-  return 256 * 1024 + width * 96 + argb + (alpha ? width * height : 0);
+  const codes = lossless || alpha ? VP8L_CODES_BYTES : 0;
+  return 256 * 1024 + width * 96 + argb + codes + (alpha ? width * height : 0);
 }
 
 function fourcc(bytes: Uint8Array, at: number): string {
@@ -91,15 +106,16 @@ export async function decodeWebp(bytes: Uint8Array, limits: WebpLimits = {}): Pr
   const { chunk, lossless } = imageChunk(bytes);
   const plan = planScale(width, height, limits.fullResolution);
   const outBytes = plan.width * plan.height * 3;
-  // Input copy, output in the instance and its copy out, libwebp's own work.
-  limits.reserve?.(chunk.length + 2 * outBytes + webpWorkBytes(width, height, lossless, false));
+  // Input copy, output in the instance and its copy out, libwebp's own work (its ceiling).
+  const work = webpWorkBytes(width, height, lossless, false);
+  limits.reserve?.(chunk.length + 2 * outBytes + work);
   const codec = await webpCodec();
   const pixels = codec.withInput(chunk, (ptr) => {
     const f = codec.features(ptr, chunk.length);
     if (f.width !== width || f.height !== height) {
       throw new ImageDecodeError("corrupt", "WebP bitstream size differs from its canvas");
     }
-    return codec.decode(ptr, chunk.length, plan.width, plan.height, 3);
+    return codec.decode(ptr, chunk.length, plan.width, plan.height, 3, work);
   });
   return { width: plan.width, height: plan.height, channels: 3, pixels };
 }
@@ -152,12 +168,13 @@ async function* compositeFrames(
       const w = Math.max(1, Math.min(canvas.width, Math.ceil((info.x + info.width) * sx)) - x);
       const h = Math.max(1, Math.min(canvas.height, Math.ceil((info.y + info.height) * sy)) - y);
       // libwebp's memory for the largest frame so far (the instance keeps what it grew to).
-      const work = 2 * w * h * 4 + webpWorkBytes(info.width, info.height, info.lossless, info.hasAlpha);
+      const frameWork = webpWorkBytes(info.width, info.height, info.lossless, info.hasAlpha);
+      const work = 2 * w * h * 4 + frameWork;
       if (work > reservedWork) {
         limits.reserve?.(work - reservedWork);
         reservedWork = work;
       }
-      const pixels = codec.decode(data, frameSize, w, h, 4);
+      const pixels = codec.decode(data, frameSize, w, h, 4, frameWork);
       drawFrame(canvas, pixels, x, y, w, h, info.blend && info.hasAlpha);
       if (isFrameHashed(n - 1, demux.frameCount)) {
         yield { index: n - 1, image: canvas.snapshot(limits.fullResolution ?? false) };
