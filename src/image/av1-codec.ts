@@ -23,6 +23,7 @@
  */
 import type { ScalePlan } from "./downscale.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
+import { compileWasmFile, instantiateStandalone, isWorkerd } from "./wasm-loading.ts";
 
 /** The picture dav1d output last: its coded size and sample layout. */
 export interface Av1Picture {
@@ -91,23 +92,12 @@ function av1Error(status: number, what: string): ImageDecodeError {
   return new ImageDecodeError("corrupt", `${what}: invalid AV1 data (dav1d error ${-status})`);
 }
 
-function isWorkerd(): boolean {
-  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
-  return nav?.userAgent === "Cloudflare-Workers";
-}
-
 let compiled: Promise<WebAssembly.Module> | undefined;
 let current: Av1Codec | undefined;
 
 async function loadModule(): Promise<WebAssembly.Module> {
   if (isWorkerd()) return (await import("./av1-codec-module.ts")).AV1_DECODE_MODULE;
-  // Node: a non-literal specifier keeps bundlers from pulling node:fs into the Worker.
-  const fsName = "node:fs/promises";
-  const fs = (await import(fsName)) as { readFile(path: URL): Promise<Uint8Array> };
-  const bytes = await fs.readFile(new URL("../../wasm/dav1d/av1-decode.wasm", import.meta.url));
-  // Node only (workerd compiles no bytes at runtime, hence the cast).
-  const Module = WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module;
-  return new Module(new Uint8Array(bytes));
+  return compileWasmFile(new URL("../../wasm/dav1d/av1-decode.wasm", import.meta.url));
 }
 
 /** The isolate's decoder instance (a fresh one after the last was dropped). */
@@ -128,9 +118,7 @@ export class Av1Codec {
   readonly x: Exports;
 
   constructor(module: WebAssembly.Module) {
-    const instance = new WebAssembly.Instance(module, { env: { emscripten_notify_memory_growth() {} } });
-    this.x = instance.exports as unknown as Exports;
-    this.x._initialize();
+    this.x = instantiateStandalone<Exports>(module);
   }
 
   /** Bytes of linear memory the instance holds now (it only grows). */

@@ -16,6 +16,7 @@ import type { JpegLumaOptions } from "../pdq/core.ts";
 import { PdqHasher } from "../pdq/core.ts";
 import { readJpegStructure } from "./jpeg-markers.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
+import { compileWasmFile, isWorkerd } from "./wasm-loading.ts";
 
 /** Shorter side the reduced luma keeps (the gate's hashes stay within a few bits of full resolution above it). */
 export const PDQ_SHORT_SIDE = 512;
@@ -33,26 +34,14 @@ const HASH_WORKSPACE_BYTES = 2 * 1024 * 1024;
 
 let nodeHasher: Promise<PdqHasher> | undefined;
 
-function isWorkerd(): boolean {
-  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
-  return nav?.userAgent === "Cloudflare-Workers";
-}
-
 /**
  * The isolate's core instance (the PDQ hasher's, so decode and hash share one linear memory).
  * In Node (CLI, benchmarks) one instance per process, compiled from wasm/build/core.wasm.
  */
 export async function coreHasher(): Promise<PdqHasher> {
   if (isWorkerd()) return (await import("../pdq/worker.ts")).pdqHasher();
-  nodeHasher ??= (async () => {
-    // Node: a non-literal specifier keeps bundlers from pulling node:fs into the Worker.
-    const fsName = "node:fs/promises";
-    const fs = (await import(fsName)) as { readFile(path: URL): Promise<Uint8Array> };
-    const bytes = await fs.readFile(new URL("../../wasm/build/core.wasm", import.meta.url));
-    // Node only (workerd compiles no bytes at runtime, hence the cast).
-    const Module = WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module;
-    return PdqHasher.fromModule(new Module(new Uint8Array(bytes)));
-  })();
+  nodeHasher ??= (async () =>
+    PdqHasher.fromModule(await compileWasmFile(new URL("../../wasm/build/core.wasm", import.meta.url))))();
   return nodeHasher;
 }
 

@@ -7,6 +7,7 @@
  * stack's allocations when libjpeg calls exit() on an error, and a grown heap never shrinks.
  */
 import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
+import { isWorkerd } from "./wasm-loading.ts";
 
 export type CodecName = "jpeg";
 
@@ -63,11 +64,6 @@ interface Slot {
 const slots: Record<CodecName, Slot> = {
   jpeg: { module: null, instance: null, messages: [] },
 };
-
-function isWorkerd(): boolean {
-  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
-  return nav?.userAgent === "Cloudflare-Workers";
-}
 
 async function loadModule(name: CodecName): Promise<WebAssembly.Module> {
   if (isWorkerd()) return (await import("./wasm-codec-modules.ts")).CODEC_MODULES[name];

@@ -6,6 +6,7 @@
  * after use, and so is one that trapped (a trap leaves libwebp's allocations behind).
  */
 import { ImageDecodeError } from "./types.ts";
+import { compileWasmFile, instantiateStandalone, isWorkerd } from "./wasm-loading.ts";
 
 /** The bitstream's features, from libwebp's own header parsing. */
 export interface WebpFeatures {
@@ -63,23 +64,12 @@ function statusError(status: number, what: string): ImageDecodeError {
   return new ImageDecodeError("corrupt", `${what}: WebP decode failed (status ${status})`);
 }
 
-function isWorkerd(): boolean {
-  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
-  return nav?.userAgent === "Cloudflare-Workers";
-}
-
 let compiled: Promise<WebAssembly.Module> | undefined;
 let current: WebpCodec | undefined;
 
 async function loadModule(): Promise<WebAssembly.Module> {
   if (isWorkerd()) return (await import("./webp-codec-module.ts")).WEBP_DECODE_MODULE;
-  // Node: a non-literal specifier keeps bundlers from pulling node:fs into the Worker.
-  const fsName = "node:fs/promises";
-  const fs = (await import(fsName)) as { readFile(path: URL): Promise<Uint8Array> };
-  const bytes = await fs.readFile(new URL("../../wasm/libwebp/webp-decode.wasm", import.meta.url));
-  // Node only (workerd compiles no bytes at runtime, hence the cast).
-  const Module = WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module;
-  return new Module(new Uint8Array(bytes));
+  return compileWasmFile(new URL("../../wasm/libwebp/webp-decode.wasm", import.meta.url));
 }
 
 /** The isolate's decoder instance (a fresh one after the last was dropped). */
@@ -100,9 +90,7 @@ export class WebpCodec {
   private readonly x: Exports;
 
   constructor(module: WebAssembly.Module) {
-    const instance = new WebAssembly.Instance(module, { env: { emscripten_notify_memory_growth() {} } });
-    this.x = instance.exports as unknown as Exports;
-    this.x._initialize();
+    this.x = instantiateStandalone<Exports>(module);
   }
 
   /** Bytes of linear memory the instance holds now (it only grows). */
