@@ -58,7 +58,7 @@ meson setup "$BUILD/b" "$SRC" --cross-file "$BUILD/emscripten.cross" --buildtype
 sed -i 's/ -pthread//g' "$BUILD/b/build.ninja"
 ninja -C "$BUILD/b" src/libdav1d.a >"$BUILD/ninja.log"
 
-EXPORTS=_hg_malloc,_hg_free,_hg_av1_open,_hg_av1_close,_hg_av1_decode,_hg_av1_drain,_hg_av1_info,_hg_canvas_new,_hg_canvas_free,_hg_av1_draw,_hg_canvas_finish
+EXPORTS=_hg_malloc,_hg_free,_hg_av1_peak,_hg_av1_open,_hg_av1_close,_hg_av1_decode,_hg_av1_drain,_hg_av1_info,_hg_canvas_new,_hg_canvas_free,_hg_av1_draw,_hg_canvas_finish
 SIMD_FLAG=""
 [ "$SIMD" = 1 ] && SIMD_FLAG=-msimd128
 

@@ -8,7 +8,7 @@
  * API, for stills (avif.ts) and sequences alike:
  *   const codec = await av1Codec();
  *   const canvas = codec.canvas(width, height, planScale(width, height, full));
- *   const decoder = codec.decoder(maxFramePixels);     // dav1d refuses larger frames
+ *   const decoder = codec.decoder(maxFramePixels, workLimit); // larger frames refused; allocations capped
  *   try {
  *     for (const sample of samples) {                  // an item's data, or each track sample in order
  *       const picture = decoder.decode(sample);        // null: no picture out of this sample yet
@@ -20,6 +20,13 @@
  * the canvas's area average (downscale.ts's plan): no full-size image exists. `finish` returns
  * the canvas as 8-bit luminance (1 channel, as the gate's JPEG decoder gives) and clears it for
  * the next picture.
+ *
+ * Memory ceiling: while a decoder is open, everything allocated in the instance (dav1d's context,
+ * picture pools, the sample copies) may hold at most the `workLimit` bytes the caller reserved
+ * for dav1d's work (avif.ts dav1dWorkBytes); the allocation past it fails inside the module
+ * (hashgate_av1.c), dav1d returns ENOMEM and the decode fails as too-large. Open the canvas
+ * before the decoder, so that it is not counted against the decoder's ceiling; one decoder is
+ * open at a time.
  */
 import type { ScalePlan } from "./downscale.ts";
 import { type DecodedImage, ImageDecodeError } from "./types.ts";
@@ -49,7 +56,8 @@ interface Exports {
   _initialize(): void;
   hg_malloc(size: number): number;
   hg_free(ptr: number): void;
-  hg_av1_open(frameSizeLimit: number): number;
+  hg_av1_open(frameSizeLimit: number, workLimit: number): number;
+  hg_av1_peak(): number;
   hg_av1_close(decoder: number): void;
   hg_av1_decode(decoder: number, data: number, size: number): number;
   hg_av1_drain(decoder: number): number;
@@ -132,9 +140,13 @@ export class Av1Codec {
     return ptr;
   }
 
-  /** A dav1d decoder refusing frames above `maxFramePixels` (the size the container declared). */
-  decoder(maxFramePixels: number): Av1Decoder {
-    const handle = this.x.hg_av1_open(Math.max(1, Math.min(maxFramePixels, 2 ** 32 - 1)));
+  /**
+   * A dav1d decoder refusing frames above `maxFramePixels` (the size the container declared),
+   * under which the instance's allocations may hold at most `workLimit` bytes until it closes.
+   */
+  decoder(maxFramePixels: number, workLimit: number): Av1Decoder {
+    const frameLimit = Math.max(1, Math.min(maxFramePixels, 2 ** 32 - 1));
+    const handle = this.x.hg_av1_open(frameLimit, Math.max(0, Math.min(Math.floor(workLimit), 2 ** 32 - 1)));
     if (handle === 0) throw new ImageDecodeError("too-large", "AV1 decoder cannot start (out of memory)");
     return new Av1Decoder(this, handle);
   }
@@ -149,6 +161,11 @@ export class Av1Codec {
     if (handle === 0)
       throw new ImageDecodeError("too-large", `AV1 canvas ${plan.width}x${plan.height}: out of memory`);
     return new Av1Canvas(this, handle, plan.width, plan.height);
+  }
+
+  /** Bytes the last closed decoder held at most beyond what was live when it opened. */
+  lastDecoderPeak(): number {
+    return this.x.hg_av1_peak() >>> 0;
   }
 
   /**

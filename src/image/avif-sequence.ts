@@ -12,7 +12,7 @@
  * item first, unless its data is the track's first sample (what libavif writes).
  */
 import { type Av1Canvas, type Av1Colour, type Av1Decoder, type Av1Picture, av1Codec } from "./av1-codec.ts";
-import { avifDecodeBytes, decodeAvif } from "./avif.ts";
+import { avifDecodeBytes, dav1dWorkBytes, decodeAvif } from "./avif.ts";
 import { readAvifHeader } from "./avif-header.ts";
 import { type AvifImage, nclx, readAvifImage } from "./avif-items.ts";
 import type { AvifTrack } from "./avif-tracks.ts";
@@ -40,6 +40,18 @@ export function trackDecodeBytes(track: AvifTrack, fullResolution = false): numb
   return one + (SEQUENCE_FRAMES_HELD - 1) * frame;
 }
 
+/**
+ * The part of trackDecodeBytes that is dav1d's (its allocation ceiling): every reference slot
+ * full, and the largest sample twice (dav1d may still hold the unparsed rest of one when the
+ * next is copied in; nothing here holds a copy, the samples are views of the file).
+ */
+export function trackWorkBytes(track: AvifTrack, fullResolution = false): number {
+  const { codedWidth: width, codedHeight: height, depth, chroma } = track;
+  const largest = Math.max(...track.samples.map((s) => s.size));
+  const shape = { width, height, tileWidth: width, tileHeight: height, depth, chroma, fullResolution };
+  return dav1dWorkBytes({ ...shape, inputBytes: 2 * largest }, SEQUENCE_FRAMES_HELD);
+}
+
 /** Every hashed frame of a track, in display order (one picture per sample), reserved for first. */
 export async function* decodeTrackFrames(
   bytes: Uint8Array,
@@ -54,8 +66,9 @@ export async function* decodeTrackFrames(
   let decoder: Av1Decoder | undefined;
   let canvas: Av1Canvas | undefined;
   try {
-    decoder = codec.decoder(width * height);
+    // The canvas first: it is not dav1d's, so it stays outside the decoder's ceiling.
     canvas = codec.canvas(width, height, planScale(width, height, limits.fullResolution));
+    decoder = codec.decoder(width * height, trackWorkBytes(track, limits.fullResolution));
     yield* trackFrames(bytes, track, colour, decoder, canvas);
   } catch (err) {
     failure = err ?? new Error("thrown");

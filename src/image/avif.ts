@@ -46,6 +46,13 @@ import { MAX_WASM_PIXELS } from "./wasm-codec.ts";
 const DAV1D_BYTES_PER_SAMPLE = 1.1;
 const DAV1D_BYTES_PER_PIXEL = 0.6;
 const FIXED_BYTES = 12 * 1024 * 1024;
+/**
+ * Of the fixed bytes, the part dav1d's allocation ceiling (dav1dWorkBytes) allows besides its
+ * frames: its context (task and frame contexts, scratch buffers, CDFs) held 0.36 MiB whatever
+ * the frame size (16x16 to 4000x3000, 2026-11-30), the rest is margin over the frame model, which
+ * dav1d's live bytes came within 3% of at 12 MP 10-bit 4:4:4 (README of wasm/dav1d).
+ */
+const DAV1D_CONTEXT_BYTES = 4 * 1024 * 1024;
 
 export interface AvifDecodeShape {
   /** The largest tile (or the whole image) dav1d decodes at once. */
@@ -62,16 +69,31 @@ export interface AvifDecodeShape {
   fullResolution?: boolean;
 }
 
-/** What decoding this AVIF maps at its peak. */
-export function avifDecodeBytes(shape: AvifDecodeShape): number {
+/** dav1d's frame buffers and per-frame state for one picture of the largest tile. */
+function frameBytes(shape: AvifDecodeShape): number {
   const tilePixels = shape.tileWidth * shape.tileHeight;
   const sampleBytes = shape.depth > 8 ? 2 : 1;
-  const frame =
-    tilePixels * (DAV1D_BYTES_PER_SAMPLE * sampleBytes * (1 + shape.chroma) + DAV1D_BYTES_PER_PIXEL);
+  return Math.ceil(
+    tilePixels * (DAV1D_BYTES_PER_SAMPLE * sampleBytes * (1 + shape.chroma) + DAV1D_BYTES_PER_PIXEL),
+  );
+}
+
+/**
+ * The part of avifDecodeBytes that is dav1d's own work, the ceiling of its allocations
+ * (av1-codec.ts): its context, `framesHeld` pictures with their state, and the copy of the
+ * input in the instance.
+ */
+export function dav1dWorkBytes(shape: AvifDecodeShape, framesHeld = 1): number {
+  return DAV1D_CONTEXT_BYTES + framesHeld * frameBytes(shape) + shape.inputBytes;
+}
+
+/** What decoding this AVIF maps at its peak. */
+export function avifDecodeBytes(shape: AvifDecodeShape): number {
   const plan = planScale(shape.width, shape.height, shape.fullResolution);
   const identity = plan.width === shape.width && plan.height === shape.height;
   const canvas = plan.width * plan.height * (identity ? 2 : 10);
-  return FIXED_BYTES + Math.ceil(frame) + canvas + 2 * shape.inputBytes;
+  // Besides dav1d's work: the rest of the fixed bytes, the canvas, the input held here.
+  return FIXED_BYTES - DAV1D_CONTEXT_BYTES + dav1dWorkBytes(shape) + canvas + shape.inputBytes;
 }
 
 /** The primary image's items, failures as decode errors. */
@@ -105,13 +127,12 @@ export async function decodeAvif(
   // Joined item data (held here) and the copy of one tile in the instance, which dav1d keeps.
   const inputBytes = tiles.reduce((n, t) => n + t.data.length, 0);
   const { depth, chroma } = header;
-  limits.reserve?.(
-    avifDecodeBytes({ depth, chroma, width, height, tileWidth, tileHeight, inputBytes, ...limits }),
-  );
+  const shape = { depth, chroma, width, height, tileWidth, tileHeight, inputBytes, ...limits };
+  limits.reserve?.(avifDecodeBytes(shape));
   const codec = await av1Codec();
   let failure: unknown;
   try {
-    return drawTiles(codec, image, limits.fullResolution ?? false);
+    return drawTiles(codec, image, limits.fullResolution ?? false, dav1dWorkBytes(shape));
   } catch (err) {
     failure = err ?? new Error("thrown");
     throw err;
@@ -120,13 +141,16 @@ export async function decodeAvif(
   }
 }
 
-/** Each tile decoded by a dav1d context and drawn in its place on the reduced canvas. */
-function drawTiles(codec: Av1Codec, image: AvifImage, full: boolean): DecodedImage {
+/**
+ * Each tile decoded by a dav1d context and drawn in its place on the reduced canvas; each
+ * context may hold `workLimit` bytes (the largest tile's work, and a copy of at most all tiles).
+ */
+function drawTiles(codec: Av1Codec, image: AvifImage, full: boolean, workLimit: number): DecodedImage {
   const canvas = codec.canvas(image.width, image.height, planScale(image.width, image.height, full));
   try {
     for (const tile of image.tiles) {
       // A fresh context per tile: each tile is a key frame with its own sequence header.
-      const decoder = codec.decoder(tile.width * tile.height);
+      const decoder = codec.decoder(tile.width * tile.height, workLimit);
       try {
         const picture = decoder.decode(tile.data) ?? decoder.drain();
         if (!picture) throw new ImageDecodeError("corrupt", "AVIF item's AV1 data gave no picture");

@@ -7,6 +7,15 @@
 // luminance PDQ hashes (0.299 R + 0.587 G + 0.114 B of the pixel's RGB, clamped as an RGB
 // decoder would), as the gate's JPEG and GIF decoders give it.
 // Memory is malloc'd in the module's own linear memory; src/image/av1-codec.ts frees it.
+//
+// Every allocation goes through a counting allocator (over Emscripten's emmalloc) so that an open
+// decoder has a hard ceiling: hg_av1_open is given the bytes the gate reserved for dav1d's work,
+// and an allocation that would take the bytes live since the open past them fails, which dav1d
+// reports as ENOMEM. The ceiling covers the decoder's whole life, not one call: dav1d's picture
+// pools keep freed frame buffers allocated until dav1d_close, so a sequence whose frames change
+// size (or a stream that makes dav1d hold more pictures than the reservation assumed) runs into
+// it rather than into the isolate's memory. frame_size_limit alone bounds each picture, not
+// how many are kept.
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,8 +31,97 @@ _Noreturn void _Exit(int status) {
   __builtin_trap();
 }
 
+// ---- counting allocator ---------------------------------------------------------------------
+
+void* emmalloc_memalign(size_t alignment, size_t size);
+void emmalloc_free(void* ptr);
+
+// Each block carries a header of its own in front of the pointer handed out: its size (header
+// included) and the distance back to emmalloc's block, in the two words just before the
+// pointer. The header is 16 bytes (emmalloc's alignment), or the alignment asked for when that
+// is larger (dav1d asks for 64), so the pointer after it keeps the block's alignment. The size
+// is kept rather than asked of emmalloc: its usable size of a live block can change (the WebP
+// glue's counting drifted below zero by it).
+#define MIN_HEADER 16
+
+// Bytes held by live blocks (headers included), the most allowed (SIZE_MAX: no ceiling), the
+// most held since the open decoder began, and that peak beyond its start once it closed.
+static size_t live_bytes;
+static size_t ceiling_bytes = SIZE_MAX;
+static size_t peak_bytes;
+static size_t open_base_bytes;
+
+static void* counted_alloc(size_t alignment, size_t size) {
+  const size_t header = alignment > MIN_HEADER ? alignment : MIN_HEADER;
+  if (size > SIZE_MAX - header) return NULL;
+  const size_t block = size + header;
+  if (live_bytes > ceiling_bytes || block > ceiling_bytes - live_bytes) return NULL;
+  uint8_t* const base = emmalloc_memalign(header, block);
+  if (base == NULL) return NULL;
+  size_t* const words = (size_t*)(base + header) - 2;
+  words[0] = block;
+  words[1] = header;
+  live_bytes += block;
+  if (live_bytes > peak_bytes) peak_bytes = live_bytes;
+  return base + header;
+}
+
+static size_t block_bytes(const void* ptr) { return ((const size_t*)ptr)[-2]; }
+
+// Strong definitions: emmalloc's are weak. dav1d allocates its buffers with posix_memalign and
+// frees them with free.
+void* malloc(size_t size) { return counted_alloc(MIN_HEADER, size); }
+
+void free(void* ptr) {
+  if (ptr == NULL) return;
+  live_bytes -= block_bytes(ptr);
+  emmalloc_free((uint8_t*)ptr - ((const size_t*)ptr)[-1]);
+}
+
+void* calloc(size_t count, size_t size) {
+  if (size != 0 && count > SIZE_MAX / size) return NULL;
+  void* const ptr = malloc(count * size);
+  if (ptr != NULL) memset(ptr, 0, count * size);
+  return ptr;
+}
+
+void* realloc(void* ptr, size_t size) {
+  if (ptr == NULL) return malloc(size);
+  void* const moved = malloc(size);
+  if (moved == NULL) return NULL;
+  const size_t old = block_bytes(ptr) - ((const size_t*)ptr)[-1];
+  memcpy(moved, ptr, old < size ? old : size);
+  free(ptr);
+  return moved;
+}
+
+static int power_of_two(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (!power_of_two(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
+  void* const ptr = counted_alloc(alignment, size);
+  if (ptr == NULL) return ENOMEM;
+  *out = ptr;
+  return 0;
+}
+
+void* memalign(size_t alignment, size_t size) {
+  if (!power_of_two(alignment)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return counted_alloc(alignment, size);
+}
+
+void* aligned_alloc(size_t alignment, size_t size) { return memalign(alignment, size); }
+
 void* hg_malloc(size_t size) { return malloc(size); }
 void hg_free(void* ptr) { free(ptr); }
+
+// Bytes the last closed decoder held at most beyond what was live when it opened (all of its
+// allocations, and whatever else was allocated while it was open).
+static size_t last_decoder_bytes;
+size_t hg_av1_peak(void) { return last_decoder_bytes; }
 
 // ---- decoder --------------------------------------------------------------------------------
 
@@ -32,7 +130,18 @@ typedef struct {
   Dav1dPicture pic;  // the picture last returned by hg_av1_next (pic.data[0] NULL when none)
 } Decoder;
 
-Decoder* hg_av1_open(unsigned frame_size_limit) {
+static void clear_ceiling(void) {
+  ceiling_bytes = SIZE_MAX;
+  last_decoder_bytes = peak_bytes - open_base_bytes;
+}
+
+// A decoder refusing frames above `frame_size_limit` pixels, under which every allocation made
+// while it is open may hold at most `work_limit` bytes beyond what was live at the open (its
+// context included), until hg_av1_close. One decoder is open at a time (the caller ensures it).
+Decoder* hg_av1_open(unsigned frame_size_limit, size_t work_limit) {
+  open_base_bytes = live_bytes;
+  peak_bytes = live_bytes;
+  ceiling_bytes = work_limit > SIZE_MAX - live_bytes ? SIZE_MAX : live_bytes + work_limit;
   Dav1dSettings s;
   dav1d_default_settings(&s);
   s.n_threads = 1;
@@ -41,11 +150,11 @@ Decoder* hg_av1_open(unsigned frame_size_limit) {
   s.all_layers = 0;  // the highest spatial layer only, as AVIF readers show it
   s.frame_size_limit = frame_size_limit;
   Decoder* d = calloc(1, sizeof(Decoder));
-  if (!d) return NULL;
-  if (dav1d_open(&d->ctx, &s) < 0) {
+  if (d && dav1d_open(&d->ctx, &s) < 0) {
     free(d);
-    return NULL;
+    d = NULL;
   }
+  if (!d) clear_ceiling();
   return d;
 }
 
@@ -54,6 +163,7 @@ void hg_av1_close(Decoder* d) {
   dav1d_picture_unref(&d->pic);
   dav1d_close(&d->ctx);
   free(d);
+  clear_ceiling();
 }
 
 static void free_sample(const uint8_t* data, void* cookie) {
