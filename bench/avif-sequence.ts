@@ -27,7 +27,8 @@ import { decodeImage, withDecodedFrames } from "../src/image/decode.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
 import { buildAvifSequence } from "../test/image/avif-boxes.ts";
 import { encodePng } from "../test/image/png-encoder.ts";
-import { fixed, MiB, median, renderTable } from "./lib/stats.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
+import { fixed, MiB, medianCpuMs, renderTable } from "./lib/stats.ts";
 
 const LIMITS = { maxPixels: 2 ** 28 };
 const RUNS = 3;
@@ -42,18 +43,8 @@ interface Encoder {
   encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array | null;
 }
 
-async function jsquashEncoder(): Promise<Encoder> {
-  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/avif/codec/enc/avif_enc.wasm");
-  const module = await WebAssembly.compile(readFileSync(wasm));
-  const factory = avifEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<Encoder>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
+function jsquashEncoder(): Promise<Encoder> {
+  return emscriptenCodec<Encoder>("@jsquash/avif/codec/enc/avif_enc.wasm", avifEncoderFactory);
 }
 
 /** Frame `i` of a moving pattern (a gradient with blocks that shift each frame), RGBA. */
@@ -102,19 +93,6 @@ async function avifencSequence(width: number, height: number): Promise<Uint8Arra
   }
 }
 
-/** Median CPU time (user + system, ms) of `work`: the machine is shared, so not wall time. */
-async function medianMs(work: () => Promise<unknown>): Promise<number> {
-  await work();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = process.cpuUsage();
-    await work();
-    const t = process.cpuUsage(t0);
-    times.push((t.user + t.system) / 1000);
-  }
-  return median(times);
-}
-
 async function main(): Promise<void> {
   const enc = await jsquashEncoder();
   const hasher = PdqHasher.fromModule(
@@ -133,9 +111,9 @@ async function main(): Promise<void> {
       ["key frames (jSquash stills)", buildAvifSequence(stills)],
       ["inter frames (avifenc)", avifenc ? await avifencSequence(w, h) : null],
     ];
-    const baseline = await medianMs(async () => {
+    const baseline = await medianCpuMs(async () => {
       for (const s of stills) hash(await decodeImage(s, LIMITS));
-    });
+    }, RUNS);
     for (const [kind, file] of sequences) {
       if (!file) {
         rows.push([`${w}x${h}`, kind, "skipped: no avifenc on the PATH", "", "", "", "", ""]);
@@ -144,11 +122,11 @@ async function main(): Promise<void> {
       const header = readAvifHeader(file);
       if (!header.ok || !header.tracks) throw new Error(`${kind}: ${header.ok ? "no track" : header.detail}`);
       let frames = 0;
-      const gate = await medianMs(async () => {
+      const gate = await medianCpuMs(async () => {
         const result = await withDecodedFrames(file, LIMITS, hash);
         if (result.error) throw result.error;
         frames = result.frames.length;
-      });
+      }, RUNS);
       // A fresh instance; its memory only grows, so after the sequence it shows the peak (the
       // instance may be dropped for the next decode, but this reference still reads it).
       dropAv1Codec();

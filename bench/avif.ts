@@ -23,7 +23,9 @@ import { decodeImage } from "../src/image/decode.ts";
 import { downscaleImage } from "../src/image/downscale.ts";
 import type { DecodedImage } from "../src/image/types.ts";
 import { PdqHasher } from "../src/pdq/core.ts";
-import { fixed, median, renderTable } from "./lib/stats.ts";
+import { hamming } from "../test/helpers/pdq-distance.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
+import { fixed, medianCpuMs, renderTable } from "./lib/stats.ts";
 
 const MEGAPIXELS = (process.env.AVIF_MP ?? "2,12").split(",").map(Number);
 const LIMITS = { maxPixels: 2 ** 28 };
@@ -49,46 +51,9 @@ interface FullDecoder {
   HEAPU8: Uint8Array;
 }
 
-/** jSquash's Emscripten build (encoder, or the full-size decoder the gate used before issue 12). */
-async function emscripten<T>(file: string, codecFactory: unknown): Promise<T> {
-  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/avif/codec", file);
-  const module = await WebAssembly.compile(readFileSync(wasm));
-  const factory = codecFactory as (o: Record<string, unknown>) => Promise<T>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
-}
-
 const hasher = PdqHasher.fromModule(
   new WebAssembly.Module(readFileSync(new URL("../wasm/build/core.wasm", import.meta.url))),
 );
-
-function hamming(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 64; i += 8) {
-    let x = (Number.parseInt(a.slice(i, i + 8), 16) ^ Number.parseInt(b.slice(i, i + 8), 16)) >>> 0;
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}
-
-/** Median CPU time (user + system) of `work`, after one warm-up run. */
-async function medianCpuMs(work: () => Promise<unknown>): Promise<number> {
-  await work();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = process.cpuUsage();
-    await work();
-    const t = process.cpuUsage(t0);
-    times.push((t.user + t.system) / 1000);
-  }
-  return median(times);
-}
 
 /** Mean absolute difference of two same-sized images' luminance (PDQ's weights), in levels. */
 function meanLumaDiff(a: DecodedImage, b: DecodedImage): number {
@@ -143,8 +108,11 @@ function fullDecode(decoder: FullDecoder, avif: Uint8Array): DecodedImage {
 }
 
 async function main(): Promise<void> {
-  const enc = await emscripten<Encoder>("enc/avif_enc.wasm", avifEncoderFactory);
-  let fullDecoder = await emscripten<FullDecoder>("dec/avif_dec.wasm", avifDecoderFactory);
+  const enc = await emscriptenCodec<Encoder>("@jsquash/avif/codec/enc/avif_enc.wasm", avifEncoderFactory);
+  let fullDecoder = await emscriptenCodec<FullDecoder>(
+    "@jsquash/avif/codec/dec/avif_dec.wasm",
+    avifDecoderFactory,
+  );
   const rows: string[][] = [];
   const cases: { name: string; avif: Uint8Array; mp: number }[] = [];
   const photo = async (file: string) =>
@@ -172,14 +140,17 @@ async function main(): Promise<void> {
     });
   }
   for (const { name, avif, mp } of cases) {
-    const gateMs = await medianCpuMs(async () => hasher.hash(await decodeImage(avif, LIMITS)));
+    const gateMs = await medianCpuMs(async () => hasher.hash(await decodeImage(avif, LIMITS)), RUNS);
     const fullMs = await medianCpuMs(async () => {
       const image = fullDecode(fullDecoder, avif);
       // A fresh instance per decode once its heap has grown, as the gate's jSquash slot did.
       if (fullDecoder.HEAPU8.length > 64 * 1024 * 1024)
-        fullDecoder = await emscripten<FullDecoder>("dec/avif_dec.wasm", avifDecoderFactory);
+        fullDecoder = await emscriptenCodec<FullDecoder>(
+          "@jsquash/avif/codec/dec/avif_dec.wasm",
+          avifDecoderFactory,
+        );
       return hasher.hash(image);
-    });
+    }, RUNS);
     const ours = await decodeImage(avif, LIMITS);
     const theirs = fullDecode(fullDecoder, avif);
     const [a, b] = [hasher.hash(ours), hasher.hash(theirs)];

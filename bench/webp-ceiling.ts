@@ -9,14 +9,13 @@
  *
  *   npx node bench/webp-ceiling.ts       (or: npm run bench -- webp-ceiling)
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import webpEncoderFactory from "@jsquash/webp/codec/enc/webp_enc.js";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { planScale } from "../src/image/downscale.ts";
 import { webpWorkBytes } from "../src/image/webp.ts";
 import { dropWebpCodec, type WebpCodec, webpCodec } from "../src/image/webp-codec.ts";
 import { huffmanBombWebp } from "../test/image/webp-huffman-bomb.ts";
+import { emscriptenCodec } from "./lib/emscripten.ts";
 import { fixed, median, renderTable } from "./lib/stats.ts";
 
 const UNBOUNDED = 0xffffffff;
@@ -27,18 +26,8 @@ interface Encoder {
   encode(data: Uint8Array, width: number, height: number, opts: Record<string, unknown>): Uint8Array;
 }
 
-async function encoder(): Promise<Encoder> {
-  const wasm = join(import.meta.dirname, "../node_modules/@jsquash/webp/codec/enc/webp_enc.wasm");
-  const module = await WebAssembly.compile(readFileSync(wasm));
-  const factory = webpEncoderFactory as unknown as (o: Record<string, unknown>) => Promise<Encoder>;
-  return factory({
-    noInitialRun: true,
-    instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
-      const instance = new WebAssembly.Instance(module, imports);
-      done(instance);
-      return instance.exports;
-    },
-  });
+function encoder(): Promise<Encoder> {
+  return emscriptenCodec<Encoder>("@jsquash/webp/codec/enc/webp_enc.wasm", webpEncoderFactory);
 }
 
 function pattern(width: number, height: number): Uint8Array {

@@ -1,5 +1,18 @@
 /** Small statistics and formatting helpers for the benchmarks. */
 
+/** Median CPU time (user + system, ms) of `runs` runs of `work` after one warm-up: on a shared machine, steadier than wall time. */
+export async function medianCpuMs(work: () => Promise<unknown>, runs: number): Promise<number> {
+  await work();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.cpuUsage();
+    await work();
+    const t = process.cpuUsage(t0);
+    times.push((t.user + t.system) / 1000);
+  }
+  return median(times);
+}
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
