@@ -8,10 +8,21 @@
  * ⌊d/16⌋ bits: for PDQ's usual threshold 31, within 1 bit. Each substring position has a table
  * of 65,536 buckets (entries grouped by that substring's value); a query visits, for each
  * position, the buckets at its own value and at every value within ⌊d/16⌋ bits (1 + 16 for
- * d ≤ 31), and checks the full distance of the entries found there. Every entry within the
- * threshold is in one of those buckets, so the answer is exactly brute force's; the work is
- * about 17 × 16 × n / 65,536 candidates per query hash instead of n. Where the buckets would
- * cost more than a full scan (⌊d/16⌋ ≥ 3), the core scans instead: same answers.
+ * d ≤ 31). Every entry within the threshold is in one of those buckets, so the answer is exactly
+ * brute force's. Where the buckets would cost more than a full scan (⌊d/16⌋ ≥ 3), the core scans
+ * instead: same answers.
+ *
+ * Partner filter. The buckets visited hold about 17 × 16 × n / 65,536 entries per query hash
+ * (2,900 at 700,000 entries), and checking each by reading its hash, a random read, was most of
+ * the cost. Substrings 2j and 2j+1 form pair j (8 pairs of 32 bits). Within distance d, some pair
+ * differs in at most P = ⌊d/8⌋ bits (eight pairs of P + 1 would make 8P + 8 > d), and within that
+ * pair one substring differs in at most ⌊P/2⌋ = ⌊d/16⌋ bits: the bucket search above visits it,
+ * at a bucket differing in b bits, and its partner substring then differs in at most P − b bits.
+ * So each bucket entry stores, beside the entry number, the top bits of its partner substring
+ * (as many as the entry number leaves of 32: 16 up to 65,536 entries, 12 at 700,000), and the
+ * core rejects in the bucket every entry whose stored partner bits already differ in more than
+ * P − b (bits of a substring differ no more than the substring). For d = 31 about 2 % of the
+ * bucket entries remain to be checked against the full hash; none within d is rejected.
  *
  * Memory, in the core's linear memory: 32 bytes of hash and 16 × 4 of bucket tables per entry,
  * plus 16 × 256 KB of bucket offsets; entry ids (4 bytes each) stay in JS. Random hashes fill

@@ -217,3 +217,64 @@ test("a bucket larger than the core's candidate buffer is searched whole", () =>
   }
   assert.deepEqual(index.best(query, 31), { index: 5, id: 0, distance: 30, query: 0 });
 });
+
+/** Flips `bits` distinct random bits of substring `k` (bytes 2k and 2k+1) of hash `i`. */
+function flipInSubstring(hashes: Uint8Array, i: number, k: number, bits: number, r: () => number): void {
+  const picked = new Set<number>();
+  while (picked.size < bits) picked.add(Math.floor(r() * 16));
+  for (const b of picked) hashes[i * 32 + 2 * k + (b >> 3)]! ^= 1 << (b & 7);
+}
+
+test("past 65,536 entries (fewer partner bits per bucket entry) every pair split at the bound is found", () => {
+  // 300,000 entries: entry numbers take 19 bits of a bucket entry, leaving 13 partner bits.
+  // Near-matches at distance 31 whose closest substring pair differs in exactly 3 bits, split
+  // 3+0, 2+1, 1+2 and 0+3, the other seven pairs in 4 bits each: the tightest case the partner
+  // filter admits. The same with that pair at 4 bits (distance 32) must not be found at 31.
+  const r = rng(21);
+  const n = 300_000;
+  const entries = randomHashes(n, r);
+  const queries = randomHashes(8, r);
+  const planted: { at: number; query: number; distance: number }[] = [];
+  let at = 17;
+  for (let pair = 0; pair < 8; pair++) {
+    for (const [a, b] of [
+      [3, 0],
+      [2, 1],
+      [1, 2],
+      [0, 3],
+      [2, 2],
+    ] as const) {
+      const query = (pair + a) % 8;
+      entries.set(queries.subarray(query * 32, query * 32 + 32), at * 32);
+      flipInSubstring(entries, at, 2 * pair, a, r);
+      flipInSubstring(entries, at, 2 * pair + 1, b, r);
+      for (let other = 0; other < 8; other++) {
+        if (other === pair) continue;
+        const x = Math.floor(r() * 5);
+        flipInSubstring(entries, at, 2 * other, x, r);
+        flipInSubstring(entries, at, 2 * other + 1, 4 - x, r);
+      }
+      planted.push({ at, query, distance: 28 + a + b });
+      at += 7_001;
+    }
+  }
+  const index = newIndex(
+    entries,
+    Uint32Array.from({ length: n }, (_, i) => i),
+  );
+  const got = index
+    .within(queries, 31)
+    .map((m) => ({ index: m.index, query: m.query, distance: m.distance }));
+  assert.deepEqual(got, bruteWithin(entries, queries, 31));
+  for (const p of planted) {
+    const found = got.some((g) => g.index === p.at && g.query === p.query);
+    assert.equal(found, p.distance <= 31, `planted at ${p.at}, distance ${p.distance}`);
+  }
+  for (const q of [0, 3, 7]) {
+    const one = queries.subarray(q * 32, q * 32 + 32);
+    assert.deepEqual(
+      ((m) => m && { index: m.index, query: m.query, distance: m.distance })(index.best(one, 31)),
+      bruteBest(entries, one, 31),
+    );
+  }
+});
