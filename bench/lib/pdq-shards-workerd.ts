@@ -63,6 +63,12 @@ export default {
       for (const hashes of b.queries) hits += (await query(b.shard, hashes)) ? 1 : 0;
       return Response.json(hits);
     }
+    // Per query, one held() on every object at once: the fan-out's RPC round trips, nothing else.
+    if (path === "/fanout-ping-batch") {
+      for (const _ of b.queries)
+        await Promise.all(Array.from({ length: b.list.pdqShards }, (_, s) => stub(s).held()));
+      return Response.json(null);
+    }
     // times round trips per query to the object, doing nothing there (the RPC's own cost).
     if (path === "/ping-batch") {
       for (let i = 0; i < b.queries.length * b.times; i++) await stub(b.shard).held();
