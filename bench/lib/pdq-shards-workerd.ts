@@ -21,7 +21,8 @@ const LIST_KEY = "pdq-scale-bench-secret-not-a-real-list-key-0123";
 
 const ENTRY = `
 import { buildShardsBeforeSwitch, queryShards } from "./src/match/pdq-remote.ts";
-import { shardObjectName } from "./src/pdq-shards/protocol.ts";
+import { hexToBytes } from "./src/pdq/core.ts";
+import { pdqShardList, shardObjectName } from "./src/pdq-shards/protocol.ts";
 export { PdqShardObject } from "./src/pdq-shards/object.ts";
 export default {
   async fetch(req, env) {
@@ -38,7 +39,14 @@ export default {
     const routing = { namespace: env.PDQ_SHARDS, threshold: 0, queryTimeoutMs: 120000, loadTimeoutMs: 600000 };
     // A stub per call, as the gate makes one (stubs cannot outlive the request that made them).
     const stub = (shard) => env.PDQ_SHARDS.get(env.PDQ_SHARDS.idFromName(shardObjectName(b.list, shard)));
-    const query = (shard, hashes) => stub(shard).query({ list: b.list, shard, hashes, threshold: b.list.pdqThreshold });
+    // The query one object gets from queryShards (src/pdq-shards/protocol.ts: PdqShardQuery).
+    const bytes = (hashes) => {
+      const out = new Uint8Array(32 * hashes.length);
+      hashes.forEach((h, i) => out.set(hexToBytes(h), 32 * i));
+      return out;
+    };
+    const query = (shard, hashes) =>
+      stub(shard).query({ list: pdqShardList(b.list), shard, hashes: bytes(hashes), threshold: b.list.pdqThreshold });
     if (path === "/build") return Response.json(await buildShardsBeforeSwitch(routing, b.list));
     // One gate query per request, as the gate makes one per upload.
     if (path === "/query") return Response.json(await queryShards(routing, b.list, b.hashes));
