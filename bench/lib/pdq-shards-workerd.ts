@@ -36,7 +36,14 @@ export default {
       return Response.json(null);
     }
     const b = await req.json();
-    const routing = { namespace: env.PDQ_SHARDS, threshold: 0, queryTimeoutMs: 120000, loadTimeoutMs: 600000 };
+    // The gate makes a routing per upload, and the routing keeps that upload's stubs.
+    const newRouting = () => ({
+      namespace: env.PDQ_SHARDS,
+      threshold: 0,
+      queryTimeoutMs: 120000,
+      loadTimeoutMs: 600000,
+    });
+    const routing = newRouting();
     // A stub per call, as the gate makes one (stubs cannot outlive the request that made them).
     const stub = (shard) => env.PDQ_SHARDS.get(env.PDQ_SHARDS.idFromName(shardObjectName(b.list, shard)));
     // The query one object gets from queryShards (src/pdq-shards/protocol.ts: PdqShardQuery).
@@ -52,6 +59,12 @@ export default {
     if (path === "/query") return Response.json(await queryShards(routing, b.list, b.hashes));
     // queries.length gate queries (distinct hashes) one after another in one request: no dispatch.
     if (path === "/gate-batch") {
+      let hits = 0;
+      for (const hashes of b.queries) hits += (await queryShards(newRouting(), b.list, hashes)) ? 1 : 0;
+      return Response.json(hits);
+    }
+    // The same queries as the frames of one upload: one routing, so its stubs serve every query.
+    if (path === "/frames-batch") {
       let hits = 0;
       for (const hashes of b.queries) hits += (await queryShards(routing, b.list, hashes)) ? 1 : 0;
       return Response.json(hits);

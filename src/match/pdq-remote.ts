@@ -29,6 +29,10 @@ export { DEFAULT_PDQ_SHARD_THRESHOLD } from "../pdq-shards/protocol.ts";
 export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
 export type LocationHint = (typeof LOCATION_HINTS)[number];
 
+/**
+ * Made per request (pdqShardRouting, by the gate for each upload): it keeps that request's
+ * stubs, which cannot outlive the request (workerd refuses I/O through them from another one).
+ */
 export interface PdqShardRouting {
   namespace: ShardNamespace;
   /** Lists with at least this many PDQ entries are searched on shard objects. */
@@ -86,21 +90,48 @@ export function usesShards(
   return !!routing && (list.pdqShards ?? 0) > 0 && (list.pdqEntries ?? 0) >= routing.threshold;
 }
 
+/**
+ * The stubs of a routing's request by object name: an upload that asks more than once (an
+ * animation's frames, several images) reuses them, as a call through a new stub costs about
+ * 0.02 ms more per object than through one already used (bench pdq-scale, "frames of one
+ * upload"). Dropped after any failure: a stub may be broken by it, and the next query then
+ * starts afresh.
+ */
+const requestStubs = new WeakMap<PdqShardRouting, Map<string, PdqShardRpc>>();
+
 function shardStub(routing: PdqShardRouting, list: ListMeta, shard: number): PdqShardRpc {
-  const ns = routing.namespace;
-  const id = ns.idFromName(shardObjectName(list, shard));
-  const stub = routing.locationHint ? ns.get(id, { locationHint: routing.locationHint }) : ns.get(id);
-  return stub as unknown as PdqShardRpc;
+  let stubs = requestStubs.get(routing);
+  if (!stubs) {
+    stubs = new Map();
+    requestStubs.set(routing, stubs);
+  }
+  const name = shardObjectName(list, shard);
+  let stub = stubs.get(name);
+  if (!stub) {
+    const ns = routing.namespace;
+    const id = ns.idFromName(name);
+    stub = (
+      routing.locationHint ? ns.get(id, { locationHint: routing.locationHint }) : ns.get(id)
+    ) as PdqShardRpc;
+    stubs.set(name, stub);
+  }
+  return stub;
 }
 
 /** Every shard's answer within `ms` (one deadline: all are asked at once); any failure fails the whole. */
-async function allShards<T>(list: ListMeta, ms: number, call: (shard: number) => Promise<T>): Promise<T[]> {
+async function allShards<T>(
+  routing: PdqShardRouting,
+  list: ListMeta,
+  ms: number,
+  call: (shard: number) => Promise<T>,
+): Promise<T[]> {
   try {
     return await withTimeout(
       Promise.all(Array.from({ length: list.pdqShards ?? 0 }, (_, shard) => call(shard))),
       ms,
     );
   } catch (e) {
+    requestStubs.delete(routing);
     throw new ScanInfrastructureError("PDQ_SHARDS", e);
   }
 }
@@ -118,7 +149,7 @@ export function warmShards(routing: PdqShardRouting, list: ListMeta): Promise<Pd
   if (!p) {
     for (const k of warmed.keys()) if (k.startsWith(`${list.id}@`)) warmed.delete(k);
     const version = pdqShardList(list);
-    p = allShards(list, routing.loadTimeoutMs, (shard) =>
+    p = allShards(routing, list, routing.loadTimeoutMs, (shard) =>
       shardStub(routing, list, shard).load(version, shard),
     );
     p.catch(() => warmed.delete(key));
@@ -138,7 +169,7 @@ export function buildShardsBeforeSwitch(
 ): Promise<PdqShardStats[]> {
   if (!usesShards(list, routing)) return Promise.resolve([]);
   const version = pdqShardList(list);
-  return allShards(list, routing.loadTimeoutMs, (shard) =>
+  return allShards(routing, list, routing.loadTimeoutMs, (shard) =>
     shardStub(routing, list, shard).load(version, shard),
   );
 }
@@ -155,7 +186,7 @@ export async function queryShards(
     bytes.set(hexToBytes(h), 32 * i);
   });
   const version = pdqShardList(list);
-  const answers = await allShards(list, routing.queryTimeoutMs, (shard) =>
+  const answers = await allShards(routing, list, routing.queryTimeoutMs, (shard) =>
     shardStub(routing, list, shard).query({
       list: version,
       shard,

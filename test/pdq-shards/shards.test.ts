@@ -12,7 +12,12 @@ import { tagInput } from "../../src/lists/keyring.ts";
 import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { recordKey } from "../../src/lists/membership.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
-import { type PdqShardRouting, pdqSearchFigures, pdqShardRouting } from "../../src/match/pdq-remote.ts";
+import {
+  type PdqShardRouting,
+  pdqSearchFigures,
+  pdqShardRouting,
+  queryShards,
+} from "../../src/match/pdq-remote.ts";
 import { bytesToHex, hexToBytes } from "../../src/pdq/core.ts";
 import { encodeShard } from "../../src/pdq/shard.ts";
 import {
@@ -188,6 +193,43 @@ describe("PDQ shard objects", () => {
         routing({ namespace: slow, queryTimeoutMs: 200 }),
       ),
     ).rejects.toMatchObject({ name: "ScanInfrastructureError" });
+  });
+
+  it("are reached through one stub each per request, new ones after a failure", async () => {
+    const hashes = Array.from({ length: 300 }, () => randomHex(r));
+    hashes[120] = flip(query[4]!, 8, r);
+    const list = await storeVersion("shard-stubs", 1, hashes, 100, []);
+    let stubs = 0;
+    let reset = false;
+    const counting = {
+      idFromName: (name: string) => realShards.idFromName(name),
+      get(id: DurableObjectId) {
+        stubs++;
+        const stub = realShards.get(id) as unknown as PdqShardRpc;
+        return {
+          query: async (q: PdqShardQuery) => {
+            if (reset) throw new Error("Durable Object reset");
+            return stub.query(q);
+          },
+        };
+      },
+    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    // One routing per request, as the gate makes it: an animation's frames ask several times.
+    const request = routing({ namespace: counting });
+    for (let frame = 0; frame < 3; frame++) {
+      expect(await queryShards(request, list, query)).toMatchObject({ id: 120, distance: 8 });
+    }
+    expect(stubs).toBe(3);
+    reset = true;
+    await expect(queryShards(request, list, query)).rejects.toMatchObject({
+      name: "ScanInfrastructureError",
+    });
+    reset = false;
+    expect(await queryShards(request, list, query)).toMatchObject({ id: 120 });
+    expect(stubs).toBe(6);
+    // The next request makes its own.
+    await queryShards(routing({ namespace: counting }), list, query);
+    expect(stubs).toBe(9);
   });
 
   it("health figures say where each list is searched", () => {
