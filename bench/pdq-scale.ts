@@ -46,6 +46,13 @@ function option(name: string, fallback: number): number {
 
 const size = option("size", 10_000_000);
 const queryCount = option("queries", 200);
+/**
+ * Entries per shard object. Smaller than the production MAX_SHARD_ENTRIES only to measure the
+ * fan-out itself: e.g. --size=15000 --per-shard=1000 gives 15 objects whose search is trivial,
+ * so what the gate pays per object is the RPC path, in seconds instead of a 3 GB run.
+ */
+const perShard = option("per-shard", MAX_SHARD_ENTRIES);
+if (perShard > MAX_SHARD_ENTRIES) throw new Error(`--per-shard is at most ${MAX_SHARD_ENTRIES}`);
 const inWorkerd = process.argv.includes("--workerd");
 
 /** Flips exactly `bits` distinct bits of the 32 bytes at `at`. */
@@ -79,8 +86,12 @@ async function main(): Promise<void> {
     return q;
   });
   const planted: { entry: number; distance: number }[] = [];
+  const taken = new Set<number>();
   for (const [i, q] of queries.entries()) {
-    const entry = Math.floor(Math.random() * size);
+    // Distinct entries: a second plant at the same entry would overwrite the first (small --size).
+    let entry = Math.floor(Math.random() * size);
+    while (taken.has(entry)) entry = Math.floor(Math.random() * size);
+    taken.add(entry);
     const distance = i % 41;
     hashes.set(q.subarray((i % 8) * 32, (i % 8) * 32 + 32), entry * 32);
     flipBits(hashes, entry * 32, distance);
@@ -91,13 +102,13 @@ async function main(): Promise<void> {
   );
   console.log(`  generated in ${fixed((performance.now() - started) / 1000, 1)} s`);
 
-  const shardCount = Math.ceil(size / MAX_SHARD_ENTRIES);
+  const shardCount = Math.ceil(size / perShard);
   const mih: MihIndex[] = [];
   const brute: PdqIndex[] = [];
   const buildMs: number[] = [];
   for (let s = 0; s < shardCount; s++) {
-    const from = s * MAX_SHARD_ENTRIES;
-    const n = Math.min(MAX_SHARD_ENTRIES, size - from);
+    const from = s * perShard;
+    const n = Math.min(perShard, size - from);
     const part = hashes.subarray(from * 32, (from + n) * 32);
     const ids = Uint32Array.from({ length: n }, (_, i) => from + i);
     const t0 = performance.now();
@@ -133,10 +144,7 @@ async function main(): Promise<void> {
       const ts = performance.now();
       const m = index.best(q, THRESHOLD);
       shardMs.push(performance.now() - ts);
-      mine = mergeBest(
-        mine,
-        m && { entry: s * MAX_SHARD_ENTRIES + m.index, distance: m.distance, dihedral: m.query },
-      );
+      mine = mergeBest(mine, m && { entry: s * perShard + m.index, distance: m.distance, dihedral: m.query });
     }
     allMih.push(performance.now() - t0);
     const c1 = process.cpuUsage(c0);
@@ -148,7 +156,7 @@ async function main(): Promise<void> {
       const m = index.query(hex, THRESHOLD);
       theirs = mergeBest(
         theirs,
-        m && { entry: s * MAX_SHARD_ENTRIES + m.index, distance: m.distance, dihedral: m.dihedral },
+        m && { entry: s * perShard + m.index, distance: m.distance, dihedral: m.dihedral },
       );
     }
     allBrute.push(performance.now() - t1);
@@ -248,7 +256,7 @@ async function viaWorkerd(
   bruteCpuMs: number,
 ): Promise<void> {
   const t0 = performance.now();
-  const w = await startShardWorkerd(hashes, MAX_SHARD_ENTRIES);
+  const w = await startShardWorkerd(hashes, perShard);
   const { list } = w;
   const shards = list.pdqShards!;
   try {
@@ -323,6 +331,13 @@ async function viaWorkerd(
     };
     const inRequest = await sample("/gate-batch", {});
     const serial = await sample("/serial-batch", {});
+    // The fan-out's own cost per object: the same gate queries at threshold 0, where each object's
+    // search visits 16 buckets per hash instead of 272 (and no planted match is near enough), and
+    // the round trips alone (held() on every object, nothing sent, nothing searched).
+    const trivial = await sample("/gate-batch", { list: { ...list, pdqThreshold: 0 } });
+    // The same as an animation's frames: one upload asking 40 times reuses its stubs.
+    const frames = await sample("/frames-batch", { list: { ...list, pdqThreshold: 0 } });
+    const fanPing = await sample("/fanout-ping-batch", {});
     const oneBatch = await sample("/one-batch", {});
     // Ten round trips per query: one costs about a tick of /proc's clock per hundred.
     const ping = await sample("/ping-batch", {}, 10);
@@ -336,7 +351,7 @@ async function viaWorkerd(
       single.push((await w.call("/one", body)).ms - noop.ms);
     }
     // Brute force in workerd too, over a shard's worth of random hashes (bench/lib/pdq-workerd.ts).
-    const bruteSize = Math.min(MAX_SHARD_ENTRIES, hashes.length / 32);
+    const bruteSize = Math.min(perShard, hashes.length / 32);
     const bruteWorkerd = (await workerdQueryMs([bruteSize], [8])).get(`${bruteSize}:8`)!;
     // Every object still holds the index it built at the start: no figure above includes a rebuild.
     const after = await Promise.all(
@@ -378,6 +393,24 @@ async function viaWorkerd(
           ["workerd CPU per gate query, ms (request minus no-op)", ms(gateCpu), "", ""],
           [`workerd CPU per gate query in a request of ${k}, ms`, ms(inRequest.cpu), "", ""],
           ["workerd CPU of the bench's dispatch (no-op request), ms", ms(dispatchCpu), "", ""],
+          [
+            `  per object, the gate query at threshold 0 (search ~nil), CPU / wall ms`,
+            `${ms(trivial.cpu / shards)} / ${ms(trivial.wall / shards)}`,
+            "",
+            "",
+          ],
+          [
+            `  the same as the frames of one upload (stubs reused), CPU / wall ms`,
+            `${ms(frames.cpu / shards)} / ${ms(frames.wall / shards)}`,
+            "",
+            "",
+          ],
+          [
+            `  per object, the fan-out's round trips alone (held()), CPU / wall ms`,
+            `${ms(fanPing.cpu / shards)} / ${ms(fanPing.wall / shards)}`,
+            "",
+            "",
+          ],
           ["one object, p50 ms (request minus its dispatch)", ms(o50), "", ""],
           ["one object, p99 ms (request minus its dispatch)", ms(o99), "", ""],
           [`one object, per query in a request of ${k}, wall ms`, ms(oneBatch.wall), "", ""],

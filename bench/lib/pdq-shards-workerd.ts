@@ -21,7 +21,8 @@ const LIST_KEY = "pdq-scale-bench-secret-not-a-real-list-key-0123";
 
 const ENTRY = `
 import { buildShardsBeforeSwitch, queryShards } from "./src/match/pdq-remote.ts";
-import { shardObjectName } from "./src/pdq-shards/protocol.ts";
+import { hexToBytes } from "./src/pdq/core.ts";
+import { pdqShardList, shardObjectName } from "./src/pdq-shards/protocol.ts";
 export { PdqShardObject } from "./src/pdq-shards/object.ts";
 export default {
   async fetch(req, env) {
@@ -35,15 +36,35 @@ export default {
       return Response.json(null);
     }
     const b = await req.json();
-    const routing = { namespace: env.PDQ_SHARDS, threshold: 0, queryTimeoutMs: 120000, loadTimeoutMs: 600000 };
+    // The gate makes a routing per upload, and the routing keeps that upload's stubs.
+    const newRouting = () => ({
+      namespace: env.PDQ_SHARDS,
+      threshold: 0,
+      queryTimeoutMs: 120000,
+      loadTimeoutMs: 600000,
+    });
+    const routing = newRouting();
     // A stub per call, as the gate makes one (stubs cannot outlive the request that made them).
     const stub = (shard) => env.PDQ_SHARDS.get(env.PDQ_SHARDS.idFromName(shardObjectName(b.list, shard)));
-    const query = (shard, hashes) => stub(shard).query({ list: b.list, shard, hashes, threshold: b.list.pdqThreshold });
+    // The query one object gets from queryShards (src/pdq-shards/protocol.ts: PdqShardQuery).
+    const bytes = (hashes) => {
+      const out = new Uint8Array(32 * hashes.length);
+      hashes.forEach((h, i) => out.set(hexToBytes(h), 32 * i));
+      return out;
+    };
+    const query = (shard, hashes) =>
+      stub(shard).query({ list: pdqShardList(b.list), shard, hashes: bytes(hashes), threshold: b.list.pdqThreshold });
     if (path === "/build") return Response.json(await buildShardsBeforeSwitch(routing, b.list));
     // One gate query per request, as the gate makes one per upload.
     if (path === "/query") return Response.json(await queryShards(routing, b.list, b.hashes));
     // queries.length gate queries (distinct hashes) one after another in one request: no dispatch.
     if (path === "/gate-batch") {
+      let hits = 0;
+      for (const hashes of b.queries) hits += (await queryShards(newRouting(), b.list, hashes)) ? 1 : 0;
+      return Response.json(hits);
+    }
+    // The same queries as the frames of one upload: one routing, so its stubs serve every query.
+    if (path === "/frames-batch") {
       let hits = 0;
       for (const hashes of b.queries) hits += (await queryShards(routing, b.list, hashes)) ? 1 : 0;
       return Response.json(hits);
@@ -62,6 +83,12 @@ export default {
       let hits = 0;
       for (const hashes of b.queries) hits += (await query(b.shard, hashes)) ? 1 : 0;
       return Response.json(hits);
+    }
+    // Per query, one held() on every object at once: the fan-out's RPC round trips, nothing else.
+    if (path === "/fanout-ping-batch") {
+      for (const _ of b.queries)
+        await Promise.all(Array.from({ length: b.list.pdqShards }, (_, s) => stub(s).held()));
+      return Response.json(null);
     }
     // times round trips per query to the object, doing nothing there (the RPC's own cost).
     if (path === "/ping-batch") {

@@ -37,7 +37,7 @@ export function pdqLists(lists: ListMeta[]): ListMeta[] {
 export async function loadPdqShard(
   kv: KVNamespace,
   keys: ListKeyring,
-  list: ListMeta,
+  list: Pick<ListMeta, "id" | "version" | "keyId">,
   i: number,
 ): Promise<DecodedShard> {
   const key = keys.forId(list.keyId, `list ${list.id}`);

@@ -9,10 +9,10 @@ import { DurableObject } from "cloudflare:workers";
 import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPdqShard } from "../match/pdq.ts";
-import { bytesToHex, hexToBytes } from "../pdq/core.ts";
+import { bytesToHex } from "../pdq/core.ts";
 import { coreModule } from "../pdq/worker.ts";
 import { MihIndex } from "./mih.ts";
-import type { PdqShardHit, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
+import type { PdqShardHit, PdqShardList, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
 
 interface ShardObjectEnv extends ListKeyEnv {
   HASHES: KVNamespace;
@@ -30,7 +30,7 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
   #builds = 0;
 
   /** The shard's index for exactly this list version and shard, loading it when another (or none) is held. */
-  #index(list: ListMeta, shard: number): Loaded["index"] {
+  #index(list: PdqShardList, shard: number): Loaded["index"] {
     if (!Number.isInteger(shard) || shard < 0 || shard >= (list.pdqShards ?? 0)) {
       throw new Error(`PDQ shard ${shard} is not a shard of ${list.id}@${list.version}`);
     }
@@ -70,7 +70,7 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     return index;
   }
 
-  async load(list: ListMeta, shard: number): Promise<PdqShardStats> {
+  async load(list: PdqShardList, shard: number): Promise<PdqShardStats> {
     return { ...(await this.#index(list, shard)).stats, builds: this.#builds };
   }
 
@@ -81,15 +81,12 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
   }
 
   async query(q: PdqShardQuery): Promise<PdqShardHit | null> {
-    if (!Array.isArray(q.hashes) || q.hashes.length < 1 || q.hashes.length > 8) {
-      throw new Error("PDQ shard query takes 1 to 8 hashes");
+    const bytes = q.hashes instanceof Uint8Array ? q.hashes.length : -1;
+    if (bytes < 32 || bytes > 8 * 32 || bytes % 32 !== 0) {
+      throw new Error("PDQ shard query takes 1 to 8 hashes of 32 bytes, as one Uint8Array");
     }
     const { mih } = await this.#index(q.list, q.shard);
-    const queries = new Uint8Array(32 * q.hashes.length);
-    q.hashes.forEach((h, i) => {
-      queries.set(hexToBytes(h), 32 * i);
-    });
-    const m = mih.best(queries, q.threshold);
+    const m = mih.best(q.hashes, q.threshold);
     if (!m) return null;
     return {
       index: m.index,
@@ -100,7 +97,7 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     };
   }
 
-  async release(list: ListMeta, shard: number): Promise<boolean> {
+  async release(list: Pick<ListMeta, "id" | "version">, shard: number): Promise<boolean> {
     // A discarded staged version (src/lists/staged.ts): its index goes now, not at eviction.
     if (this.#loaded?.key !== `${list.id}@${list.version}#${shard}`) return false;
     this.#loaded = null;

@@ -14,13 +14,27 @@ import type { ListMeta } from "../lists/manifest.ts";
 /** Default entry count from which a list is searched on shard objects (also the CLI's staging default). */
 export const DEFAULT_PDQ_SHARD_THRESHOLD = 1_000_000;
 
+/**
+ * The list version as a shard object needs it: which version and how many shards (to check the
+ * shard number), and the key it is sealed with (to load the shard if the object holds none).
+ * Not the whole manifest entry: a query sends it to every object.
+ */
+export type PdqShardList = Pick<ListMeta, "id" | "version" | "pdqShards" | "keyId">;
+
+export function pdqShardList(list: ListMeta): PdqShardList {
+  return { id: list.id, version: list.version, pdqShards: list.pdqShards, keyId: list.keyId };
+}
+
+/**
+ * One query to one object. The hashes travel as bytes: parsing 8 hex strings in each of 15
+ * objects cost the fan-out more than the whole payload's copy (bench pdq-scale).
+ */
 export interface PdqShardQuery {
-  /** The list as the gate's manifest names it (id, version, shard count, threshold…). */
-  list: ListMeta;
+  list: PdqShardList;
   /** Which stored shard of the version (0 .. list.pdqShards - 1). */
   shard: number;
-  /** 1 to 8 query hashes (64 hex digits each): an image's dihedral hashes. */
-  hashes: string[];
+  /** 1 to 8 query hashes of 32 bytes each, back to back, in hex-string byte order (hexToBytes). */
+  hashes: Uint8Array;
   threshold: number;
 }
 
@@ -52,11 +66,11 @@ export interface PdqShardStats {
 export interface PdqShardRpc {
   query(q: PdqShardQuery): Promise<PdqShardHit | null>;
   /** Loads the shard (if not yet) and says what it holds; a publish calls it before the switch. */
-  load(list: ListMeta, shard: number): Promise<PdqShardStats>;
+  load(list: PdqShardList, shard: number): Promise<PdqShardStats>;
   /** What the object holds now, without loading anything (null: nothing loaded). */
   held(): Promise<PdqShardStats | null>;
   /** Drops the index of exactly this version and shard if held (a discarded staged version). */
-  release(list: ListMeta, shard: number): Promise<boolean>;
+  release(list: Pick<ListMeta, "id" | "version">, shard: number): Promise<boolean>;
 }
 
 export function shardObjectName(list: Pick<ListMeta, "id" | "version">, shard: number): string {

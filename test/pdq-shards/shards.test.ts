@@ -12,10 +12,20 @@ import { tagInput } from "../../src/lists/keyring.ts";
 import { forgetManifest, type ListManifest, type ListMeta, MANIFEST_KEY } from "../../src/lists/manifest.ts";
 import { recordKey } from "../../src/lists/membership.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
-import { type PdqShardRouting, pdqSearchFigures, pdqShardRouting } from "../../src/match/pdq-remote.ts";
-import { bytesToHex } from "../../src/pdq/core.ts";
+import {
+  type PdqShardRouting,
+  pdqSearchFigures,
+  pdqShardRouting,
+  queryShards,
+} from "../../src/match/pdq-remote.ts";
+import { bytesToHex, hexToBytes } from "../../src/pdq/core.ts";
 import { encodeShard } from "../../src/pdq/shard.ts";
-import type { PdqShardRpc } from "../../src/pdq-shards/protocol.ts";
+import {
+  type PdqShardQuery,
+  type PdqShardRpc,
+  pdqShardList,
+  shardObjectName,
+} from "../../src/pdq-shards/protocol.ts";
 import { testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
 import { testKeys, testList } from "../helpers/lists.ts";
@@ -185,6 +195,43 @@ describe("PDQ shard objects", () => {
     ).rejects.toMatchObject({ name: "ScanInfrastructureError" });
   });
 
+  it("are reached through one stub each per request, new ones after a failure", async () => {
+    const hashes = Array.from({ length: 300 }, () => randomHex(r));
+    hashes[120] = flip(query[4]!, 8, r);
+    const list = await storeVersion("shard-stubs", 1, hashes, 100, []);
+    let stubs = 0;
+    let reset = false;
+    const counting = {
+      idFromName: (name: string) => realShards.idFromName(name),
+      get(id: DurableObjectId) {
+        stubs++;
+        const stub = realShards.get(id) as unknown as PdqShardRpc;
+        return {
+          query: async (q: PdqShardQuery) => {
+            if (reset) throw new Error("Durable Object reset");
+            return stub.query(q);
+          },
+        };
+      },
+    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    // One routing per request, as the gate makes it: an animation's frames ask several times.
+    const request = routing({ namespace: counting });
+    for (let frame = 0; frame < 3; frame++) {
+      expect(await queryShards(request, list, query)).toMatchObject({ id: 120, distance: 8 });
+    }
+    expect(stubs).toBe(3);
+    reset = true;
+    await expect(queryShards(request, list, query)).rejects.toMatchObject({
+      name: "ScanInfrastructureError",
+    });
+    reset = false;
+    expect(await queryShards(request, list, query)).toMatchObject({ id: 120 });
+    expect(stubs).toBe(6);
+    // The next request makes its own.
+    await queryShards(routing({ namespace: counting }), list, query);
+    expect(stubs).toBe(9);
+  });
+
   it("health figures say where each list is searched", () => {
     const big = testList("big", { pdqShards: 15, pdqEntries: 10_000_000 });
     const small = testList("small", { pdqShards: 1, pdqEntries: 40_000 });
@@ -215,6 +262,100 @@ describe("PDQ shard objects", () => {
     expect(() => pdqShardRouting({ PDQ_SHARDS: realShards, PDQ_SHARD_THRESHOLD: "1e9x" }, 1, 2)).toThrow(
       /PDQ_SHARD_THRESHOLD/,
     );
+  });
+});
+
+describe("the query an object gets", () => {
+  const bytes = (hexes: string[]) => Uint8Array.from(hexes.flatMap((h) => [...hexToBytes(h)]));
+  const objectOf = (list: ListMeta, shard: number) =>
+    realShards.get(realShards.idFromName(shardObjectName(list, shard))) as unknown as PdqShardRpc;
+
+  it("is the version's identity and the hashes as bytes, not the manifest entry", async () => {
+    const hashes = Array.from({ length: 400 }, () => randomHex(r));
+    hashes[250] = flip(query[6]!, 2, r);
+    const list = await storeVersion("shard-wire", 1, hashes, 200, [250]);
+    const seen: PdqShardQuery[] = [];
+    const spying = {
+      idFromName: (name: string) => realShards.idFromName(name),
+      get(id: DurableObjectId) {
+        const stub = realShards.get(id) as unknown as PdqShardRpc;
+        return {
+          query: (q: PdqShardQuery) => {
+            seen.push(q);
+            return stub.query(q);
+          },
+        };
+      },
+    } as unknown as NonNullable<Env["PDQ_SHARDS"]>;
+    const hits = await matchPdq(env.HASHES, [list], pdq, testKeys, undefined, routing({ namespace: spying }));
+    expect(hits[0]).toMatchObject({ entryId: "e250", distance: 2 });
+    expect(seen.map((q) => q.shard)).toEqual([0, 1]);
+    for (const q of seen) {
+      expect(q.list).toEqual({ id: list.id, version: 1, pdqShards: 2, keyId: list.keyId });
+      expect(q.hashes).toEqual(bytes(query));
+      expect(q.threshold).toBe(list.pdqThreshold);
+    }
+  });
+
+  it("is refused unless its hashes are 1 to 8 × 32 bytes in one Uint8Array (nothing loaded)", async () => {
+    const list = await storeVersion("shard-bad-query", 1, [randomHex(r)], 10, []);
+    const object = objectOf(list, 0);
+    const ask = async (hashes: unknown) =>
+      await object.query({ list: pdqShardList(list), shard: 0, hashes: hashes as Uint8Array, threshold: 31 });
+    for (const bad of [
+      query,
+      [],
+      new Uint8Array(0),
+      new Uint8Array(31),
+      new Uint8Array(9 * 32),
+      bytes(query).buffer,
+    ]) {
+      await expect(ask(bad)).rejects.toThrow(/1 to 8 hashes of 32 bytes/);
+    }
+    expect(await object.held()).toBeNull();
+    await expect(ask(bytes([query[0]!]))).resolves.toBeNull();
+  });
+
+  it("is refused for a shard number the version does not have", async () => {
+    const list = await storeVersion("shard-range", 1, [randomHex(r), randomHex(r)], 1, []);
+    for (const shard of [2, -1, 0.5, Number.NaN]) {
+      // Awaited inside an async function: a rejected RPC promise handed to expect() directly is
+      // reported by the test pool as unhandled.
+      await expect(
+        (async () =>
+          await objectOf(list, 0).query({
+            list: pdqShardList(list),
+            shard,
+            hashes: bytes(query),
+            threshold: 31,
+          }))(),
+      ).rejects.toThrow(/is not a shard of shard-range@1/);
+    }
+  });
+
+  it("is answered from exactly the version it names, whatever the object held before", async () => {
+    const v1 = Array.from({ length: 50 }, () => randomHex(r));
+    const v2 = [...v1];
+    v1[7] = flip(query[0]!, 3, r);
+    v2[9] = flip(query[0]!, 6, r);
+    const m1 = await storeVersion("shard-exact", 1, v1, 50, []);
+    const m2 = await storeVersion("shard-exact", 2, v2, 50, []);
+    // One object asked about both versions in turn (a gate never does this: names carry the version).
+    const object = objectOf(m1, 0);
+    for (const [meta, id, distance] of [
+      [m1, 7, 3],
+      [m2, 9, 6],
+      [m1, 7, 3],
+    ] as const) {
+      const hit = await object.query({
+        list: pdqShardList(meta),
+        shard: 0,
+        hashes: bytes(query),
+        threshold: 31,
+      });
+      expect(hit).toMatchObject({ id, distance });
+      expect(await object.held()).toMatchObject({ version: meta.version });
+    }
   });
 });
 
