@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type ListKeyEnv, listKeyring } from "../lists/env-keyring.ts";
 import type { ListMeta } from "../lists/manifest.ts";
 import { loadPdqShard } from "../match/pdq.ts";
-import { bytesToHex } from "../pdq/core.ts";
+import { bytesToHex, hexToBytes } from "../pdq/core.ts";
 import { coreModule } from "../pdq/worker.ts";
 import { MihIndex } from "./mih.ts";
 import type { PdqShardHit, PdqShardList, PdqShardQuery, PdqShardRpc, PdqShardStats } from "./protocol.ts";
@@ -81,12 +81,9 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
   }
 
   async query(q: PdqShardQuery): Promise<PdqShardHit | null> {
-    const bytes = q.hashes instanceof Uint8Array ? q.hashes.length : -1;
-    if (bytes < 32 || bytes > 8 * 32 || bytes % 32 !== 0) {
-      throw new Error("PDQ shard query takes 1 to 8 hashes of 32 bytes, as one Uint8Array");
-    }
+    const hashes = queryBytes(q.hashes);
     const { mih } = await this.#index(q.list, q.shard);
-    const m = mih.best(q.hashes, q.threshold);
+    const m = mih.best(hashes, q.threshold);
     if (!m) return null;
     return {
       index: m.index,
@@ -103,4 +100,27 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
     this.#loaded = null;
     return true;
   }
+}
+
+/**
+ * The query's hashes as bytes. The previous release's gate sent 1 to 8 hex strings: during a
+ * deploy, a gate of either release may call an object of the other, and an answer refused there
+ * would fail the upload's scan (FAIL_MODE), so that form is read too.
+ */
+function queryBytes(hashes: unknown): Uint8Array {
+  if (hashes instanceof Uint8Array) {
+    if (hashes.length >= 32 && hashes.length <= 8 * 32 && hashes.length % 32 === 0) return hashes;
+  } else if (
+    Array.isArray(hashes) &&
+    hashes.length >= 1 &&
+    hashes.length <= 8 &&
+    hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/i.test(h))
+  ) {
+    const out = new Uint8Array(32 * hashes.length);
+    hashes.forEach((h: string, i) => {
+      out.set(hexToBytes(h), 32 * i);
+    });
+    return out;
+  }
+  throw new Error("PDQ shard query takes 1 to 8 hashes of 32 bytes, as one Uint8Array");
 }

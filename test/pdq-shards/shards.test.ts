@@ -303,8 +303,10 @@ describe("the query an object gets", () => {
     const ask = async (hashes: unknown) =>
       await object.query({ list: pdqShardList(list), shard: 0, hashes: hashes as Uint8Array, threshold: 31 });
     for (const bad of [
-      query,
       [],
+      [query[0]!.slice(1)],
+      [`${query[0]!.slice(1)}g`],
+      [...query, query[0]!],
       new Uint8Array(0),
       new Uint8Array(31),
       new Uint8Array(9 * 32),
@@ -314,6 +316,18 @@ describe("the query an object gets", () => {
     }
     expect(await object.held()).toBeNull();
     await expect(ask(bytes([query[0]!]))).resolves.toBeNull();
+  });
+
+  it("still answers the previous release's form (hex strings) the same, for a gate mid-deploy", async () => {
+    const hashes = Array.from({ length: 300 }, () => randomHex(r));
+    hashes[120] = flip(query[3]!, 5, r);
+    const list = await storeVersion("shard-old-form", 1, hashes, 300, [120]);
+    const object = objectOf(list, 0);
+    const ask = (h: unknown) =>
+      object.query({ list: pdqShardList(list), shard: 0, hashes: h as Uint8Array, threshold: 31 });
+    const asBytes = await ask(bytes(query));
+    expect(asBytes).toMatchObject({ index: 120, distance: 5, dihedral: 3 });
+    expect(await ask(query)).toEqual(asBytes);
   });
 
   it("is refused for a shard number the version does not have", async () => {
