@@ -82,6 +82,10 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
 
   async query(q: PdqShardQuery): Promise<PdqShardHit | null> {
     const hashes = queryBytes(q.hashes);
+    // Before the load: a bad query must not replace the index this object holds.
+    if (!Number.isInteger(q.threshold) || q.threshold < 0 || q.threshold > 256) {
+      throw new Error(`PDQ threshold must be an integer 0..256, got ${q.threshold}`);
+    }
     const { mih } = await this.#index(q.list, q.shard);
     const m = mih.best(hashes, q.threshold);
     if (!m) return null;
@@ -103,24 +107,26 @@ export class PdqShardObject extends DurableObject<ShardObjectEnv> implements Pdq
 }
 
 /**
- * The query's hashes as bytes. The previous release's gate sent 1 to 8 hex strings: during a
- * deploy, a gate of either release may call an object of the other, and an answer refused there
- * would fail the upload's scan (FAIL_MODE), so that form is read too.
+ * The query's hashes as bytes. The previous release's gate sent 1 to 8 hex strings; an object
+ * of this release still reads them, so that a gate of that release, still answering during a
+ * deploy, does not fail its scans here (FAIL_MODE).
  */
 function queryBytes(hashes: unknown): Uint8Array {
   if (hashes instanceof Uint8Array) {
     if (hashes.length >= 32 && hashes.length <= 8 * 32 && hashes.length % 32 === 0) return hashes;
-  } else if (
-    Array.isArray(hashes) &&
-    hashes.length >= 1 &&
-    hashes.length <= 8 &&
-    hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/i.test(h))
-  ) {
+  } else if (Array.isArray(hashes) && hashes.length >= 1 && hashes.length <= 8) {
     const out = new Uint8Array(32 * hashes.length);
-    hashes.forEach((h: string, i) => {
+    // Index by index: every() would skip the holes of a sparse array (zero hashes).
+    for (let i = 0; i < hashes.length; i++) {
+      const h: unknown = hashes[i];
+      if (typeof h !== "string" || !/^[0-9a-f]{64}$/i.test(h)) return refuse();
       out.set(hexToBytes(h), 32 * i);
-    });
+    }
     return out;
   }
+  return refuse();
+}
+
+function refuse(): never {
   throw new Error("PDQ shard query takes 1 to 8 hashes of 32 bytes, as one Uint8Array");
 }

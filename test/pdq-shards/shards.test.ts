@@ -302,8 +302,12 @@ describe("the query an object gets", () => {
     const object = objectOf(list, 0);
     const ask = async (hashes: unknown) =>
       await object.query({ list: pdqShardList(list), shard: 0, hashes: hashes as Uint8Array, threshold: 31 });
+    const sparse: string[] = [];
+    sparse[1] = query[0]!;
     for (const bad of [
       [],
+      new Array(8),
+      sparse,
       [query[0]!.slice(1)],
       [`${query[0]!.slice(1)}g`],
       [...query, query[0]!],
@@ -313,6 +317,13 @@ describe("the query an object gets", () => {
       bytes(query).buffer,
     ]) {
       await expect(ask(bad)).rejects.toThrow(/1 to 8 hashes of 32 bytes/);
+    }
+    // Through an async function, as ask() does: an RPC promise given to expect() directly is
+    // reported as unhandled.
+    const askAt = async (threshold: number) =>
+      await object.query({ list: pdqShardList(list), shard: 0, hashes: bytes(query), threshold });
+    for (const threshold of [-1, 257, 1.5, Number.NaN]) {
+      await expect(askAt(threshold)).rejects.toThrow(/threshold/);
     }
     expect(await object.held()).toBeNull();
     await expect(ask(bytes([query[0]!]))).resolves.toBeNull();
