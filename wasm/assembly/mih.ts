@@ -183,10 +183,10 @@ function flush(j: i32, count: i32): void {
 }
 
 /**
- * Visits, for each substring k of query `j` (at `qa`), the buckets within the current mask
- * radius, and hands on (through flush) every entry whose partner bits are within
- * `pairBound` - (bits the bucket differs in) of the query's: the only entries of the bucket that
- * can be within 8 x pairBound + 7 of the query (src/pdq-shards/mih.ts).
+ * Visits, for each substring k of each of the first `nQueries` query hashes, the buckets within
+ * the current mask radius, and hands on (through flush, query by query) every entry whose
+ * partner bits are within `pairBound` - (bits the bucket differs in) of the query's: the only
+ * entries of the bucket that can be within 8 x pairBound + 7 of the query (src/pdq-shards/mih.ts).
  */
 function gather(nQueries: i32, pairBound: i32): void {
   const n = mihCount;
@@ -202,7 +202,7 @@ function gather(nQueries: i32, pairBound: i32): void {
   let cj = 0;
   for (let u0 = 0; u0 < units; u0 += step) {
     const u1 = min(units, u0 + step);
-    // Pass 1: every bucket's bounds, and a touch of its first entry. No branch depends on what
+    // Pass 1: every bucket's bounds, and a touch of its ends. No branch depends on what
     // is read, so the CPU keeps many of these (mostly cache-missing) reads in flight at once.
     let b: usize = PROBES;
     let touched: u32 = 0;
