@@ -9,7 +9,7 @@ import { adminRoutes } from "../../src/admin/routes.ts";
 import { readManifest } from "../../src/lists/layout.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { randomHex } from "../lists/helpers.ts";
 
 const TOKEN = "test-token-0123456789abcdefghij";
@@ -34,15 +34,7 @@ async function created(over: Record<string, unknown> = {}): Promise<string> {
   const id = `adm${Date.now().toString(36)}-${seq++}`;
   const res = await call("/lists", {
     method: "POST",
-    json: {
-      id,
-      provider: "tests",
-      licenceRef: "test data",
-      licensedUntil: "2099-12-31",
-      allowedUses: ["block"],
-      action: "block",
-      ...over,
-    },
+    json: newListInput(id, { provider: "tests", ...over }),
   });
   expect(res.status).toBe(201);
   return id;

@@ -39,6 +39,22 @@ export function testList(id: string, over: Partial<ListMeta> = {}): ListMeta {
 }
 
 /**
+ * What list creation takes (`createList`, `POST /admin/lists`) for a test list: licensed, blocking,
+ * its licence a test-data note (benign test data, not a real list).
+ */
+export function newListInput(id: string, over: Record<string, unknown> = {}) {
+  return {
+    id,
+    provider: "hashgate tests",
+    licenceRef: "test data",
+    licensedUntil: "2099-12-31",
+    allowedUses: ["block"],
+    action: "block",
+    ...over,
+  };
+}
+
+/**
  * Publishes `lists` as the manifest and adds each list's entries at its version, keyed with the
  * test secret (records only, no prefilter: the gate reads KV for every digest).
  */

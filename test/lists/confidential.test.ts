@@ -18,7 +18,7 @@ import { publishDelta } from "../../src/lists/publish.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
-import { digestHex, testBytes, testKeys } from "../helpers/lists.ts";
+import { digestHex, newListInput, testBytes, testKeys } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 
 const enc = new TextEncoder();
@@ -132,14 +132,7 @@ async function adminDelta(id: string, ops: { op: "add"; algo: string; hex: strin
       },
       { ...env, ADMIN_TOKEN: `proof=${token}` },
     );
-  const created = await call("/lists", {
-    id,
-    provider: "hashgate tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  const created = await call("/lists", newListInput(id));
   expect(created.status).toBe(201);
   expect((await call(`/lists/${id}/delta`, { ops })).status).toBe(200);
 }

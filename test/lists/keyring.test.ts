@@ -23,6 +23,7 @@ import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
 import { CapturingQueue, testCtx, testEnv } from "../helpers/faults.ts";
 import { fixtureBytes, fixtureText } from "../helpers/fixtures.ts";
+import { newListInput } from "../helpers/lists.ts";
 import { receivedAt, uniquePrefix } from "../helpers/origin.ts";
 import { randomHex } from "./helpers.ts";
 
@@ -36,14 +37,7 @@ let seq = 0;
 
 async function newList(): Promise<string> {
   const id = `k${Date.now().toString(36)}-${seq++}`;
-  await createList(store(), {
-    id,
-    provider: "hashgate tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  await createList(store(), newListInput(id));
   return id;
 }
 

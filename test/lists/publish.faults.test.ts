@@ -16,7 +16,7 @@ import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
 import { type FaultKind, Injector } from "../helpers/fault-inject.ts";
 import { formatMatrix, type MatrixRow } from "../helpers/fault-matrix.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { randomHex } from "./helpers.ts";
 
 let seq = 0;
@@ -27,14 +27,7 @@ async function listAtV1() {
   seq++;
   const id = `flt${Date.now().toString(36)}-${seq}`;
   const store = new KvListStore(env.HASHES);
-  await createList(store, {
-    id,
-    provider: "fault tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  await createList(store, newListInput(id, { provider: "fault tests" }));
   const kept = [md5(1), md5(2), md5(3)];
   const dropped = [md5(4), md5(5)];
   const added = [md5(6), md5(7), md5(8)];

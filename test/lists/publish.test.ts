@@ -14,7 +14,7 @@ import { Prefilter } from "../../src/lists/prefilter.ts";
 import { publishDelta, VersionBuilder } from "../../src/lists/publish.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchDigests } from "../../src/match/exact.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { randomHex } from "./helpers.ts";
 
 const store = () => new KvListStore(env.HASHES);
@@ -27,15 +27,7 @@ let seq = 0;
 
 async function newList(over: Record<string, unknown> = {}): Promise<string> {
   const id = `t${Date.now().toString(36)}-${seq++}`;
-  await createList(store(), {
-    id,
-    provider: "hashgate tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-    ...over,
-  });
+  await createList(store(), newListInput(id, over));
   return id;
 }
 

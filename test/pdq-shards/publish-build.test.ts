@@ -11,7 +11,7 @@ import { findList, readManifest } from "../../src/lists/layout.ts";
 import { KvListStore } from "../../src/lists/store.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
 import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
@@ -32,14 +32,7 @@ function call(path: string, json: unknown, over: Partial<Env> = {}) {
 
 async function createdList(): Promise<string> {
   const id = `pub-shards-${Date.now().toString(36)}-${Math.floor(r() * 1e6)}`;
-  const res = await call("/lists", {
-    id,
-    provider: "tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  const res = await call("/lists", newListInput(id, { provider: "tests" }));
   expect(res.status).toBe(201);
   return id;
 }

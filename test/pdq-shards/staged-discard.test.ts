@@ -21,7 +21,7 @@ import { discardStagedList, switchStagedList, switchStore } from "../../src/matc
 import { bytesToHex } from "../../src/pdq/core.ts";
 import { type PdqShardRpc, shardObjectName } from "../../src/pdq-shards/protocol.ts";
 import { stagedDecider } from "../../src/pdq-shards/staged-decision.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
 
 const TOKEN = "test-token-0123456789abcdefghij";
@@ -48,14 +48,7 @@ const addOps = (hashes: string[]) =>
 
 async function newList(): Promise<string> {
   const id = `discard-${Date.now().toString(36)}-${Math.floor(r() * 1e6)}`;
-  await createList(store(), {
-    id,
-    provider: "tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  await createList(store(), newListInput(id, { provider: "tests" }));
   return id;
 }
 

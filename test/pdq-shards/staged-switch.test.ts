@@ -22,7 +22,7 @@ import { KvListStore } from "../../src/lists/store.ts";
 import { matchPdq } from "../../src/match/pdq.ts";
 import type { PdqShardRouting } from "../../src/match/pdq-remote.ts";
 import { switchStagedList, switchStagedVersions, switchStore } from "../../src/match/shard-switch.ts";
-import { testKeys } from "../helpers/lists.ts";
+import { newListInput, testKeys } from "../helpers/lists.ts";
 import { rng } from "../helpers/random.ts";
 import { app, failingShards, held, randomHexFrom, realShards, TOKEN, watchedKv } from "./shard-objects.ts";
 
@@ -39,14 +39,7 @@ const routing: PdqShardRouting = {
 /** A list with one staged version of `n` PDQ hashes, published as the CLI does (stage on). */
 async function stagedList(n = 120): Promise<{ id: string; hashes: string[] }> {
   const id = `staged-${Date.now().toString(36)}-${Math.floor(r() * 1e6)}`;
-  await createList(store(), {
-    id,
-    provider: "tests",
-    licenceRef: "test data",
-    licensedUntil: "2099-12-31",
-    allowedUses: ["block"],
-    action: "block",
-  });
+  await createList(store(), newListInput(id, { provider: "tests" }));
   const hashes = Array.from({ length: n }, randomHex);
   const res = await publishDelta(
     store(),
